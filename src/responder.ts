@@ -1,0 +1,132 @@
+/**
+ * The contract between a call session and whatever decides what the agent
+ * says. A responder is two plain functions; it knows nothing about sockets,
+ * frames or zod.
+ *
+ * @module
+ */
+import type {
+  CallDetails,
+  TranscriptItem,
+  Utterance,
+} from "./protocol/inbound.ts";
+
+/** What a responder knows about the call it serves. */
+export interface CallContext {
+  /** The call id: the last path segment of the socket URL. */
+  readonly callId: string;
+  /** The call object from `call_details`, once Retell has sent it. */
+  readonly details: CallDetails | undefined;
+}
+
+/** One request from Retell for the agent's next words. */
+export interface Turn {
+  /** The call. */
+  readonly call: CallContext;
+  /** The id the reply goes out under. */
+  readonly responseId: number;
+  /** `response` answers the caller; `reminder` checks in after the caller went quiet. */
+  readonly kind: "response" | "reminder";
+  /** The whole transcript so far, oldest first. */
+  readonly transcript: readonly Utterance[];
+  /** The transcript with tool calls woven in, when the call asked for it. */
+  readonly transcriptWithToolCalls: readonly TranscriptItem[] | undefined;
+}
+
+/** Passed to every responder call. */
+export interface ResponderOptions {
+  /**
+   * Aborts when the reply is no longer wanted: a newer `response_id` arrived,
+   * the responder timed out, or the call closed. Pass it to `fetch` and stop
+   * producing when it fires.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Something a reply does besides speaking. Hang-up, transfer and digits ride
+ * on the next response frame (sent after the text that follows them, or on
+ * the final frame) and run once that text has been spoken (PROTOCOL.md §5.6).
+ * Tool-call records go out at once, for Retell's transcript.
+ */
+export type ResponseAction =
+  | {
+    /** Hang up after the reply has been spoken. */
+    type: "end_call";
+  }
+  | {
+    /** Cold-transfer after the reply has been spoken. */
+    type: "transfer_call";
+    /** Destination number, E.164. */
+    number: string;
+    /** Show the original caller's number to the destination. */
+    showTransfereeAsCaller?: boolean;
+  }
+  | {
+    /** Press DTMF digits after the reply has been spoken. */
+    type: "press_digit";
+    /** The digits. */
+    digits: string;
+  }
+  | {
+    /** A tool started. */
+    type: "tool_call_invocation";
+    /** Unique id, repeated on the result. */
+    toolCallId: string;
+    /** Tool name. */
+    name: string;
+    /** Arguments as stringified JSON. */
+    arguments: string;
+  }
+  | {
+    /** A tool finished. */
+    type: "tool_call_result";
+    /** Id of the invocation. */
+    toolCallId: string;
+    /** Result text. */
+    content: string;
+    /** Whether it worked; unknown when left out. */
+    successful?: boolean;
+  };
+
+/** A piece of a streamed reply: text to speak, or an action. */
+export type ResponsePart = string | ResponseAction;
+
+/**
+ * A reply: a whole string (sent as one complete frame), or a stream of text
+ * deltas and actions (sent as they come, then a final complete frame).
+ */
+export type Reply = string | AsyncIterable<ResponsePart>;
+
+/**
+ * Decides what the agent says.
+ *
+ * @example A responder that repeats the caller
+ * ```ts
+ * import type { Responder } from "./responder.ts";
+ *
+ * export const echo: Responder = {
+ *   begin: () => "Say something and I will repeat it.",
+ *   async *respond(turn) {
+ *     const last = turn.transcript.at(-1);
+ *     yield last?.role === "user" ? `You said: ${last.content}` : "Are you there?";
+ *   },
+ * };
+ * ```
+ */
+export interface Responder {
+  /**
+   * The begin message (`response_id` 0). An empty string means the caller
+   * speaks first.
+   */
+  begin(call: CallContext, options: ResponderOptions): Reply | Promise<Reply>;
+  /** The reply to one `response_required` or `reminder_required`. */
+  respond(turn: Turn, options: ResponderOptions): Reply | Promise<Reply>;
+  /**
+   * Hold the begin message until `call_details` arrives (when the call asks
+   * for it), so the greeting can use the caller's dynamic variables.
+   *
+   * @default {false}
+   */
+  readonly beginAfterCallDetails?: boolean;
+}

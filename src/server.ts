@@ -1,0 +1,264 @@
+/**
+ * The HTTP side: routes requests, checks the caller's address before any
+ * upgrade, and hands each accepted socket to a call session.
+ *
+ * @module
+ */
+import { createClientAddressResolver } from "./client_address.ts";
+import { createIpAllowlist } from "./ip_allowlist.ts";
+import type { Logger } from "./log.ts";
+import type { CallConfig } from "./protocol/outbound.ts";
+import type { Responder } from "./responder.ts";
+import { type CallSession, startCallSession } from "./session.ts";
+
+/** Addresses `allowLoopback` adds to the allowlist. */
+const LOOPBACK = ["127.0.0.0/8", "::1"];
+
+/** Longest call id accepted from the path; Retell's are far shorter. */
+const MAX_CALL_ID_LENGTH = 256;
+
+/** Options of {@linkcode createRetellServer}. */
+export interface RetellServerOptions {
+  /** Decides what the agent says on every call. */
+  responder: Responder;
+  /** Where log lines go. */
+  log: Logger;
+  /**
+   * IPs and CIDR ranges that may open a call; `*` is everyone, an empty
+   * list is no one.
+   *
+   * @default {["100.20.5.228"]}
+   */
+  allowedIps?: readonly string[];
+  /**
+   * Also accept loopback callers (127.0.0.0/8 and ::1), for local testing.
+   *
+   * @default {false}
+   */
+  allowLoopback?: boolean;
+  /**
+   * Reverse proxies whose `X-Forwarded-For` header names the caller.
+   *
+   * @default {[]}
+   */
+  trustProxy?: readonly string[];
+  /**
+   * Path before `/{call_id}`, without a trailing slash.
+   *
+   * @default {"/llm-websocket"}
+   */
+  websocketPath?: string;
+  /**
+   * The `config` event sent on every call.
+   *
+   * @default {{ auto_reconnect: true, call_details: true }}
+   */
+  callConfig?: CallConfig;
+  /**
+   * Longest wait in ms for the responder's next piece of a reply.
+   *
+   * @default {30000}
+   */
+  responderTimeoutMs?: number;
+}
+
+/** A request handler for `Deno.serve` and the calls it is holding. */
+export interface RetellServer {
+  /** Pass to `Deno.serve`. */
+  handler: (request: Request, info: Deno.ServeHandlerInfo) => Response;
+  /** Calls whose socket has been accepted and not yet closed. */
+  readonly calls: ReadonlySet<CallSession>;
+  /**
+   * Stops taking calls (new sockets get 503, `/healthz` reports `draining`
+   * with 503 so load balancers move on) and resolves with the number of
+   * calls still live once all have ended or `timeoutMs` has passed.
+   *
+   * Live calls are never closed here: closing from the server ends Retell's
+   * call as an error (PROTOCOL.md §5.8).
+   */
+  drain(timeoutMs: number): Promise<number>;
+}
+
+/**
+ * Creates the server: `GET /` describes it, `GET /healthz` reports health,
+ * and `{websocketPath}/{call_id}` (a query string and a trailing slash are
+ * fine) upgrades allowed callers to a Retell call. A refused address gets
+ * 403 before any upgrade, a plain GET on the socket path 426, anything else
+ * 404.
+ *
+ * @param options Responder, logger, allowlist and call settings.
+ * @returns The handler and the live calls.
+ * @throws {TypeError} When an allowlist or proxy rule cannot be parsed.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { createDummyResponder, createLogger, createRetellServer } from "./mod.ts";
+ *
+ * const server = createRetellServer({
+ *   responder: createDummyResponder(),
+ *   log: createLogger(),
+ * });
+ * Deno.serve({ port: 8080 }, server.handler);
+ * ```
+ */
+export function createRetellServer(options: RetellServerOptions): RetellServer {
+  const { responder, log } = options;
+  const rules = [...(options.allowedIps ?? ["100.20.5.228"])];
+  if (options.allowLoopback) rules.push(...LOOPBACK);
+  const isAllowed = createIpAllowlist(rules);
+  const resolveClient = createClientAddressResolver(options.trustProxy ?? []);
+  const prefix = `${
+    (options.websocketPath ?? "/llm-websocket").replace(/\/+$/, "")
+  }/`;
+  const calls = new Set<CallSession>();
+  let draining = false;
+  let callsChanged = Promise.withResolvers<void>();
+
+  if (rules.includes("*")) {
+    log.warn("allowlist_open", {
+      reason: "ALLOWED_IPS contains *: every address may open a call",
+    });
+  } else if (rules.length === 0) {
+    log.warn("allowlist_empty", {
+      reason: "No address may open a call: set ALLOWED_IPS",
+    });
+  }
+
+  function handler(request: Request, info: Deno.ServeHandlerInfo): Response {
+    const { pathname } = new URL(request.url);
+    if (pathname.startsWith(prefix)) {
+      return handleSocketPath(request, info, pathname);
+    }
+    if (pathname === "/healthz") {
+      if (!isRead(request)) return methodNotAllowed();
+      return Response.json(
+        { status: draining ? "draining" : "ok", live_calls: calls.size },
+        { status: draining ? 503 : 200 },
+      );
+    }
+    if (pathname === "/") {
+      if (!isRead(request)) return methodNotAllowed();
+      return new Response(
+        `Retell custom-LLM WebSocket server. Point your Retell agent at wss://<this host>${
+          prefix.slice(0, -1)
+        }\n`,
+      );
+    }
+    return new Response("Not Found\n", { status: 404 });
+  }
+
+  function handleSocketPath(
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+    pathname: string,
+  ): Response {
+    const callId = callIdFrom(pathname.slice(prefix.length));
+    if (callId === undefined) {
+      return new Response("Not Found\n", { status: 404 });
+    }
+    const peer = info.remoteAddr.transport === "tcp"
+      ? info.remoteAddr.hostname
+      : "";
+    const client = resolveClient(peer, request.headers.get("x-forwarded-for"));
+    if (!isAllowed(client)) {
+      log.warn("connection_refused", {
+        call_id: callId,
+        address: client,
+        peer,
+      });
+      return new Response("Forbidden\n", { status: 403 });
+    }
+    if (request.method !== "GET") return methodNotAllowed();
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response(
+        "Upgrade Required: connect with a WebSocket client\n",
+        {
+          status: 426,
+          headers: { upgrade: "websocket", connection: "Upgrade" },
+        },
+      );
+    }
+    if (draining) {
+      log.warn("connection_refused_draining", {
+        call_id: callId,
+        address: client,
+      });
+      return new Response("Service Unavailable: shutting down\n", {
+        status: 503,
+      });
+    }
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      upgraded = Deno.upgradeWebSocket(request);
+    } catch (error) {
+      log.warn("upgrade_failed", {
+        call_id: callId,
+        address: client,
+        error: String(error),
+      });
+      return new Response("Bad Request: invalid WebSocket handshake\n", {
+        status: 400,
+      });
+    }
+    const session = startCallSession(upgraded.socket, {
+      callId,
+      responder,
+      log,
+      ...(options.callConfig && { callConfig: options.callConfig }),
+      ...(options.responderTimeoutMs &&
+        { responderTimeoutMs: options.responderTimeoutMs }),
+    });
+    calls.add(session);
+    session.ended.then(() => {
+      calls.delete(session);
+      callsChanged.resolve();
+      callsChanged = Promise.withResolvers<void>();
+    });
+    log.info("call_accepted", { call_id: callId, address: client });
+    return upgraded.response;
+  }
+
+  async function drain(timeoutMs: number): Promise<number> {
+    draining = true;
+    const deadline = Promise.withResolvers<"expired">();
+    const timer = setTimeout(() => deadline.resolve("expired"), timeoutMs);
+    try {
+      while (calls.size > 0) {
+        if (
+          await Promise.race([callsChanged.promise, deadline.promise]) ===
+            "expired"
+        ) break;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    return calls.size;
+  }
+
+  return { handler, calls, drain };
+}
+
+/** The call id from what follows the prefix: one segment, a trailing slash allowed. */
+function callIdFrom(rest: string): string | undefined {
+  const segment = rest.endsWith("/") ? rest.slice(0, -1) : rest;
+  if (
+    segment === "" || segment.includes("/") ||
+    segment.length > MAX_CALL_ID_LENGTH
+  ) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function isRead(request: Request): boolean {
+  return request.method === "GET" || request.method === "HEAD";
+}
+
+function methodNotAllowed(): Response {
+  return new Response("Method Not Allowed\n", {
+    status: 405,
+    headers: { allow: "GET" },
+  });
+}
