@@ -144,6 +144,8 @@ export class ConfigError extends Error {
   readonly problems: readonly string[];
 
   /**
+   * Creates the error; its message lists every problem on its own line.
+   *
    * @param problems One line per bad variable.
    */
   constructor(problems: readonly string[]) {
