@@ -43,7 +43,11 @@ const server = Deno.serve({
   hostname: config.listenHost,
   port: config.port,
   onListen({ hostname, port }) {
-    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    // A wildcard bind is reachable as localhost from this machine.
+    const local = hostname === "0.0.0.0" || hostname === "::"
+      ? "localhost"
+      : hostname;
+    const host = local.includes(":") ? `[${local}]` : local;
     log.info("listening", {
       url: `http://${host}:${port}`,
       websocket: `ws://${host}:${port}${config.websocketPath}/{call_id}`,

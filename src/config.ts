@@ -201,8 +201,9 @@ const schema = z.object({
   ALLOWED_IPS: ipList(createIpAllowlist),
   ALLOW_LOOPBACK: flag,
   TRUST_PROXY: ipList(createClientAddressResolver),
-  WEBSOCKET_PATH: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, {
-    error: "must start with / and hold only letters, digits and . _ ~ - /",
+  WEBSOCKET_PATH: z.string().regex(/^(\/[A-Za-z0-9._~-]+)+\/*$/, {
+    error:
+      "must be a path such as /llm-websocket: segments of letters, digits and . _ ~ - after a /",
   }).transform((path) => path.replace(/\/+$/, "")),
   RESPONDER: oneOf(RESPONDER_NAMES),
   LOG_LEVEL: oneOf(

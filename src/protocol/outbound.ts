@@ -243,7 +243,9 @@ const schemas = {
  * ```
  */
 export function encodeOutbound(event: OutboundEvent): EncodeResult {
-  const type: unknown = (event as { response_type?: unknown }).response_type;
+  const type: unknown = typeof event === "object" && event !== null
+    ? (event as { response_type?: unknown }).response_type
+    : undefined;
   const schema = typeof type === "string" && Object.hasOwn(schemas, type)
     ? schemas[type as OutboundEvent["response_type"]]
     : undefined;
@@ -262,7 +264,13 @@ export function encodeOutbound(event: OutboundEvent): EncodeResult {
       reason: `Cannot encode ${type} event: ${formatIssues(parsed.error)}`,
     };
   }
-  return { ok: true, text: JSON.stringify(event) };
+  try {
+    return { ok: true, text: JSON.stringify(event) };
+  } catch (error) {
+    // Metadata may hold what JSON cannot: a BigInt, a cycle.
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ok: false, reason: `Cannot encode ${type} event: ${detail}` };
+  }
 }
 
 /**
