@@ -17,6 +17,11 @@ export interface CallContext {
   readonly callId: string;
   /** The call object from `call_details`, once Retell has sent it. */
   readonly details: CallDetails | undefined;
+  /**
+   * Aborts when the call ends. Work that should outlive a superseded turn
+   * but not the call (a tool with side effects) listens to this one.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** One request from Retell for the agent's next words. */
@@ -41,6 +46,12 @@ export interface ResponderOptions {
    * producing when it fires.
    */
   readonly signal: AbortSignal;
+  /**
+   * Records a moment of the turn, such as `"first_token"`, as milliseconds
+   * since the request arrived, in the turn's `turn_finished` log line (as
+   * `first_token_ms`). The first mark of a name counts.
+   */
+  readonly mark: (name: string) => void;
 }
 
 /**

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createWatchdog } from "./_watchdog.ts";
 import { describeError, type Logger } from "./log.ts";
 import {
   type CallDetails,
@@ -137,11 +138,12 @@ export function startCallSession(
   const debug = log.enabled("debug");
   const startedAt = performance.now();
 
-  const call: { callId: string; details: CallDetails | undefined } = {
+  const callController = new AbortController();
+  const call: CallContext & { details: CallDetails | undefined } = {
     callId,
     details: undefined,
+    signal: callController.signal,
   };
-  const context: CallContext = call;
   let transcript: readonly Utterance[] = [];
   let latestId = -1;
   let current: ResponseRun | undefined;
@@ -176,7 +178,7 @@ export function startCallSession(
     latestId = 0;
     void runResponse(
       0,
-      (responderOptions) => responder.begin(context, responderOptions),
+      (responderOptions) => responder.begin(call, responderOptions),
     );
   }
 
@@ -259,7 +261,7 @@ export function startCallSession(
     }
     counts.turns++;
     const turn: Turn = {
-      call: context,
+      call,
       responseId: id,
       kind: request.interaction_type === "reminder_required"
         ? "reminder"
@@ -282,6 +284,7 @@ export function startCallSession(
     id: number,
     produce: (options: ResponderOptions) => Reply | Promise<Reply>,
   ): Promise<void> {
+    const receivedAt = performance.now();
     const controller = new AbortController();
     const run: ResponseRun = { id, controller };
     current = run;
@@ -293,30 +296,27 @@ export function startCallSession(
       controller.signal.addEventListener(
         "abort",
         () => rejectStopped(controller.signal.reason),
-        {
-          once: true,
-        },
+        { once: true },
       );
     });
     stopped.catch(() => {});
-    let lastProgress = performance.now();
-    let timer = setTimeout(function checkProgress() {
-      const idle = performance.now() - lastProgress;
-      if (idle < timeoutMs) {
-        timer = setTimeout(checkProgress, timeoutMs - idle);
-        return;
-      }
+    const watchdog = createWatchdog(() =>
       controller.abort(
         new DOMException(
           `No reply from the responder within ${timeoutMs} ms`,
           "TimeoutError",
         ),
-      );
-    }, timeoutMs);
+      )
+    );
+    watchdog.arm(timeoutMs);
+    const marks: Record<string, number> = {};
+    const mark = (name: string) => {
+      marks[`${name}_ms`] ??= elapsed(receivedAt);
+    };
     let pending: ResponseActions = {};
     let spoke = false;
     let iterator: AsyncIterator<ResponsePart> | undefined;
-    let finished = false;
+    let outcome: "completed" | "failed" | "superseded" | "closed" = "completed";
 
     function respond(content: string, complete: boolean): void {
       if (!isLive()) return;
@@ -330,24 +330,27 @@ export function startCallSession(
       );
       pending = {};
       if (content !== "") spoke = true;
+      mark("first_frame");
     }
 
     try {
       const reply = await Promise.race([
-        produce({ signal: controller.signal }),
+        produce({ signal: controller.signal, mark }),
         stopped,
       ]);
       if (typeof reply === "string") {
         respond(reply, true);
-        finished = true;
         return;
       }
       iterator = reply[Symbol.asyncIterator]();
       while (true) {
         const step = await Promise.race([iterator.next(), stopped]);
         if (!isLive()) return;
-        if (step.done) break;
-        lastProgress = performance.now();
+        if (step.done) {
+          iterator = undefined;
+          break;
+        }
+        watchdog.arm(timeoutMs);
         const part = step.value;
         if (typeof part === "string") {
           if (part !== "") respond(part, false);
@@ -355,10 +358,10 @@ export function startCallSession(
           pending = applyAction(part, pending);
         }
       }
-      finished = true;
       respond("", true);
     } catch (error) {
       if (!isLive()) return;
+      outcome = "failed";
       counts.errors++;
       log.error("responder_failed", {
         call_id: callId,
@@ -368,17 +371,26 @@ export function startCallSession(
       pending = {};
       respond(spoke ? ` ${fallbackText}` : fallbackText, true);
     } finally {
-      clearTimeout(timer);
+      watchdog.stop();
       if (current === run) current = undefined;
+      if (outcome === "completed" && !isLive()) {
+        outcome = closed ? "closed" : "superseded";
+      }
       if (!controller.signal.aborted) {
         controller.abort(new DOMException("Response finished", "AbortError"));
       }
       // Leaving early: let the responder's generator run its finally blocks
       // (which cancel its fetch). Not awaited: a stuck responder must not
       // hold this call.
-      if (iterator !== undefined && !finished) {
-        iterator.return?.().catch(() => {});
-      }
+      iterator?.return?.().catch(() => {});
+      // One latency record per turn (PROTOCOL.md §5.11 names the same stages).
+      log.info("turn_finished", {
+        call_id: callId,
+        response_id: id,
+        outcome,
+        ...marks,
+        total_ms: elapsed(receivedAt),
+      });
     }
 
     function applyAction(
@@ -449,7 +461,9 @@ export function startCallSession(
   function onClose(event: CloseEvent): void {
     closed = true;
     clearTimeout(detailsTimer);
-    current?.controller.abort(new DOMException("Call closed", "AbortError"));
+    const reason = new DOMException("Call closed", "AbortError");
+    current?.controller.abort(reason);
+    callController.abort(reason);
     const summary: CallSummary = {
       callId,
       durationMs: Math.round(performance.now() - startedAt),
@@ -469,4 +483,9 @@ export function startCallSession(
   }
 
   return { callId, ended: ended.promise };
+}
+
+/** Milliseconds since `start`, to a tenth. */
+function elapsed(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
 }

@@ -613,9 +613,11 @@ Deno.test("session holds the greeting for call_details when the responder asks",
 Deno.test("session aborts the responder and logs a summary when the call closes", async () => {
   const started = gate();
   const aborted = gate<unknown>();
+  let callSignal: AbortSignal | undefined;
   const responder: Responder = {
     begin: () => "",
-    respond(_turn, { signal }) {
+    respond(turn, { signal }) {
+      callSignal = turn.call.signal;
       signal.addEventListener("abort", () => aborted.resolve(signal.reason));
       started.resolve();
       return new Promise(() => {});
@@ -630,6 +632,7 @@ Deno.test("session aborts the responder and logs a summary when the call closes"
   await retell.close(1000);
   const reason = await aborted.promise;
   assert.equal((reason as DOMException).message, "Call closed");
+  assert.equal(callSignal?.aborted, true, "the call's own signal fires too");
   assert.equal((await call?.ended)?.turns, 1);
   assert.equal(
     server.retell.calls.size,
@@ -641,4 +644,60 @@ Deno.test("session aborts the responder and logs a summary when the call closes"
   assert.equal(line?.turns, 1);
   assert.equal(line?.close_code, 1000);
   assert.equal(typeof line?.duration_ms, "number");
+});
+
+Deno.test("session logs one latency record per turn", async (t) => {
+  const release = gate();
+  const responder: Responder = {
+    begin: () => "Hi.",
+    async *respond(turn, { mark }) {
+      if (turn.responseId === 1) {
+        await release.promise;
+        return;
+      }
+      mark("first_token");
+      mark("first_token");
+      yield "Hello.";
+    },
+  };
+  await using server = startTestServer({ responder });
+  await using retell = await connectAsRetell(server.url("call_latency"));
+  await retell.take(2);
+  retell.send(responseRequired(1));
+  retell.send(responseRequired(2));
+  await retell.untilComplete(2);
+  release.resolve();
+  retell.send(ping(1));
+  await retell.next();
+
+  const records = server.logs.events("turn_finished");
+  const byId = new Map(records.map((record) => [record.response_id, record]));
+
+  await t.step(
+    "records when the first frame went out and when the turn ended",
+    () => {
+      const begin = byId.get(0);
+      assert.equal(begin?.outcome, "completed");
+      assert.equal(typeof begin?.first_frame_ms, "number");
+      assert.equal(typeof begin?.total_ms, "number");
+    },
+  );
+
+  await t.step("includes the responder's own marks, first one only", () => {
+    const answered = byId.get(2);
+    assert.equal(answered?.call_id, "call_latency");
+    assert.equal(answered?.outcome, "completed");
+    const firstToken = answered?.first_token_ms as number;
+    const firstFrame = answered?.first_frame_ms as number;
+    const total = answered?.total_ms as number;
+    assert.ok(
+      firstToken <= firstFrame && firstFrame <= total,
+      JSON.stringify(answered),
+    );
+  });
+
+  await t.step("marks a superseded turn as such", () => {
+    assert.equal(byId.get(1)?.outcome, "superseded");
+    assert.equal(byId.get(1)?.first_frame_ms, undefined);
+  });
 });
