@@ -25,7 +25,7 @@ try {
 
 const log = createLogger({ level: config.logLevel });
 const retell = createRetellServer({
-  responder: createResponderFromConfig(config),
+  responder: createResponderFromConfig(config, log),
   log,
   allowedIps: config.allowedIps,
   allowLoopback: config.allowLoopback,

@@ -16,7 +16,7 @@ export interface EnvSource {
 }
 
 /** Names accepted by `RESPONDER`. */
-export const RESPONDER_NAMES = ["dummy"] as const;
+export const RESPONDER_NAMES = ["dummy", "llm"] as const;
 
 /** A responder that can be chosen with `RESPONDER`. */
 export type ResponderName = typeof RESPONDER_NAMES[number];
@@ -49,6 +49,32 @@ export interface Config {
   responderTimeoutMs: number;
   /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for live calls to end. */
   shutdownGraceMs: number;
+  /** Settings of the `llm` responder; only checked when `RESPONDER=llm`. */
+  llm: LlmConfig;
+}
+
+/** Settings of the `llm` responder. */
+export interface LlmConfig {
+  /** `OPENAI_API_KEY`: the provider's key; never logged. */
+  apiKey: string;
+  /** `OPENAI_BASE_URL`: the OpenAI-compatible API's base URL. */
+  baseUrl: string;
+  /** `OPENAI_MODEL`: the model name. */
+  model: string;
+  /** `AGENT_PROMPT` or the contents of `AGENT_PROMPT_FILE`; undefined for the built-in prompt. */
+  prompt: string | undefined;
+  /** `BEGIN_MESSAGE`: the greeting; empty lets the caller speak first. */
+  beginMessage: string;
+  /** `LLM_TEMPERATURE`: sampling temperature; undefined for the provider's default. */
+  temperature: number | undefined;
+  /** `LLM_MAX_TOKENS`: longest reply in tokens; undefined for the provider's default. */
+  maxTokens: number | undefined;
+  /** `LLM_FIRST_TOKEN_TIMEOUT_MS`: longest wait for the model's first token. */
+  firstTokenTimeoutMs: number;
+  /** `LLM_STALL_TIMEOUT_MS`: longest gap between two pieces of the model's stream. */
+  stallTimeoutMs: number;
+  /** `TRANSFER_NUMBER`: where `transfer_call` sends the caller; undefined hides the tool. */
+  transferNumber: string | undefined;
 }
 
 /** One environment variable the server reads, with its default and meaning. */
@@ -59,6 +85,8 @@ export interface EnvVariable {
   default: string;
   /** What it does, as the README says it. */
   description: string;
+  /** Its value is never printed, not even in an error. */
+  secret?: boolean;
 }
 
 /**
@@ -136,6 +164,73 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     description:
       "On SIGINT/SIGTERM, stop taking calls and wait up to this many ms for live calls to end before exiting. A second signal exits at once.",
   },
+  {
+    name: "OPENAI_API_KEY",
+    default: "",
+    description:
+      "API key of the model provider. Required with `RESPONDER=llm` (any non-empty value for servers that need none, such as Ollama). Never logged.",
+    secret: true,
+  },
+  {
+    name: "OPENAI_BASE_URL",
+    default: "https://api.openai.com/v1",
+    description:
+      "Base URL of any OpenAI-compatible chat-completions API: OpenAI, Azure OpenAI (v1), Groq, Together, OpenRouter, Ollama, vLLM, LM Studio.",
+  },
+  {
+    name: "OPENAI_MODEL",
+    default: "",
+    description:
+      "Model name, such as `gpt-4o-mini` or `llama3.2`. Required with `RESPONDER=llm`.",
+  },
+  {
+    name: "AGENT_PROMPT",
+    default: "",
+    description:
+      "System prompt. `{{name}}` placeholders are filled from the call's dynamic variables. Empty uses a built-in prompt for short spoken answers.",
+  },
+  {
+    name: "AGENT_PROMPT_FILE",
+    default: "",
+    description:
+      "Path of a file holding the system prompt, read once at startup. Use it or `AGENT_PROMPT`, not both.",
+  },
+  {
+    name: "BEGIN_MESSAGE",
+    default: "Hello! How can I help you today?",
+    description:
+      "The agent's greeting, with `{{name}}` placeholders filled from dynamic variables. Set it empty to let the caller speak first.",
+  },
+  {
+    name: "LLM_TEMPERATURE",
+    default: "",
+    description:
+      "Sampling temperature from 0 to 2; empty uses the provider's default.",
+  },
+  {
+    name: "LLM_MAX_TOKENS",
+    default: "",
+    description:
+      "Longest reply in tokens (`max_tokens`); empty uses the provider's default.",
+  },
+  {
+    name: "LLM_FIRST_TOKEN_TIMEOUT_MS",
+    default: "8000",
+    description:
+      "Longest wait for the model's first token; past it the turn ends with a short apology.",
+  },
+  {
+    name: "LLM_STALL_TIMEOUT_MS",
+    default: "8000",
+    description:
+      "Longest gap between two pieces of the model's stream before the turn ends with an apology.",
+  },
+  {
+    name: "TRANSFER_NUMBER",
+    default: "",
+    description:
+      "E.164 number (such as `+14155550123`) the `transfer_call` tool sends callers to. Empty: the model is not offered the tool.",
+  },
 ];
 
 /** Thrown by {@linkcode loadConfig} when variables are invalid; lists every one. */
@@ -188,11 +283,23 @@ function ipList(compile: (rules: readonly string[]) => unknown) {
       compile(rules);
     } catch (error) {
       if (!(error instanceof TypeError)) throw error;
-      context.addIssue({ code: "custom", message: error.message });
+      context.addIssue({
+        code: "custom",
+        message: `is invalid: ${error.message}`,
+        params: { omitValue: true },
+      });
       return z.NEVER;
     }
     return rules;
   });
+}
+
+const temperatureError = "must be a number from 0 to 2";
+
+/** Lets an empty value through as undefined. */
+function optional<T>(schema: z.ZodType<T, string>) {
+  return z.string().transform((value) => value === "" ? undefined : value)
+    .pipe(schema.optional());
 }
 
 const schema = z.object({
@@ -214,11 +321,72 @@ const schema = z.object({
   TRANSCRIPT_WITH_TOOL_CALLS: flag,
   RESPONDER_TIMEOUT_MS: wholeNumber(1, 600_000),
   SHUTDOWN_GRACE_MS: wholeNumber(0, 86_400_000),
+  OPENAI_API_KEY: z.string(),
+  OPENAI_BASE_URL: z.url({
+    protocol: /^https?$/,
+    error: "must be an http or https URL",
+  }),
+  OPENAI_MODEL: z.string(),
+  AGENT_PROMPT: z.string(),
+  AGENT_PROMPT_FILE: z.string(),
+  BEGIN_MESSAGE: z.string(),
+  LLM_TEMPERATURE: optional(
+    z.string().regex(/^\d+(\.\d+)?$/, { error: temperatureError }).transform(
+      Number,
+    ).pipe(z.number().max(2, { error: temperatureError })),
+  ),
+  LLM_MAX_TOKENS: optional(wholeNumber(1, 1_000_000)),
+  LLM_FIRST_TOKEN_TIMEOUT_MS: wholeNumber(1, 600_000),
+  LLM_STALL_TIMEOUT_MS: wholeNumber(1, 600_000),
+  TRANSFER_NUMBER: optional(
+    z.string().regex(/^\+[1-9]\d{6,14}$/, {
+      error: "must be an E.164 number such as +14155550123",
+    }),
+  ),
+}).superRefine((values, context) => {
+  if (values.RESPONDER !== "llm") return;
+  for (const name of ["OPENAI_API_KEY", "OPENAI_MODEL"] as const) {
+    if (values[name] === "") {
+      context.addIssue({
+        code: "custom",
+        path: [name],
+        message: "is required when RESPONDER=llm",
+        params: { omitValue: true },
+      });
+    }
+  }
+  if (values.AGENT_PROMPT !== "" && values.AGENT_PROMPT_FILE !== "") {
+    context.addIssue({
+      code: "custom",
+      path: ["AGENT_PROMPT_FILE"],
+      message: "cannot be used together with AGENT_PROMPT: set one of them",
+      params: { omitValue: true },
+    });
+  }
 });
 
 // Lists keep an explicit empty value (ALLOWED_IPS= refuses everyone); for
 // every other variable an empty value means "use the default".
-const EMPTY_IS_A_VALUE = new Set(["ALLOWED_IPS", "TRUST_PROXY"]);
+const EMPTY_IS_A_VALUE = new Set([
+  "ALLOWED_IPS",
+  "TRUST_PROXY",
+  "BEGIN_MESSAGE",
+]);
+const SECRETS = new Set(
+  ENV_VARIABLES.filter((variable) => variable.secret).map((variable) =>
+    variable.name
+  ),
+);
+
+/** Options of {@linkcode loadConfig}. */
+export interface LoadConfigOptions {
+  /**
+   * Reads the file named by `AGENT_PROMPT_FILE`.
+   *
+   * @default {Deno.readTextFileSync}
+   */
+  readTextFile?: (path: string) => string;
+}
 
 /**
  * Reads and validates every variable in {@linkcode ENV_VARIABLES}.
@@ -237,7 +405,10 @@ const EMPTY_IS_A_VALUE = new Set(["ALLOWED_IPS", "TRUST_PROXY"]);
  * assert.deepEqual(config.allowedIps, ["100.20.5.228"]);
  * ```
  */
-export function loadConfig(env: EnvSource): Config {
+export function loadConfig(
+  env: EnvSource,
+  options: LoadConfigOptions = {},
+): Config {
   const raw: Record<string, string> = {};
   for (const variable of ENV_VARIABLES) {
     const value = env.get(variable.name)?.trim();
@@ -246,17 +417,36 @@ export function loadConfig(env: EnvSource): Config {
     raw[variable.name] = unset ? variable.default : value;
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      // Custom issues come from the IP parsers, whose message quotes the bad entry.
-      return issue.code === "custom"
-        ? `${name} is invalid: ${issue.message}`
-        : `${name} ${issue.message}: current value is ${
-          JSON.stringify(raw[name])
-        }`;
-    }));
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    const omitValue = SECRETS.has(name) ||
+      (issue.code === "custom" && issue.params?.omitValue === true);
+    return omitValue
+      ? `${name} ${issue.message}`
+      : `${name} ${issue.message}: current value is ${
+        JSON.stringify(raw[name])
+      }`;
+  });
+  // The prompt file is read even when other variables are bad, so that one
+  // start-up reports every problem.
+  let prompt: string | undefined;
+  if (raw.RESPONDER === "llm") {
+    prompt = raw.AGENT_PROMPT || undefined;
+    const path = raw.AGENT_PROMPT_FILE ?? "";
+    if (path !== "" && prompt === undefined) {
+      const where = `current value is ${JSON.stringify(path)}`;
+      try {
+        prompt = (options.readTextFile ?? Deno.readTextFileSync)(path).trim();
+        if (prompt === "") {
+          problems.push(`AGENT_PROMPT_FILE names an empty file: ${where}`);
+        }
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        problems.push(`AGENT_PROMPT_FILE cannot be read (${detail}): ${where}`);
+      }
+    }
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const values = parsed.data;
   return Object.freeze({
     port: values.PORT,
@@ -272,5 +462,17 @@ export function loadConfig(env: EnvSource): Config {
     transcriptWithToolCalls: values.TRANSCRIPT_WITH_TOOL_CALLS,
     responderTimeoutMs: values.RESPONDER_TIMEOUT_MS,
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
+    llm: Object.freeze({
+      apiKey: values.OPENAI_API_KEY,
+      baseUrl: values.OPENAI_BASE_URL,
+      model: values.OPENAI_MODEL,
+      prompt,
+      beginMessage: values.BEGIN_MESSAGE,
+      temperature: values.LLM_TEMPERATURE,
+      maxTokens: values.LLM_MAX_TOKENS,
+      firstTokenTimeoutMs: values.LLM_FIRST_TOKEN_TIMEOUT_MS,
+      stallTimeoutMs: values.LLM_STALL_TIMEOUT_MS,
+      transferNumber: values.TRANSFER_NUMBER,
+    }),
   });
 }

@@ -314,7 +314,8 @@ export function startCallSession(
       marks[`${name}_ms`] ??= elapsed(receivedAt);
     };
     let pending: ResponseActions = {};
-    let spoke = false;
+    // The last character sent, so a fallback after partial text gets a space.
+    let lastChar = "";
     let iterator: AsyncIterator<ResponsePart> | undefined;
     let outcome: "completed" | "failed" | "superseded" | "closed" = "completed";
 
@@ -329,7 +330,7 @@ export function startCallSession(
         }),
       );
       pending = {};
-      if (content !== "") spoke = true;
+      if (content !== "") lastChar = content.at(-1)!;
       mark("first_frame");
     }
 
@@ -369,7 +370,8 @@ export function startCallSession(
         error: describeError(error),
       });
       pending = {};
-      respond(spoke ? ` ${fallbackText}` : fallbackText, true);
+      const gap = lastChar === "" || /\s/.test(lastChar) ? "" : " ";
+      respond(`${gap}${fallbackText}`, true);
     } finally {
       watchdog.stop();
       if (current === run) current = undefined;

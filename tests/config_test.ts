@@ -4,6 +4,7 @@ import {
   ConfigError,
   ENV_VARIABLES,
   loadConfig,
+  type LoadConfigOptions,
 } from "../src/config.ts";
 
 /** Every setting when no variable is set. */
@@ -21,18 +22,50 @@ const DEFAULTS: Config = {
   transcriptWithToolCalls: false,
   responderTimeoutMs: 30000,
   shutdownGraceMs: 30000,
+  llm: {
+    apiKey: "",
+    baseUrl: "https://api.openai.com/v1",
+    model: "",
+    prompt: undefined,
+    beginMessage: "Hello! How can I help you today?",
+    temperature: undefined,
+    maxTokens: undefined,
+    firstTokenTimeoutMs: 8000,
+    stallTimeoutMs: 8000,
+    transferNumber: undefined,
+  },
+};
+
+/** The least a valid `RESPONDER=llm` configuration sets. */
+const LLM_REQUIRED = {
+  RESPONDER: "llm",
+  OPENAI_API_KEY: "sk-test",
+  OPENAI_MODEL: "gpt-4o-mini",
+} as const;
+
+/** The settings of {@linkcode LLM_REQUIRED}. */
+const LLM_DEFAULTS: Config = {
+  ...DEFAULTS,
+  responder: "llm",
+  llm: { ...DEFAULTS.llm, apiKey: "sk-test", model: "gpt-4o-mini" },
 };
 
 /** Loads a config from `variables`. */
-function load(variables: Record<string, string>): Config {
-  return loadConfig(new Map(Object.entries(variables)));
+function load(
+  variables: Record<string, string>,
+  options?: LoadConfigOptions,
+): Config {
+  return loadConfig(new Map(Object.entries(variables)), options);
 }
 
-/** Loads `variables`, expecting a ConfigError, and returns its problems. */
-function problemsOf(variables: Record<string, string>): readonly string[] {
+/** Loads `variables`, expecting a ConfigError, and returns it. */
+function configErrorOf(
+  variables: Record<string, string>,
+  options?: LoadConfigOptions,
+): ConfigError {
   let caught: unknown;
   try {
-    load(variables);
+    load(variables, options);
   } catch (error) {
     caught = error;
   }
@@ -40,7 +73,27 @@ function problemsOf(variables: Record<string, string>): readonly string[] {
     caught instanceof ConfigError,
     `expected a ConfigError for ${JSON.stringify(variables)}, got ${caught}`,
   );
-  return caught.problems;
+  return caught;
+}
+
+/** Loads `variables`, expecting a ConfigError, and returns its problems. */
+function problemsOf(
+  variables: Record<string, string>,
+  options?: LoadConfigOptions,
+): readonly string[] {
+  return configErrorOf(variables, options).problems;
+}
+
+/** A `readTextFile` that records the paths it is asked for and returns `text`. */
+function fakeReadTextFile(text: string) {
+  const paths: string[] = [];
+  return {
+    paths,
+    readTextFile(path: string): string {
+      paths.push(path);
+      return text;
+    },
+  };
 }
 
 /**
@@ -95,11 +148,12 @@ Deno.test("loadConfig() returns the defaults when no variable is set", async (t)
     assert.deepStrictEqual(loadConfig(new Map()), DEFAULTS);
   });
 
-  await t.step("frozen, lists included", () => {
+  await t.step("frozen, lists and llm included", () => {
     const config = loadConfig(new Map());
     assert.ok(Object.isFrozen(config));
     assert.ok(Object.isFrozen(config.allowedIps));
     assert.ok(Object.isFrozen(config.trustProxy));
+    assert.ok(Object.isFrozen(config.llm));
     assert.throws(() => {
       (config as { port: number }).port = 1;
     }, TypeError);
@@ -154,6 +208,7 @@ Deno.test("loadConfig() reads every variable when each is set to a valid value",
         transcriptWithToolCalls: true,
         responderTimeoutMs: 5000,
         shutdownGraceMs: 0,
+        llm: DEFAULTS.llm,
       },
     );
   });
@@ -215,7 +270,7 @@ Deno.test("loadConfig() reads every variable when each is set to a valid value",
   );
 });
 
-Deno.test("loadConfig() treats an empty value as a value only for lists", async (t) => {
+Deno.test("loadConfig() treats an empty value as a value only for lists and BEGIN_MESSAGE", async (t) => {
   await t.step('ALLOWED_IPS="" refuses everyone', () => {
     assert.deepStrictEqual(load({ ALLOWED_IPS: "" }), {
       ...DEFAULTS,
@@ -237,7 +292,9 @@ Deno.test("loadConfig() treats an empty value as a value only for lists", async 
       assert.deepStrictEqual(load({ PORT: "" }), DEFAULTS);
       const empty = ENV_VARIABLES
         .filter((variable) =>
-          variable.name !== "ALLOWED_IPS" && variable.name !== "TRUST_PROXY"
+          !["ALLOWED_IPS", "TRUST_PROXY", "BEGIN_MESSAGE"].includes(
+            variable.name,
+          )
         )
         .map((variable) => [variable.name, ""] as const);
       assert.deepStrictEqual(loadConfig(new Map(empty)), DEFAULTS);
@@ -380,6 +437,293 @@ Deno.test("loadConfig() reports every invalid variable in one ConfigError when s
   assert.deepStrictEqual(
     lines.slice(1),
     caught.problems.map((line) => `- ${line}`),
+  );
+});
+
+Deno.test("loadConfig() reads the llm settings when RESPONDER=llm", async (t) => {
+  await t.step("OPENAI_API_KEY and OPENAI_MODEL alone are enough", () => {
+    assert.deepStrictEqual(load(LLM_REQUIRED), LLM_DEFAULTS);
+  });
+
+  await t.step("every llm variable at a non-default value", () => {
+    assert.deepStrictEqual(
+      load({
+        ...LLM_REQUIRED,
+        OPENAI_BASE_URL: "http://localhost:11434/v1",
+        AGENT_PROMPT: "You are a receptionist for {{clinic}}.",
+        BEGIN_MESSAGE: "Hi {{customer_name}}!",
+        LLM_TEMPERATURE: "0.7",
+        LLM_MAX_TOKENS: "256",
+        LLM_FIRST_TOKEN_TIMEOUT_MS: "3000",
+        LLM_STALL_TIMEOUT_MS: "4000",
+        TRANSFER_NUMBER: "+14155550123",
+      }),
+      {
+        ...LLM_DEFAULTS,
+        llm: {
+          apiKey: "sk-test",
+          baseUrl: "http://localhost:11434/v1",
+          model: "gpt-4o-mini",
+          prompt: "You are a receptionist for {{clinic}}.",
+          beginMessage: "Hi {{customer_name}}!",
+          temperature: 0.7,
+          maxTokens: 256,
+          firstTokenTimeoutMs: 3000,
+          stallTimeoutMs: 4000,
+          transferNumber: "+14155550123",
+        },
+      },
+    );
+  });
+
+  await t.step("OPENAI_API_KEY and OPENAI_MODEL are required", () => {
+    assert.deepStrictEqual(problemsOf({ RESPONDER: "llm" }), [
+      "OPENAI_API_KEY is required when RESPONDER=llm",
+      "OPENAI_MODEL is required when RESPONDER=llm",
+    ]);
+    assert.deepStrictEqual(
+      problemsOf({ RESPONDER: "llm", OPENAI_API_KEY: "sk-test" }),
+      ["OPENAI_MODEL is required when RESPONDER=llm"],
+    );
+    assert.deepStrictEqual(
+      problemsOf({ RESPONDER: "llm", OPENAI_API_KEY: "  ", OPENAI_MODEL: "m" }),
+      ["OPENAI_API_KEY is required when RESPONDER=llm"],
+    );
+  });
+
+  await t.step("neither is required when RESPONDER=dummy", () => {
+    assert.deepStrictEqual(load({ RESPONDER: "dummy" }), DEFAULTS);
+  });
+
+  await t.step("the key's value never appears in a ConfigError", () => {
+    const secret = "sk-secret-123";
+    for (
+      const variables of [
+        { ...LLM_REQUIRED, OPENAI_API_KEY: secret, PORT: "80a" },
+        { ...LLM_REQUIRED, OPENAI_API_KEY: secret, LLM_TEMPERATURE: "warm" },
+        { ...LLM_REQUIRED, OPENAI_API_KEY: secret, OPENAI_MODEL: "" },
+        { RESPONDER: "dummy", OPENAI_API_KEY: secret, LOG_LEVEL: "loud" },
+      ] as Record<string, string>[]
+    ) {
+      const error = configErrorOf(variables);
+      assert.ok(error.problems.length > 0);
+      for (const line of error.problems) {
+        assert.ok(!line.includes(secret), line);
+      }
+      assert.ok(!error.message.includes(secret), error.message);
+      assert.ok(!error.message.includes("secret-123"), error.message);
+      assert.ok(!String(error.stack).includes(secret), String(error.stack));
+    }
+  });
+
+  await t.step("AGENT_PROMPT becomes llm.prompt", () => {
+    assert.deepStrictEqual(
+      load({ ...LLM_REQUIRED, AGENT_PROMPT: "Be brief." }),
+      { ...LLM_DEFAULTS, llm: { ...LLM_DEFAULTS.llm, prompt: "Be brief." } },
+    );
+  });
+
+  await t.step("AGENT_PROMPT_FILE is read through readTextFile", () => {
+    const text = "You are the front desk of {{clinic}}.\nBe brief.\n";
+    const fake = fakeReadTextFile(text);
+    assert.deepStrictEqual(
+      load({ ...LLM_REQUIRED, AGENT_PROMPT_FILE: "prompts/agent.md" }, fake),
+      { ...LLM_DEFAULTS, llm: { ...LLM_DEFAULTS.llm, prompt: text.trim() } },
+    );
+    assert.deepStrictEqual(fake.paths, ["prompts/agent.md"]);
+  });
+
+  await t.step("an empty AGENT_PROMPT_FILE is refused", () => {
+    const problems = problemsOf(
+      { ...LLM_REQUIRED, AGENT_PROMPT_FILE: "empty.md" },
+      fakeReadTextFile(" \n\t\n"),
+    );
+    assert.deepStrictEqual(problems, [
+      'AGENT_PROMPT_FILE names an empty file: current value is "empty.md"',
+    ]);
+  });
+
+  await t.step(
+    "an unreadable AGENT_PROMPT_FILE is reported with other problems",
+    () => {
+      const problems = problemsOf(
+        { ...LLM_REQUIRED, PORT: "x", AGENT_PROMPT_FILE: "/nope" },
+        {
+          readTextFile() {
+            throw new Deno.errors.NotFound("No such file or directory");
+          },
+        },
+      );
+      assert.deepStrictEqual(problems.map((line) => line.split(" ")[0]), [
+        "PORT",
+        "AGENT_PROMPT_FILE",
+      ]);
+    },
+  );
+
+  await t.step(
+    "an unreadable AGENT_PROMPT_FILE is one problem naming it and the path",
+    () => {
+      const paths: string[] = [];
+      const problems = problemsOf(
+        { ...LLM_REQUIRED, AGENT_PROMPT_FILE: "/missing/prompt.txt" },
+        {
+          readTextFile(path) {
+            paths.push(path);
+            throw new Deno.errors.NotFound(
+              `No such file or directory (os error 2): readfile '${path}'`,
+            );
+          },
+        },
+      );
+      assert.deepStrictEqual(paths, ["/missing/prompt.txt"]);
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      const line = problems[0]!;
+      assert.ok(line.startsWith("AGENT_PROMPT_FILE "), line);
+      assert.ok(line.includes('"/missing/prompt.txt"'), line);
+      assert.ok(!line.includes("\n"), line);
+    },
+  );
+
+  await t.step(
+    "AGENT_PROMPT and AGENT_PROMPT_FILE together are refused",
+    () => {
+      const fake = fakeReadTextFile("From the file.");
+      const problems = problemsOf(
+        {
+          ...LLM_REQUIRED,
+          AGENT_PROMPT: "Inline.",
+          AGENT_PROMPT_FILE: "prompt.txt",
+        },
+        fake,
+      );
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      const line = problems[0]!;
+      assert.ok(line.startsWith("AGENT_PROMPT_FILE "), line);
+      assert.match(line, /\bAGENT_PROMPT\b/);
+      assert.deepStrictEqual(fake.paths, []);
+    },
+  );
+
+  await t.step("AGENT_PROMPT_FILE is not read when RESPONDER=dummy", () => {
+    const fake = fakeReadTextFile("From the file.");
+    assert.deepStrictEqual(
+      load({ AGENT_PROMPT_FILE: "prompt.txt" }, fake),
+      DEFAULTS,
+    );
+    assert.deepStrictEqual(fake.paths, []);
+  });
+
+  await t.step('BEGIN_MESSAGE="" is kept (the caller speaks first)', () => {
+    assert.equal(
+      load({ ...LLM_REQUIRED, BEGIN_MESSAGE: "" }).llm.beginMessage,
+      "",
+    );
+    assert.equal(
+      load({ ...LLM_REQUIRED, BEGIN_MESSAGE: "   " }).llm.beginMessage,
+      "",
+    );
+    assert.equal(
+      load(LLM_REQUIRED).llm.beginMessage,
+      "Hello! How can I help you today?",
+    );
+  });
+
+  await t.step('LLM_TEMPERATURE "0.7" → 0.7, "0" and "2" at the ends', () => {
+    assert.equal(
+      load({ ...LLM_REQUIRED, LLM_TEMPERATURE: "0.7" }).llm.temperature,
+      0.7,
+    );
+    assert.equal(
+      load({ ...LLM_REQUIRED, LLM_TEMPERATURE: "0" }).llm.temperature,
+      0,
+    );
+    assert.equal(
+      load({ ...LLM_REQUIRED, LLM_TEMPERATURE: "2" }).llm.temperature,
+      2,
+    );
+  });
+
+  await t.step('LLM_TEMPERATURE "3", "warm" and "-1" refused', () => {
+    for (const value of ["3", "warm", "-1", "2.01"]) {
+      assertRefused(
+        "LLM_TEMPERATURE",
+        value,
+        "must be a number from 0 to 2",
+        JSON.stringify(value),
+      );
+    }
+  });
+
+  await t.step('LLM_MAX_TOKENS "256" → 256, "0" refused', () => {
+    assert.equal(
+      load({ ...LLM_REQUIRED, LLM_MAX_TOKENS: "256" }).llm.maxTokens,
+      256,
+    );
+    for (const value of ["0", "-1", "1.5", "lots"]) {
+      assertRefused(
+        "LLM_MAX_TOKENS",
+        value,
+        "must be a whole number",
+        JSON.stringify(value),
+      );
+    }
+  });
+
+  await t.step(
+    'LLM_FIRST_TOKEN_TIMEOUT_MS and LLM_STALL_TIMEOUT_MS "0" refused',
+    () => {
+      assertRefused(
+        "LLM_FIRST_TOKEN_TIMEOUT_MS",
+        "0",
+        "must be a whole number",
+        '"0"',
+      );
+      assertRefused(
+        "LLM_STALL_TIMEOUT_MS",
+        "0",
+        "must be a whole number",
+        '"0"',
+      );
+    },
+  );
+
+  await t.step(
+    'TRANSFER_NUMBER "+14155550123" ok; "4155550123" and "+1 415" refused',
+    () => {
+      assert.equal(
+        load({ ...LLM_REQUIRED, TRANSFER_NUMBER: "+14155550123" }).llm
+          .transferNumber,
+        "+14155550123",
+      );
+      for (const value of ["4155550123", "+1 415", "+0123456789"]) {
+        assertRefused(
+          "TRANSFER_NUMBER",
+          value,
+          "must be an E.164 number",
+          JSON.stringify(value),
+        );
+      }
+    },
+  );
+
+  await t.step(
+    'OPENAI_BASE_URL "http://localhost:11434/v1" ok; "ftp://x" and "not a url" refused',
+    () => {
+      assert.equal(
+        load({ ...LLM_REQUIRED, OPENAI_BASE_URL: "http://localhost:11434/v1" })
+          .llm.baseUrl,
+        "http://localhost:11434/v1",
+      );
+      for (const value of ["ftp://x", "not a url"]) {
+        assertRefused(
+          "OPENAI_BASE_URL",
+          value,
+          "must be an http or https URL",
+          JSON.stringify(value),
+        );
+      }
+    },
   );
 });
 

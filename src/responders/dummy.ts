@@ -26,8 +26,9 @@ export const DUMMY_REPLY = "I am sorry, can you say that again?";
  *
  * const responder = createDummyResponder();
  * const signal = new AbortController().signal;
- * const call = { callId: "c1", details: undefined };
- * assert.equal(await responder.begin(call, { signal }), "How may I help you?");
+ * const call = { callId: "c1", details: undefined, signal };
+ * const options = { signal, mark: () => {} };
+ * assert.equal(await responder.begin(call, options), "How may I help you?");
  * ```
  */
 export function createDummyResponder(): Responder {

@@ -21,13 +21,14 @@ export interface TestServer extends AsyncDisposable {
 /**
  * Starts `createRetellServer` behind a real `Deno.serve` on 127.0.0.1:0.
  * Loopback callers are allowed unless the options say otherwise; the dummy
- * responder answers unless another is given. Disposing waits for every call
+ * responder answers unless another is given. Give `logs` to share one capture
+ * with a responder. Disposing waits for every call
  * to end and the listener to close.
  */
 export function startTestServer(
   options: Partial<RetellServerOptions> = {},
+  logs: LogCapture = captureLogs(),
 ): TestServer {
-  const logs = captureLogs();
   const retell = createRetellServer({
     responder: createDummyResponder(),
     log: logs.log,

@@ -1,0 +1,497 @@
+/**
+ * The responder that puts an OpenAI-compatible chat model behind the call:
+ * streamed token by token, cancelled the moment Retell moves on, with tools.
+ *
+ * @module
+ */
+import OpenAI from "openai";
+import { createWatchdog } from "../_watchdog.ts";
+import { createMarkdownStripper } from "../llm/markdown.ts";
+import {
+  type ChatMessage,
+  type ChatToolCall,
+  toChatMessages,
+} from "../llm/messages.ts";
+import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
+import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
+import type { Logger } from "../log.ts";
+import type { CallContext, Responder, ResponsePart } from "../responder.ts";
+
+/** The system prompt used when none is configured. */
+export const DEFAULT_AGENT_PROMPT: string =
+  "You are a friendly, helpful voice agent on a phone call. Everything you write is spoken aloud " +
+  "by text-to-speech, so answer in short, natural spoken sentences, one or two at a time. Never " +
+  "use markdown, bullet points, numbered lists, headings, emoji, URLs or code. Spell out what a " +
+  "listener needs to hear, such as times and amounts. If you did not understand the caller, ask " +
+  "them to repeat. When the caller is done and says goodbye, end the call.";
+
+/** Added to the prompt when Retell asks for a reminder (the caller went quiet). */
+export const DEFAULT_REMINDER_INSTRUCTION: string =
+  "The caller has been silent for a while. Do not repeat your last answer: check in briefly, " +
+  "for example by asking whether they are still there or need more time.";
+
+/** Options of {@linkcode createLlmResponder}. */
+export interface LlmResponderOptions {
+  /** The provider's API key; never logged. */
+  apiKey: string;
+  /**
+   * Base URL of an OpenAI-compatible chat-completions API.
+   *
+   * @default {"https://api.openai.com/v1"}
+   */
+  baseUrl?: string;
+  /** Model name. */
+  model: string;
+  /** Where log lines go. */
+  log: Logger;
+  /**
+   * System prompt; `{{name}}` placeholders are filled from the call's dynamic variables.
+   *
+   * @default {DEFAULT_AGENT_PROMPT}
+   */
+  prompt?: string;
+  /**
+   * The greeting, with placeholders filled the same way; empty lets the caller speak first.
+   *
+   * @default {"Hello! How can I help you today?"}
+   */
+  beginMessage?: string;
+  /** Sampling temperature; the provider's default when left out. */
+  temperature?: number | undefined;
+  /** Longest reply in tokens (`max_tokens`); the provider's default when left out. */
+  maxTokens?: number | undefined;
+  /**
+   * Longest wait in ms for the model's first token of a request.
+   *
+   * @default {8000}
+   */
+  firstTokenTimeoutMs?: number;
+  /**
+   * Longest gap in ms between two pieces of the model's stream.
+   *
+   * @default {8000}
+   */
+  stallTimeoutMs?: number;
+  /** Offers the `transfer_call` tool, sending callers to this number. */
+  transferNumber?: string | undefined;
+  /** Your own tools, made with `defineTool`. */
+  tools?: readonly LlmTool[];
+  /**
+   * Most rounds of tool calls in one turn before the model must answer.
+   *
+   * @default {4}
+   */
+  maxToolRounds?: number;
+  /**
+   * Added to the prompt for `reminder_required`.
+   *
+   * @default {DEFAULT_REMINDER_INSTRUCTION}
+   */
+  reminderInstruction?: string;
+}
+
+/** Function definitions of the built-in tools, in chat-completions form. */
+function builtInTools(transferNumber: string | undefined) {
+  const message = {
+    type: "object",
+    properties: {
+      message: {
+        type: "string",
+        description: "What to say first, in one short sentence.",
+      },
+    },
+    required: ["message"],
+    additionalProperties: false,
+  };
+  const tools = [{
+    type: "function" as const,
+    function: {
+      name: "end_call",
+      description:
+        "Hang up. Use it when the caller says goodbye or the conversation is over. The message is the goodbye spoken before hanging up.",
+      parameters: message,
+    },
+  }];
+  if (transferNumber !== undefined) {
+    tools.push({
+      type: "function" as const,
+      function: {
+        name: "transfer_call",
+        description:
+          "Transfer the caller to a human colleague. Use it when the caller asks for a person or you cannot help. The message is spoken before the transfer.",
+        parameters: message,
+      },
+    });
+  }
+  return tools;
+}
+
+/** Why a model request failed, for the log line. */
+type FailureKind =
+  | "http"
+  | "network"
+  | "first_token_timeout"
+  | "stall"
+  | "stream";
+
+/**
+ * Creates the responder that answers with an OpenAI-compatible chat model.
+ *
+ * Each text delta is sent to Retell as soon as it arrives (markdown markers
+ * removed on the way). A newer `response_id`, or the call closing, aborts
+ * the request to the model at once and cancels its response body. The model
+ * can end the call, transfer it (when a number is configured) and call your
+ * tools; a tool runs at most once per call for the same arguments. Upstream
+ * failures (HTTP errors, network errors, no first token in time, a stalled
+ * stream) are logged with the provider's status and message and end the
+ * turn with a short spoken apology.
+ *
+ * @param options Provider, model, prompt, timeouts and tools.
+ * @returns The responder.
+ * @throws {TypeError} When a tool's name is used twice or clashes with a built-in tool.
+ *
+ * @example With Ollama on this machine
+ * ```ts ignore
+ * import { createLlmResponder, createLogger, createRetellServer } from "./src/mod.ts";
+ *
+ * const log = createLogger();
+ * const responder = createLlmResponder({
+ *   apiKey: "ollama",
+ *   baseUrl: "http://localhost:11434/v1",
+ *   model: "llama3.2",
+ *   log,
+ * });
+ * Deno.serve({ port: 8080 }, createRetellServer({ responder, log }).handler);
+ * ```
+ */
+export function createLlmResponder(options: LlmResponderOptions): Responder {
+  const { log, model } = options;
+  const client = new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseUrl ?? "https://api.openai.com/v1",
+    // On a phone call a quick apology beats a silent retry.
+    maxRetries: 0,
+    organization: null,
+    project: null,
+  });
+  const prompt = options.prompt ?? DEFAULT_AGENT_PROMPT;
+  const beginMessage = options.beginMessage ??
+    "Hello! How can I help you today?";
+  const firstTokenTimeoutMs = options.firstTokenTimeoutMs ?? 8_000;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 8_000;
+  const maxToolRounds = options.maxToolRounds ?? 4;
+  const reminderInstruction = options.reminderInstruction ??
+    DEFAULT_REMINDER_INSTRUCTION;
+  const transferNumber = options.transferNumber;
+
+  const userTools = new Map<string, LlmTool>();
+  for (const tool of options.tools ?? []) {
+    if (
+      userTools.has(tool.name) || tool.name === "end_call" ||
+      tool.name === "transfer_call"
+    ) {
+      throw new TypeError(
+        `Cannot add tool "${tool.name}": the name is already taken`,
+      );
+    }
+    userTools.set(tool.name, tool);
+  }
+  const toolSpecs = [
+    ...builtInTools(transferNumber),
+    ...[...userTools.values()].map((tool) => ({
+      type: "function" as const,
+      function: {
+        name: tool.name,
+        description: tool.description,
+        parameters: { ...tool.parameters },
+      },
+    })),
+  ];
+  // Results of tools per call, so a re-asked turn reuses them (PROTOCOL.md §5.9).
+  const toolResults = new WeakMap<
+    CallContext,
+    Map<string, Promise<ToolOutcome>>
+  >();
+
+  function variablesOf(call: CallContext) {
+    return call.details?.retell_llm_dynamic_variables;
+  }
+
+  function runToolOnce(
+    tool: LlmTool,
+    key: string,
+    args: unknown,
+    call: CallContext,
+    toolCallId: string,
+  ): Promise<ToolOutcome> {
+    let results = toolResults.get(call);
+    if (results === undefined) {
+      results = new Map();
+      toolResults.set(call, results);
+    }
+    const cacheKey = `${tool.name}\u0000${key}`;
+    let outcome = results.get(cacheKey);
+    if (outcome === undefined) {
+      outcome = tool.run(args, { call, signal: call.signal, toolCallId });
+      results.set(cacheKey, outcome);
+    } else {
+      log.info("tool_reused", {
+        call_id: call.callId,
+        tool: tool.name,
+        tool_call_id: toolCallId,
+      });
+    }
+    return outcome;
+  }
+
+  return {
+    beginAfterCallDetails: hasPlaceholders(beginMessage),
+    begin: (call) => fillTemplate(beginMessage, variablesOf(call)),
+    async *respond(turn, { signal, mark }): AsyncGenerator<ResponsePart> {
+      const { call } = turn;
+      const messages: ChatMessage[] = toChatMessages({
+        prompt: fillTemplate(prompt, variablesOf(call)),
+        transcript: turn.transcript,
+        reminderInstruction: turn.kind === "reminder"
+          ? reminderInstruction
+          : undefined,
+      });
+      const strip = createMarkdownStripper();
+      let lastSpoken = "";
+      // Set after a tool has run: the next piece starts a new sentence and
+      // needs a space; model tokens in a row are joined exactly as written.
+      let boundary = false;
+      const speak = (piece: string, startsSentence = boundary) => {
+        const text = startsSentence && needsSpace(lastSpoken, piece)
+          ? ` ${piece}`
+          : piece;
+        lastSpoken = text;
+        boundary = false;
+        return text;
+      };
+
+      for (let round = 0; round <= maxToolRounds; round++) {
+        if (signal.aborted) return;
+        const offerTools = round < maxToolRounds;
+        const request = new AbortController();
+        let failure: FailureKind | undefined;
+        let gotToken = false;
+        const watchdog = createWatchdog(() => {
+          failure = gotToken ? "stall" : "first_token_timeout";
+          request.abort(
+            new DOMException(
+              gotToken
+                ? `The model's stream stalled for ${stallTimeoutMs} ms`
+                : `No first token from the model within ${firstTokenTimeoutMs} ms`,
+              "TimeoutError",
+            ),
+          );
+        });
+        const startedAt = performance.now();
+        const calls: ChatToolCall[] = [];
+        let text = "";
+        watchdog.arm(firstTokenTimeoutMs);
+        try {
+          const stream = await client.chat.completions.create({
+            model,
+            messages,
+            stream: true,
+            ...(options.temperature !== undefined &&
+              { temperature: options.temperature }),
+            ...(options.maxTokens !== undefined &&
+              { max_tokens: options.maxTokens }),
+            ...(offerTools && { tools: toolSpecs }),
+          }, { signal: AbortSignal.any([signal, request.signal]) });
+          // Leaving this loop early (a superseded turn returns this generator
+          // at a yield) makes the SDK cancel the response body, which is what
+          // closes the upstream request (PITFALLS: aborting alone may not).
+          for await (const chunk of stream) {
+            const delta = chunk.choices[0]?.delta;
+            if (delta === undefined) continue;
+            if (delta.content) {
+              if (!gotToken) mark("first_token");
+              gotToken = true;
+              watchdog.arm(stallTimeoutMs);
+              text += delta.content;
+              const speakable = strip.push(delta.content);
+              if (speakable !== "") yield speak(speakable);
+            }
+            for (const piece of delta.tool_calls ?? []) {
+              gotToken = true;
+              watchdog.arm(stallTimeoutMs);
+              const slot = calls[piece.index] ??= {
+                id: "",
+                type: "function",
+                function: { name: "", arguments: "" },
+              };
+              if (piece.id) slot.id = piece.id;
+              else if (slot.id === "") slot.id = `call_${crypto.randomUUID()}`;
+              if (piece.function?.name) {
+                slot.function.name += piece.function.name;
+              }
+              if (piece.function?.arguments) {
+                slot.function.arguments += piece.function.arguments;
+              }
+            }
+          }
+          // The SDK ends the stream quietly when its request is aborted.
+          if (signal.aborted) return;
+          if (failure !== undefined) throw request.signal.reason;
+        } catch (error) {
+          if (signal.aborted) return;
+          const detail = describeFailure(error, failure, options.apiKey);
+          log.error("llm_failed", {
+            call_id: call.callId,
+            response_id: turn.responseId,
+            model,
+            ...detail,
+            elapsed_ms: Math.round(performance.now() - startedAt),
+          });
+          throw new Error(
+            `Model request failed (${detail.kind}): ${detail.error}`,
+            { cause: error },
+          );
+        } finally {
+          watchdog.stop();
+        }
+
+        const requested = calls.filter((slot) =>
+          slot !== undefined && slot.function.name !== ""
+        );
+        if (requested.length === 0) return;
+        messages.push({
+          role: "assistant",
+          content: text === "" ? null : text,
+          tool_calls: requested,
+        });
+        for (const toolCall of requested) {
+          const name = toolCall.function.name;
+          if (
+            name === "end_call" ||
+            (name === "transfer_call" && transferNumber !== undefined)
+          ) {
+            const spoken = messageArgument(toolCall.function.arguments);
+            if (spoken !== "") yield speak(spoken, true);
+            log.info("llm_action", {
+              call_id: call.callId,
+              response_id: turn.responseId,
+              action: name,
+            });
+            yield name === "end_call"
+              ? { type: "end_call" }
+              : { type: "transfer_call", number: transferNumber! };
+            return;
+          }
+          const outcome = yield* useTool(toolCall);
+          if (outcome === undefined) return;
+          messages.push({
+            role: "tool",
+            tool_call_id: toolCall.id,
+            content: outcome.content,
+          });
+        }
+      }
+
+      /**
+       * Runs one call of a user tool: holding line (when nothing was said
+       * yet), invocation record, the tool (at most once per call for equal
+       * arguments), result record. Bad arguments go back to the model.
+       */
+      async function* useTool(
+        toolCall: ChatToolCall,
+      ): AsyncGenerator<ResponsePart, ToolOutcome | undefined> {
+        const name = toolCall.function.name;
+        const tool = userTools.get(name);
+        if (tool === undefined) {
+          log.warn("tool_unknown", {
+            call_id: call.callId,
+            response_id: turn.responseId,
+            tool: name,
+          });
+          return {
+            content: `There is no tool named ${name}.`,
+            successful: false,
+          };
+        }
+        const parsed = await tool.parse(toolCall.function.arguments);
+        if (!parsed.ok) {
+          log.warn("tool_arguments_invalid", {
+            call_id: call.callId,
+            response_id: turn.responseId,
+            tool: name,
+            error: parsed.error,
+          });
+          return { content: parsed.error, successful: false };
+        }
+        // Never start a tool for a turn nobody will hear.
+        if (signal.aborted) return undefined;
+        if (lastSpoken === "" && tool.holdingLine) {
+          yield speak(tool.holdingLine, true);
+        }
+        yield {
+          type: "tool_call_invocation",
+          toolCallId: toolCall.id,
+          name,
+          arguments: toolCall.function.arguments,
+        };
+        const outcome = await runToolOnce(
+          tool,
+          parsed.key,
+          parsed.value,
+          call,
+          toolCall.id,
+        );
+        boundary = true;
+        yield {
+          type: "tool_call_result",
+          toolCallId: toolCall.id,
+          content: outcome.content,
+          successful: outcome.successful,
+        };
+        return outcome;
+      }
+    },
+  };
+}
+
+/** Whether two spoken pieces need a space between them. */
+function needsSpace(before: string, after: string): boolean {
+  return before !== "" && !/\s$/.test(before) && !/^\s/.test(after);
+}
+
+/** The `message` argument of a built-in tool, or "" when missing or malformed. */
+function messageArgument(argumentsText: string): string {
+  try {
+    const parsed: unknown = JSON.parse(argumentsText);
+    const message = (parsed as { message?: unknown } | null)?.message;
+    return typeof message === "string" ? message.trim() : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Classifies a failed model request for the log, without the API key. */
+function describeFailure(
+  error: unknown,
+  timedOut: FailureKind | undefined,
+  apiKey: string,
+): { kind: FailureKind; status?: number; error: string } {
+  const redact = (text: string) =>
+    apiKey === "" ? text : text.replaceAll(apiKey, "[redacted]");
+  if (timedOut !== undefined) {
+    return {
+      kind: timedOut,
+      error: redact(error instanceof Error ? error.message : String(error)),
+    };
+  }
+  if (error instanceof OpenAI.APIConnectionError) {
+    return { kind: "network", error: redact(error.message) };
+  }
+  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+    return { kind: "http", status: error.status, error: redact(error.message) };
+  }
+  return {
+    kind: "stream",
+    error: redact(error instanceof Error ? error.message : String(error)),
+  };
+}
