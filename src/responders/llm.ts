@@ -6,6 +6,7 @@
  */
 import OpenAI from "openai";
 import { createWatchdog } from "../_watchdog.ts";
+import { compactFetch } from "../llm/_compact_fetch.ts";
 import { createMarkdownStripper } from "../llm/markdown.ts";
 import {
   type ChatMessage,
@@ -173,6 +174,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
     maxRetries: 0,
     organization: null,
     project: null,
+    fetch: compactFetch,
   });
   const prompt = options.prompt ?? DEFAULT_AGENT_PROMPT;
   const beginMessage = options.beginMessage ??

@@ -49,6 +49,8 @@ interface Target {
   stderrLines: number;
   /** Drains of its stdout and stderr. */
   drained: Promise<unknown>;
+  /** Its exit code, once it has exited. */
+  exitCode?: number;
 }
 
 /** What one call saw. */
@@ -245,6 +247,7 @@ function spawn(
     ),
     drain(child.stderr, output, () => target.stderrLines++),
   ]).catch(() => {});
+  child.status.then((status) => target.exitCode = status.code);
   return { target, stdoutLines: lines.readable };
 }
 
@@ -292,7 +295,9 @@ async function startBareRelay(
   );
   reader.releaseLock();
   void stdoutLines.pipeTo(new WritableStream()).catch(() => {});
-  return { ...target, url: (id) => `ws://127.0.0.1:${port}/${id}` };
+  return Object.assign(target, {
+    url: (id: string) => `ws://127.0.0.1:${port}/${id}`,
+  });
 }
 
 async function startOurs(
@@ -328,11 +333,12 @@ async function startOurs(
     throw new Error(`our server exited with code ${status.code}`);
   });
   exited.catch(() => {});
+  let waiting = true;
   await within(
     Promise.race([
       exited,
       (async () => {
-        while (true) {
+        while (waiting) {
           try {
             const response = await fetch(`http://127.0.0.1:${port}/healthz`);
             await response.body?.cancel();
@@ -344,11 +350,10 @@ async function startOurs(
     ]),
     60_000,
     "our server did not answer /healthz within 60 s",
-  );
-  return {
-    ...target,
-    url: (id) => `ws://127.0.0.1:${port}/llm-websocket/${id}`,
-  };
+  ).finally(() => waiting = false);
+  return Object.assign(target, {
+    url: (id: string) => `ws://127.0.0.1:${port}/llm-websocket/${id}`,
+  });
 }
 
 /** The script for one reply: `tokens` unique words, `intervalMs` apart. */
@@ -650,6 +655,11 @@ async function main(): Promise<number> {
     ], roundWidths));
     for (let round = 1; round <= rounds; round++) {
       for (const target of targets) {
+        if (target.exitCode !== undefined) {
+          throw new Error(
+            `${target.name} exited with code ${target.exitCode} during the run`,
+          );
+        }
         const result = await runRound(
           target,
           fake,
@@ -664,9 +674,10 @@ async function main(): Promise<number> {
         total.missing += result.missing;
         total.unexpected += result.unexpected;
         total.errors.push(...result.errors);
-        total.serverCpuMs = result.serverCpuMs === undefined
-          ? undefined
-          : (total.serverCpuMs ?? NaN) + result.serverCpuMs;
+        total.serverCpuMs =
+          total.serverCpuMs === undefined || result.serverCpuMs === undefined
+            ? undefined
+            : total.serverCpuMs + result.serverCpuMs;
         const stats = summarize(result.latencies);
         print(row([
           round,
@@ -687,7 +698,7 @@ async function main(): Promise<number> {
     );
 
     print();
-    const widths = [10, 7, 7, 8, 8, 8, 8, 12];
+    const widths = [10, 7, 7, 8, 8, 8, 8, 16];
     print(row([
       "server",
       "tokens",
@@ -696,7 +707,7 @@ async function main(): Promise<number> {
       "p90 ms",
       "p99 ms",
       "max ms",
-      "CPU us/token",
+      "server CPU/token",
     ], widths));
     const stats = new Map<Target, ReturnType<typeof summarize>>();
     let broken = false;
@@ -714,7 +725,7 @@ async function main(): Promise<number> {
         ms(summary.max),
         total.serverCpuMs === undefined || summary.count === 0
           ? "n/a"
-          : (total.serverCpuMs * 1000 / summary.count).toFixed(1),
+          : `${(total.serverCpuMs * 1000 / summary.count).toFixed(0)} us`,
       ], widths));
       if (total.missing > total.expected * 0.01) broken = true;
     }
@@ -750,8 +761,17 @@ async function main(): Promise<number> {
         for (const line of target.output.slice(-5)) print(`  ${line}`);
       }
     }
+    for (const target of targets) {
+      if (target.exitCode === undefined) continue;
+      print(
+        `${target.name} exited with code ${target.exitCode} during the run`,
+      );
+      broken = true;
+    }
     if (broken) {
-      print("run broken: more than 1% of the tokens are missing");
+      print(
+        "run broken: a server exited or more than 1% of tokens are missing",
+      );
       return 1;
     }
     return 0;
