@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { formatIssues } from "../_format_issues.ts";
+import { describeJsonType, readJsonObject } from "./_json_frame.ts";
 
 /** One word of an utterance with its timing in seconds of call audio (§3.5). */
 export interface TranscriptWord {
@@ -268,34 +269,17 @@ function isKnownType(type: string): type is InteractionType {
  * ```
  */
 export function parseInbound(text: string): InboundParseResult {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return {
-      ok: false,
-      kind: "not_json",
-      reason: `Cannot parse frame as JSON: ${detail}`,
-    };
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    return {
-      ok: false,
-      kind: "not_event",
-      reason: `Cannot read frame: expected a JSON object, received ${
-        describe(json)
-      }`,
-    };
-  }
-  const type = (json as { interaction_type?: unknown }).interaction_type;
+  const read = readJsonObject(text);
+  if (!read.ok) return read;
+  const json = read.object;
+  const type = json.interaction_type;
   if (typeof type !== "string") {
     return {
       ok: false,
       kind: "not_event",
       reason:
         `Cannot read frame: "interaction_type" must be a string, received ${
-          describe(type)
+          describeJsonType(type)
         }`,
     };
   }
@@ -314,11 +298,4 @@ export function parseInbound(text: string): InboundParseResult {
     kind: "invalid",
     reason: `Invalid ${type} frame: ${formatIssues(parsed.error)}`,
   };
-}
-
-/** Describes a JSON value's type for an error message. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "undefined" ? "nothing" : typeof value;
 }

@@ -1,7 +1,8 @@
 /**
- * Events the server sends to Retell, the functions that build them, and
+ * Events the server sends to Retell, the functions that build them,
  * {@linkcode encodeOutbound}, which validates an event before it goes on the
- * wire. Section numbers refer to `PROTOCOL.md`.
+ * wire, and {@linkcode parseOutbound}, which checks a frame a server sent
+ * against the same rules. Section numbers refer to `PROTOCOL.md`.
  *
  * Retell drops a malformed event silently (§4.0), so every outbound event is
  * checked against a strict schema: a wrong JSON type or a misspelled key is
@@ -11,6 +12,7 @@
  */
 import { z } from "zod";
 import { formatIssues } from "../_format_issues.ts";
+import { describeJsonType, readJsonObject } from "./_json_frame.ts";
 
 /** Call settings sent first on every socket (§4.1); each defaults to off at Retell. */
 export interface CallConfig {
@@ -152,6 +154,41 @@ export type EncodeResult =
     ok: false;
     /** One line naming every wrong field. */
     reason: string;
+  };
+
+/** Why a frame could not be read as an {@linkcode OutboundEvent}. */
+export type OutboundFailureKind =
+  /** The text is not JSON. */
+  | "not_json"
+  /** The JSON is not an object, or its `response_type` is not a string. */
+  | "not_event"
+  /** The object has no `response_type`; Retell reads it as a response (§4.0). */
+  | "missing_response_type"
+  /** A `response_type` this module does not know. */
+  | "unknown_type"
+  /** A known `response_type` with a missing, wrongly typed or unknown field. */
+  | "invalid";
+
+/** Result of {@linkcode parseOutbound}. */
+export type OutboundParseResult =
+  | {
+    /** The frame is a valid event. */
+    ok: true;
+    /** The event. */
+    event: OutboundEvent;
+  }
+  | {
+    /** The frame breaks the protocol. */
+    ok: false;
+    /** What is wrong with it. */
+    kind: OutboundFailureKind;
+    /** One line that says what is wrong, naming the fields. */
+    reason: string;
+    /**
+     * For `missing_response_type`: the frame read as a response (Retell's
+     * backward-compatible reading, §4.0, §9.1) when it has that shape.
+     */
+    asResponse?: ResponseEvent;
   };
 
 const integer = z.number().int().nonnegative();
@@ -419,4 +456,90 @@ export function createMetadataEvent(
   metadata: Record<string, unknown>,
 ): MetadataEvent {
   return { response_type: "metadata", metadata };
+}
+
+/**
+ * Reads one text frame a server sent, the mirror of `parseInbound` for the
+ * other direction, and checks it against the same strict schemas
+ * {@linkcode encodeOutbound} uses. Never throws: a bad frame comes back with
+ * a `kind` and a one-line `reason` naming the fields.
+ *
+ * A frame without `response_type` is what Retell reads as a response
+ * (§4.0, §9.1): it fails as `missing_response_type`, and when it has a
+ * response's shape that reading is returned as `asResponse`.
+ *
+ * @param text The frame's payload.
+ * @returns The event, or what is wrong with the frame.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseOutbound } from "./outbound.ts";
+ *
+ * const good = parseOutbound(
+ *   '{"response_type":"response","response_id":1,"content":"Hi","content_complete":true}',
+ * );
+ * assert.ok(good.ok && good.event.response_type === "response");
+ *
+ * const bad = parseOutbound(
+ *   '{"response_type":"response","response_id":1,"content":"Hi","content_complete":"true"}',
+ * );
+ * assert.ok(!bad.ok && bad.kind === "invalid");
+ * assert.match(bad.reason, /content_complete/);
+ * ```
+ */
+export function parseOutbound(text: string): OutboundParseResult {
+  const read = readJsonObject(text);
+  if (!read.ok) return read;
+  const json = read.object;
+  if (!Object.hasOwn(json, "response_type")) {
+    const reading = schemas.response.safeParse({
+      ...json,
+      response_type: "response",
+    });
+    if (reading.success) {
+      return {
+        ok: false,
+        kind: "missing_response_type",
+        reason:
+          'Cannot read frame: "response_type" is missing, so Retell reads it as a response',
+        asResponse: reading.data,
+      };
+    }
+    return {
+      ok: false,
+      kind: "missing_response_type",
+      reason:
+        `Cannot read frame: "response_type" is missing, and read as a response it is invalid: ${
+          formatIssues(reading.error)
+        }`,
+    };
+  }
+  const type = json.response_type;
+  if (typeof type !== "string") {
+    return {
+      ok: false,
+      kind: "not_event",
+      reason: `Cannot read frame: "response_type" must be a string, received ${
+        describeJsonType(type)
+      }`,
+    };
+  }
+  if (!Object.hasOwn(schemas, type)) {
+    return {
+      ok: false,
+      kind: "unknown_type",
+      reason: `Cannot read frame: unknown response_type ${
+        JSON.stringify(type)
+      }`,
+    };
+  }
+  const known = type as OutboundEvent["response_type"];
+  const parsed = schemas[known].safeParse(json);
+  if (parsed.success) return { ok: true, event: parsed.data };
+  return {
+    ok: false,
+    kind: "invalid",
+    reason: `Invalid ${known} frame: ${formatIssues(parsed.error)}`,
+  };
 }
