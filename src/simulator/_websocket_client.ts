@@ -1,0 +1,414 @@
+/**
+ * A small WebSocket client (RFC 6455) for the simulator, over a TCP
+ * connection with Nagle's algorithm off.
+ *
+ * The runtime's `WebSocket` leaves Nagle on: when the simulator sends
+ * `update_only` frames and then `response_required` back to back, the
+ * request waits in the kernel for the server's delayed ACK (about 40 ms on
+ * Linux), which would be counted as the server's latency. This client sends
+ * every frame at once, and also reports what the `WebSocket` API hides: the
+ * HTTP status of a refused upgrade, and exactly who closed the socket.
+ *
+ * @module
+ */
+
+/** Why the socket could not be opened. */
+export class SimulatorConnectError extends Error {
+  /** The URL dialled. */
+  readonly url: string;
+  /** The HTTP status the server refused the upgrade with, when it answered one. */
+  readonly status: number | undefined;
+
+  /**
+   * Builds the error; its message names the URL and what went wrong.
+   *
+   * @param url The URL dialled.
+   * @param detail What went wrong.
+   * @param status The HTTP status of a refused upgrade.
+   */
+  constructor(url: string, detail: string, status?: number) {
+    super(`Cannot connect to ${url}: ${detail}`);
+    this.name = "SimulatorConnectError";
+    this.url = url;
+    this.status = status;
+  }
+}
+
+/** How a socket ended. */
+export interface SocketClose {
+  /** The close code: the server's, ours, 1005 (no code) or 1006 (dropped). */
+  code: number;
+  /** The close reason, often empty. */
+  reason: string;
+  /** Whether the server closed it or the connection dropped, rather than us. */
+  byServer: boolean;
+}
+
+/** What the socket reports. */
+export interface SocketHandlers {
+  /** A message: text frames as strings, binary frames as bytes. */
+  message(data: string | Uint8Array): void;
+  /** The socket has closed; called once. */
+  close(close: SocketClose): void;
+}
+
+/** An open client socket. */
+export interface ClientSocket {
+  /** Whether frames can still be sent. */
+  readonly isOpen: boolean;
+  /** Starts delivering frames (none is lost before this). */
+  listen(handlers: SocketHandlers): void;
+  /** Sends a text frame; ignored once closing. */
+  send(text: string): void;
+  /** Sends a close frame and waits for the server's, then drops the connection. */
+  close(code: number): void;
+}
+
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/** How long to wait for the server's close frame after sending ours. */
+const CLOSE_TIMEOUT_MS = 3000;
+const encoder = new TextEncoder();
+
+/**
+ * Opens a WebSocket to `url` (`ws:` or `wss:`) and completes the handshake.
+ *
+ * @param url The URL.
+ * @param timeoutMs Longest wait for the connection and the handshake.
+ * @returns The open socket; call `listen` to receive.
+ * @throws {SimulatorConnectError} When the connection or handshake fails.
+ */
+export async function openWebSocket(
+  url: string,
+  timeoutMs: number,
+): Promise<ClientSocket> {
+  const target = new URL(url);
+  const secure = target.protocol === "wss:";
+  const hostname = target.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(target.port || (secure ? 443 : 80));
+  let conn: Deno.Conn | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new SimulatorConnectError(
+            url,
+            `the server did not accept the socket within ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  const connecting = (async () => {
+    const tcp = await Deno.connect({ hostname, port });
+    conn = tcp;
+    tcp.setNoDelay(true);
+    if (secure) conn = await Deno.startTls(tcp, { hostname });
+    return await handshake(conn, target, url);
+  })();
+  try {
+    const leftover = await Promise.race([connecting, timeout]);
+    return createClientSocket(conn!, leftover);
+  } catch (error) {
+    connecting.catch(() => {});
+    closeQuietly(conn);
+    if (error instanceof SimulatorConnectError) throw error;
+    throw new SimulatorConnectError(url, describeConnectError(error));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sends the upgrade request and checks the answer; returns bytes read past the headers. */
+async function handshake(
+  conn: Deno.Conn,
+  target: URL,
+  url: string,
+): Promise<Uint8Array> {
+  const key = btoa(
+    String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+  );
+  const request = [
+    `GET ${target.pathname}${target.search} HTTP/1.1`,
+    `Host: ${target.host}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    `Sec-WebSocket-Key: ${key}`,
+    "Sec-WebSocket-Version: 13",
+    "User-Agent: retell-simulator",
+    "",
+    "",
+  ].join("\r\n");
+  await writeAll(conn, encoder.encode(request));
+  let received: Uint8Array = new Uint8Array(0);
+  let end = -1;
+  while (end < 0) {
+    const chunk = new Uint8Array(4096);
+    const read = await conn.read(chunk);
+    if (read === null) {
+      throw new SimulatorConnectError(
+        url,
+        "the server closed the connection during the handshake",
+      );
+    }
+    received = concat(received, chunk.subarray(0, read));
+    end = indexOfHeaderEnd(received);
+    if (end < 0 && received.length > 65536) {
+      throw new SimulatorConnectError(url, "the handshake answer is too long");
+    }
+  }
+  const head = new TextDecoder().decode(received.subarray(0, end));
+  const [statusLine = "", ...headerLines] = head.split("\r\n");
+  const status = /^HTTP\/1\.[01] (\d{3})(.*)$/.exec(statusLine);
+  if (status === null) {
+    throw new SimulatorConnectError(
+      url,
+      `the server did not answer with HTTP: ${JSON.stringify(statusLine)}`,
+    );
+  }
+  const code = Number(status[1]);
+  if (code !== 101) {
+    throw new SimulatorConnectError(
+      url,
+      `the server refused the upgrade with HTTP ${code}${
+        status[2]?.trimEnd() ?? ""
+      }`,
+      code,
+    );
+  }
+  const headers = new Map(
+    headerLines.map((line) => {
+      const colon = line.indexOf(":");
+      return [
+        line.slice(0, colon).trim().toLowerCase(),
+        line.slice(colon + 1).trim(),
+      ];
+    }),
+  );
+  const digest = await crypto.subtle.digest(
+    "SHA-1",
+    encoder.encode(key + GUID),
+  );
+  const expected = btoa(String.fromCharCode(...new Uint8Array(digest)));
+  if (headers.get("sec-websocket-accept") !== expected) {
+    throw new SimulatorConnectError(
+      url,
+      "the server's Sec-WebSocket-Accept header is wrong",
+    );
+  }
+  return received.subarray(end + 4);
+}
+
+function createClientSocket(
+  conn: Deno.Conn,
+  leftover: Uint8Array,
+): ClientSocket {
+  let state: "open" | "closing" | "closed" = "open";
+  let handlers: SocketHandlers | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  let closeTimer: ReturnType<typeof setTimeout> | undefined;
+  let sentCode: number | undefined;
+
+  function write(opcode: number, payload: Uint8Array): void {
+    const frame = encodeFrame(opcode, payload);
+    writing = writing.then(() => writeAll(conn, frame)).catch(() => {});
+  }
+
+  function finish(close: SocketClose): void {
+    if (state === "closed") return;
+    state = "closed";
+    clearTimeout(closeTimer);
+    // Let queued frames (our close frame) leave before dropping the connection.
+    void writing.then(() => closeQuietly(conn));
+    handlers?.close(close);
+  }
+
+  async function readLoop(): Promise<void> {
+    let buffer = leftover;
+    let fragments: Uint8Array[] = [];
+    let fragmentOpcode = 0;
+    const chunk = new Uint8Array(65536);
+    while (state !== "closed") {
+      let frame = decodeFrame(buffer);
+      while (frame !== undefined) {
+        buffer = buffer.subarray(frame.length);
+        const { opcode, fin, payload } = frame;
+        if (opcode === 0x8) {
+          const code = payload.length >= 2
+            ? (payload[0]! << 8) | payload[1]!
+            : 1005;
+          const reason = new TextDecoder().decode(payload.subarray(2));
+          if (state === "open") {
+            // The server closed: echo its close frame, as RFC 6455 asks.
+            write(0x8, payload.subarray(0, Math.min(2, payload.length)));
+            finish({ code, reason, byServer: true });
+          } else {
+            finish({ code: sentCode ?? code, reason, byServer: false });
+          }
+          return;
+        }
+        if (opcode === 0x9) {
+          if (state === "open") write(0xa, payload);
+        } else if (opcode === 0x1 || opcode === 0x2) {
+          fragmentOpcode = opcode;
+          fragments = [payload];
+          if (fin) deliver(fragmentOpcode, fragments);
+        } else if (opcode === 0x0) {
+          fragments.push(payload);
+          if (fin) deliver(fragmentOpcode, fragments);
+        }
+        // A handler may have closed the socket meanwhile.
+        if ((state as string) === "closed") return;
+        frame = decodeFrame(buffer);
+      }
+      let read: number | null;
+      try {
+        read = await conn.read(chunk);
+      } catch {
+        read = null;
+      }
+      if (read === null) {
+        // The connection ended without a close frame.
+        finish(
+          state === "closing"
+            ? { code: sentCode ?? 1006, reason: "", byServer: false }
+            : { code: 1006, reason: "", byServer: true },
+        );
+        return;
+      }
+      buffer = concat(buffer, chunk.subarray(0, read));
+    }
+  }
+
+  function deliver(opcode: number, parts: Uint8Array[]): void {
+    const payload = parts.length === 1 ? parts[0]! : parts.reduce(concat);
+    if (state !== "open" && state !== "closing") return;
+    handlers?.message(
+      opcode === 0x1 ? new TextDecoder().decode(payload) : payload,
+    );
+  }
+
+  return {
+    get isOpen() {
+      return state === "open";
+    },
+    listen(next) {
+      handlers = next;
+      void readLoop();
+    },
+    send(text) {
+      if (state === "open") write(0x1, encoder.encode(text));
+    },
+    close(code) {
+      if (state !== "open") return;
+      state = "closing";
+      sentCode = code;
+      write(0x8, new Uint8Array([code >> 8, code & 0xff]));
+      closeTimer = setTimeout(
+        () => finish({ code, reason: "", byServer: false }),
+        CLOSE_TIMEOUT_MS,
+      );
+    },
+  };
+}
+
+/** A masked client frame (RFC 6455 §5.2). */
+function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
+  const length = payload.length;
+  const extra = length < 126 ? 0 : length < 65536 ? 2 : 8;
+  const frame = new Uint8Array(2 + extra + 4 + length);
+  frame[0] = 0x80 | opcode;
+  const view = new DataView(frame.buffer);
+  if (extra === 0) {
+    frame[1] = 0x80 | length;
+  } else if (extra === 2) {
+    frame[1] = 0x80 | 126;
+    view.setUint16(2, length);
+  } else {
+    frame[1] = 0x80 | 127;
+    view.setBigUint64(2, BigInt(length));
+  }
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  frame.set(mask, 2 + extra);
+  const start = 2 + extra + 4;
+  for (let index = 0; index < length; index++) {
+    frame[start + index] = payload[index]! ^ mask[index % 4]!;
+  }
+  return frame;
+}
+
+/** The first complete frame in `buffer`, or undefined when more bytes are needed. */
+function decodeFrame(buffer: Uint8Array):
+  | { opcode: number; fin: boolean; payload: Uint8Array; length: number }
+  | undefined {
+  if (buffer.length < 2) return undefined;
+  const fin = (buffer[0]! & 0x80) !== 0;
+  const opcode = buffer[0]! & 0x0f;
+  const masked = (buffer[1]! & 0x80) !== 0;
+  let length = buffer[1]! & 0x7f;
+  let offset = 2;
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  if (length === 126) {
+    if (buffer.length < 4) return undefined;
+    length = view.getUint16(2);
+    offset = 4;
+  } else if (length === 127) {
+    if (buffer.length < 10) return undefined;
+    length = Number(view.getBigUint64(2));
+    offset = 10;
+  }
+  const maskOffset = offset;
+  if (masked) offset += 4;
+  if (buffer.length < offset + length) return undefined;
+  const payload = buffer.slice(offset, offset + length);
+  if (masked) {
+    for (let index = 0; index < length; index++) {
+      payload[index] = payload[index]! ^ buffer[maskOffset + (index % 4)]!;
+    }
+  }
+  return { opcode, fin, payload, length: offset + length };
+}
+
+function indexOfHeaderEnd(bytes: Uint8Array): number {
+  for (let index = 0; index + 3 < bytes.length; index++) {
+    if (
+      bytes[index] === 13 && bytes[index + 1] === 10 &&
+      bytes[index + 2] === 13 && bytes[index + 3] === 10
+    ) return index;
+  }
+  return -1;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b.slice();
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+function closeQuietly(conn: Deno.Conn | undefined): void {
+  try {
+    conn?.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/** Plain words for the runtime's connection errors. */
+function describeConnectError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === "ConnectionRefused") {
+      return "connection refused (is the server running on that port?)";
+    }
+    return error.message;
+  }
+  return String(error);
+}

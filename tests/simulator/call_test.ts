@@ -1,0 +1,633 @@
+import assert from "node:assert/strict";
+import type { Responder } from "../../src/responder.ts";
+import {
+  buildCallUrl,
+  type SimulatedCall,
+  type SimulatedCallOptions,
+  SimulatorConnectError,
+  type SimulatorEvent,
+  startSimulatedCall,
+} from "../../src/simulator/call.ts";
+import { startTestServer } from "../_support/server.ts";
+
+const GREETING = "How may I help you?";
+const REPLY = "I am sorry, can you say that again?";
+
+type Frame = Record<string, unknown>;
+
+/** Every event of a call, and bounded waits for the next one of a type. */
+function recordEvents() {
+  const events: SimulatorEvent[] = [];
+  const waiters = new Set<() => void>();
+  return {
+    events,
+    onEvent(event: SimulatorEvent) {
+      events.push(event);
+      for (const waiter of [...waiters]) waiter();
+    },
+    of<T extends SimulatorEvent["type"]>(type: T) {
+      return events.filter((event) => event.type === type) as Extract<
+        SimulatorEvent,
+        { type: T }
+      >[];
+    },
+    /** Resolves once `count` events of `type` have happened. */
+    until(type: SimulatorEvent["type"], count = 1, timeoutMs = 3000) {
+      const enough = () =>
+        events.filter((event) => event.type === type).length >= count;
+      if (enough()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!enough()) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(`No ${count} ${type} event(s) within ${timeoutMs} ms`),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+      });
+    },
+  };
+}
+
+/**
+ * A responder that streams "Let me see. " then waits: ids in `hold` wait
+ * until they are superseded; the others go on with "Done." at once.
+ */
+function slowResponder(hold: ReadonlySet<number> = new Set()): Responder {
+  return {
+    begin: () => "Hello, slow here.",
+    async *respond(turn, { signal }) {
+      yield "Let me see. ";
+      if (hold.has(turn.responseId)) {
+        await new Promise((resolve) =>
+          signal.addEventListener("abort", resolve, { once: true })
+        );
+        return;
+      }
+      yield "Done.";
+    },
+  };
+}
+
+/** A server that plays a script on each call and records every frame it receives. */
+function startRawServer(script: {
+  open?(socket: WebSocket): void;
+  frame?(socket: WebSocket, frame: Frame): void;
+}) {
+  const received: Frame[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      socket.onopen = () => script.open?.(socket);
+      socket.onmessage = (event) => {
+        const frame = JSON.parse(event.data) as Frame;
+        received.push(frame);
+        script.frame?.(socket, frame);
+      };
+      return response;
+    },
+  );
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/llm-websocket`,
+    received,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+function send(socket: WebSocket, frame: Frame): void {
+  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+}
+
+function response(id: number, content: string, complete: boolean, extra = {}) {
+  return {
+    response_type: "response",
+    response_id: id,
+    content,
+    content_complete: complete,
+    ...extra,
+  };
+}
+
+/** Config off, then an empty begin message: the plainest server start. */
+function plainStart(socket: WebSocket): void {
+  send(socket, { response_type: "config", config: {} });
+  send(socket, response(0, "", true));
+}
+
+async function call(
+  options: SimulatedCallOptions,
+): Promise<SimulatedCall> {
+  return await startSimulatedCall(options);
+}
+
+Deno.test("buildCallUrl() appends the call id as Retell does", () => {
+  assert.equal(
+    buildCallUrl("ws://127.0.0.1:8080/llm-websocket", "c1"),
+    "ws://127.0.0.1:8080/llm-websocket/c1",
+  );
+  assert.equal(
+    buildCallUrl("http://localhost:8080/llm-websocket/", "c 2"),
+    "ws://localhost:8080/llm-websocket/c%202",
+  );
+  assert.equal(
+    buildCallUrl("wss://bot.example.com/ws?tenant=a#x", "c3"),
+    "wss://bot.example.com/ws/c3?tenant=a",
+  );
+  assert.throws(() => buildCallUrl("ftp://host/x", "c"), TypeError);
+  assert.throws(() => buildCallUrl("not a url", "c"), /is not a URL/);
+});
+
+Deno.test("startSimulatedCall() opens a call as Retell does", async (t) => {
+  await using server = startTestServer();
+  const recorder = recordEvents();
+  await using simulated = await call({
+    url: server.url("").slice(0, -1),
+    callId: "sim_test_open",
+    variables: { customer_name: "Dana" },
+    onEvent: recorder.onEvent,
+  });
+
+  await t.step("dials the URL with the call id appended", () => {
+    assert.equal(
+      simulated.url,
+      server.url("sim_test_open"),
+    );
+    assert.deepStrictEqual(recorder.events[0], {
+      type: "open",
+      at: 0,
+      callId: "sim_test_open",
+      url: simulated.url,
+    });
+  });
+
+  await t.step("hears the begin message with its latency", async () => {
+    const begin = await simulated.waitForCompletion(0, 3000);
+    assert.equal(begin.status, "complete");
+    assert.equal(begin.kind, "begin");
+    assert.equal(begin.text, GREETING);
+    assert.equal(begin.frames, 1);
+    assert.ok(begin.firstFrameMs !== undefined && begin.firstFrameMs >= 0);
+    assert.equal(begin.completeMs, begin.firstFrameMs);
+    assert.deepStrictEqual(simulated.transcript, [
+      { role: "agent", content: GREETING },
+    ]);
+  });
+
+  await t.step(
+    "sends call_details with the variables when the config asks",
+    () => {
+      assert.deepStrictEqual(simulated.config, {
+        auto_reconnect: true,
+        call_details: true,
+      });
+      const [details] = recorder.of("call_details");
+      assert.deepStrictEqual(details?.call, {
+        call_id: "sim_test_open",
+        agent_id: "simulator",
+        call_type: "web_call",
+        call_status: "registered",
+        metadata: {},
+        retell_llm_dynamic_variables: { customer_name: "Dana" },
+      });
+    },
+  );
+
+  await t.step("answers, reminds, and records the transcript", async () => {
+    const id = simulated.say("What time is it?");
+    assert.equal(id, 1);
+    const reply = await simulated.waitForCompletion(id, 3000);
+    assert.equal(reply.text, REPLY);
+    assert.equal(reply.said, "What time is it?");
+    const reminder = await simulated.waitForCompletion(
+      simulated.remind(),
+      3000,
+    );
+    assert.equal(reminder.kind, "reminder");
+    assert.equal(reminder.responseId, 2);
+    assert.deepStrictEqual(simulated.transcript, [
+      { role: "agent", content: GREETING },
+      { role: "user", content: "What time is it?" },
+      { role: "agent", content: REPLY },
+      { role: "agent", content: REPLY },
+    ]);
+    assert.deepStrictEqual(simulated.violations, []);
+  });
+
+  await t.step("hangs up with code 1000", async () => {
+    const closed = await simulated.close();
+    assert.equal(closed.code, 1000);
+    assert.equal(closed.byServer, false);
+    assert.equal(simulated.isClosed, true);
+    assert.throws(() => simulated.say("Hello?"), /the call has ended/);
+    assert.deepStrictEqual(
+      server.logs.events("call_ended").map((record) => record.call_id),
+      ["sim_test_open"],
+    );
+  });
+});
+
+Deno.test("say() sends the growing transcript, then response_required", async () => {
+  await using server = startRawServer({
+    open: (socket) => {
+      send(socket, { response_type: "config", config: {} });
+      send(socket, response(0, "Hi.", true));
+    },
+    frame: (socket, frame) => {
+      if (frame.interaction_type === "response_required") {
+        send(socket, response(frame.response_id as number, "Sure.", true));
+      }
+    },
+  });
+  await using simulated = await call({ url: server.url });
+  await simulated.waitForCompletion(0, 3000);
+  const id = simulated.say("I need to move my cleaning");
+  await simulated.waitForCompletion(id, 3000);
+  simulated.say("Friday");
+  await simulated.waitForCompletion(2, 3000);
+  const greeting = { role: "agent", content: "Hi." };
+  const first = { role: "user", content: "I need to move my cleaning" };
+  const sure = { role: "agent", content: "Sure." };
+  assert.deepStrictEqual(server.received, [
+    {
+      interaction_type: "update_only",
+      transcript: [greeting, { role: "user", content: "I need to" }],
+      turntaking: "user_turn",
+    },
+    { interaction_type: "update_only", transcript: [greeting, first] },
+    {
+      interaction_type: "response_required",
+      response_id: 1,
+      transcript: [greeting, first],
+    },
+    {
+      interaction_type: "update_only",
+      transcript: [greeting, first, sure, { role: "user", content: "Friday" }],
+      turntaking: "user_turn",
+    },
+    {
+      interaction_type: "response_required",
+      response_id: 2,
+      transcript: [greeting, first, sure, { role: "user", content: "Friday" }],
+    },
+  ]);
+});
+
+Deno.test("a simulated call measures a streamed reply and barges in", async (t) => {
+  await using server = startTestServer({
+    responder: slowResponder(new Set([1])),
+  });
+  const recorder = recordEvents();
+  await using simulated = await call({
+    url: server.url("").slice(0, -1),
+    onEvent: recorder.onEvent,
+  });
+  await simulated.waitForCompletion(0, 3000);
+
+  await t.step("reports the first frame while the reply streams", async () => {
+    const id = simulated.say("Can you check Friday?");
+    const first = await simulated.waitForFirstFrame(id, 3000);
+    assert.equal(first.status, "streaming");
+    assert.equal(first.text, "Let me see. ");
+    assert.ok(first.firstFrameMs !== undefined);
+    assert.equal(first.completeMs, undefined);
+    assert.deepStrictEqual(
+      recorder.of("agent_text").map((
+        event,
+      ) => [event.responseId, event.content]),
+      [[0, "Hello, slow here."], [1, "Let me see. "]],
+    );
+  });
+
+  await t.step("a new line supersedes the reply still streaming", async () => {
+    const id = simulated.say("Actually, make it Monday.");
+    assert.equal(id, 2);
+    const [interrupted] = recorder.of("response_interrupted");
+    assert.equal(interrupted?.responseId, 1);
+    assert.equal(interrupted?.by, 2);
+    assert.equal(interrupted?.text, "Let me see. ");
+    assert.equal(simulated.response(1)?.status, "superseded");
+    const reply = await simulated.waitForCompletion(id, 3000);
+    assert.equal(reply.status, "complete");
+    assert.equal(reply.text, "Let me see. Done.");
+    assert.equal(reply.frames, 3);
+    assert.ok(reply.completeMs! >= reply.firstFrameMs!);
+  });
+
+  await t.step("keeps the cut reply in the transcript as spoken so far", () => {
+    assert.deepStrictEqual(simulated.transcript, [
+      { role: "agent", content: "Hello, slow here." },
+      { role: "user", content: "Can you check Friday?" },
+      { role: "agent", content: "Let me see. " },
+      { role: "user", content: "Actually, make it Monday." },
+      { role: "agent", content: "Let me see. Done." },
+    ]);
+    assert.deepStrictEqual(simulated.violations, []);
+  });
+});
+
+Deno.test("a simulated call pings every interval when the config asks", async () => {
+  await using server = startTestServer();
+  const recorder = recordEvents();
+  await using simulated = await call({
+    url: server.url("").slice(0, -1),
+    onEvent: recorder.onEvent,
+    pingIntervalMs: 20,
+  });
+  await recorder.until("ping_echo", 2);
+  const echoes = recorder.of("ping_echo");
+  assert.ok(echoes[1]!.timestamp > echoes[0]!.timestamp);
+  assert.ok(echoes.every((echo) => echo.rttMs >= 0));
+  await simulated.close();
+  assert.deepStrictEqual(simulated.violations, []);
+});
+
+Deno.test("a simulated call sends no pings or call details unless asked", async () => {
+  await using server = startRawServer({ open: plainStart });
+  await using simulated = await call({ url: server.url, pingIntervalMs: 5 });
+  simulated.say("Hello");
+  // The server never answers; the request itself orders the check.
+  await simulated.close();
+  assert.deepStrictEqual(
+    server.received.map((frame) => frame.interaction_type),
+    ["update_only", "response_required"],
+  );
+});
+
+Deno.test("a simulated call hangs up after a reply with end_call", async () => {
+  const responder: Responder = {
+    begin: () => "Hi.",
+    async *respond() {
+      yield "Goodbye!";
+      yield { type: "end_call" };
+    },
+  };
+  await using server = startTestServer({ responder });
+  const recorder = recordEvents();
+  await using simulated = await call({
+    url: server.url("").slice(0, -1),
+    onEvent: recorder.onEvent,
+  });
+  const id = simulated.say("That's all, bye.");
+  const closed = await simulated.closed;
+  assert.equal(closed.code, 1000);
+  assert.equal(closed.byServer, false);
+  assert.deepStrictEqual(simulated.response(id)?.action, { type: "end_call" });
+  assert.deepStrictEqual(recorder.of("action").map((event) => event.action), [
+    { type: "end_call" },
+  ]);
+  assert.deepStrictEqual(
+    recorder.events.slice(-3).map((event) => event.type),
+    ["response_complete", "action", "closed"],
+  );
+});
+
+Deno.test("a simulated call reports every kind of server event", async () => {
+  await using server = startRawServer({
+    open: plainStart,
+    frame: (socket, frame) => {
+      if (frame.interaction_type !== "response_required") return;
+      const id = frame.response_id as number;
+      if (id === 1) {
+        send(socket, {
+          response_type: "update_agent",
+          agent_config: { reminder_trigger_ms: 5000 },
+        });
+        send(socket, response(id, "One moment. ", false));
+        send(socket, {
+          response_type: "tool_call_invocation",
+          tool_call_id: "tc_1",
+          name: "check_availability",
+          arguments: '{"day":"Friday"}',
+        });
+        send(socket, {
+          response_type: "tool_call_result",
+          tool_call_id: "tc_1",
+          content: '{"slots":["09:00"]}',
+          successful: true,
+        });
+        send(socket, { response_type: "metadata", metadata: { step: 2 } });
+        send(
+          socket,
+          response(id, "Nine works.", true, { digit_to_press: "1" }),
+        );
+      } else if (id === 2) {
+        send(
+          socket,
+          response(id, "Transferring.", false, {
+            transfer_number: "+14155550123",
+          }),
+        );
+        send(socket, response(id, "", true, { digit_to_press: "9" }));
+      } else {
+        send(socket, {
+          response_type: "agent_interrupt",
+          interrupt_id: 1,
+          content: "Sorry to cut in: ",
+          content_complete: false,
+        });
+        send(socket, {
+          response_type: "agent_interrupt",
+          interrupt_id: 1,
+          content: "goodbye.",
+          content_complete: true,
+          end_call: true,
+        });
+      }
+    },
+  });
+  const recorder = recordEvents();
+  await using simulated = await call({
+    url: server.url,
+    onEvent: recorder.onEvent,
+  });
+  await simulated.waitForCompletion(simulated.say("Is Friday free?"), 3000);
+  await simulated.waitForCompletion(simulated.say("Get me a person."), 3000);
+  simulated.say("Hello?");
+  await simulated.closed;
+  // Timings vary; everything else is exact.
+  const seen = recorder.events
+    .filter((event) => !["open", "config", "request"].includes(event.type))
+    .map((event) => {
+      const plain = JSON.parse(JSON.stringify(event));
+      delete plain.at;
+      delete plain.firstFrameMs;
+      delete plain.completeMs;
+      return plain;
+    });
+  assert.deepStrictEqual(seen, [
+    {
+      type: "response_complete",
+      responseId: 0,
+      kind: "begin",
+      text: "",
+      frames: 1,
+      status: "complete",
+    },
+    { type: "update_agent", agentConfig: { reminder_trigger_ms: 5000 } },
+    { type: "agent_text", responseId: 1, content: "One moment. " },
+    {
+      type: "tool_call_invocation",
+      toolCallId: "tc_1",
+      name: "check_availability",
+      arguments: '{"day":"Friday"}',
+    },
+    {
+      type: "tool_call_result",
+      toolCallId: "tc_1",
+      content: '{"slots":["09:00"]}',
+      successful: true,
+    },
+    { type: "metadata", metadata: { step: 2 } },
+    { type: "agent_text", responseId: 1, content: "Nine works." },
+    {
+      type: "response_complete",
+      responseId: 1,
+      kind: "response",
+      said: "Is Friday free?",
+      text: "One moment. Nine works.",
+      frames: 2,
+      status: "complete",
+      action: { type: "digit", digits: "1" },
+    },
+    { type: "action", responseId: 1, action: { type: "digit", digits: "1" } },
+    { type: "agent_text", responseId: 2, content: "Transferring." },
+    {
+      type: "response_complete",
+      responseId: 2,
+      kind: "response",
+      said: "Get me a person.",
+      text: "Transferring.",
+      frames: 2,
+      status: "complete",
+      action: { type: "transfer", number: "+14155550123" },
+    },
+    {
+      type: "action",
+      responseId: 2,
+      action: { type: "transfer", number: "+14155550123" },
+    },
+    {
+      type: "response_interrupted",
+      responseId: 3,
+      kind: "response",
+      said: "Hello?",
+      text: "",
+      frames: 0,
+      status: "superseded",
+      by: "agent_interrupt",
+    },
+    {
+      type: "agent_interrupt",
+      interruptId: 1,
+      content: "Sorry to cut in: ",
+      complete: false,
+    },
+    {
+      type: "agent_interrupt",
+      interruptId: 1,
+      content: "goodbye.",
+      complete: true,
+    },
+    { type: "action", action: { type: "end_call" } },
+    { type: "closed", code: 1000, reason: "", byServer: false },
+  ]);
+  assert.deepStrictEqual(simulated.violations, []);
+});
+
+Deno.test("a simulated call forgives frames already in flight when it sends a newer request", async (t) => {
+  /** On request 2: `interleave` sends a frame for 2 before the old id's frame. */
+  function server(interleave: boolean) {
+    return startRawServer({
+      open: plainStart,
+      frame: (socket, frame) => {
+        const id = frame.response_id;
+        if (id === 1) send(socket, response(1, "Let me ", false));
+        if (id !== 2) return;
+        if (interleave) send(socket, response(2, "Sure, ", false));
+        send(socket, response(1, "check.", false));
+        send(socket, response(2, "done.", true));
+      },
+    });
+  }
+
+  await t.step("not stale before the server answers the newer id", async () => {
+    await using raw = server(false);
+    await using simulated = await call({ url: raw.url });
+    await simulated.waitForFirstFrame(simulated.say("One"), 3000);
+    const reply = await simulated.waitForCompletion(
+      simulated.say("Two"),
+      3000,
+    );
+    assert.equal(reply.text, "done.");
+    await simulated.close();
+    assert.deepStrictEqual(simulated.violations, []);
+  });
+
+  await t.step("stale once the server has answered the newer id", async () => {
+    await using raw = server(true);
+    await using simulated = await call({ url: raw.url });
+    await simulated.waitForFirstFrame(simulated.say("One"), 3000);
+    const reply = await simulated.waitForCompletion(
+      simulated.say("Two"),
+      3000,
+    );
+    assert.equal(reply.text, "Sure, done.");
+    await simulated.close();
+    assert.deepStrictEqual(
+      simulated.violations.map((violation) => [
+        violation.code,
+        violation.responseId,
+      ]),
+      [["stale_response", 1]],
+    );
+  });
+});
+
+Deno.test("startSimulatedCall() explains why it cannot connect", async (t) => {
+  await t.step("when nothing listens", async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    await assert.rejects(
+      () => startSimulatedCall({ url: `ws://127.0.0.1:${port}/llm-websocket` }),
+      (error: unknown) => {
+        assert.ok(error instanceof SimulatorConnectError);
+        assert.equal(error.status, undefined);
+        assert.match(
+          error.message,
+          /^Cannot connect to ws:.*connection refused/,
+        );
+        return true;
+      },
+    );
+  });
+
+  await t.step("when the server refuses the address", async () => {
+    await using server = startTestServer({ allowLoopback: false });
+    await assert.rejects(
+      () => startSimulatedCall({ url: server.url("").slice(0, -1) }),
+      (error: unknown) => {
+        assert.ok(error instanceof SimulatorConnectError);
+        assert.equal(error.status, 403);
+        assert.match(error.message, /refused the upgrade with HTTP 403/);
+        return true;
+      },
+    );
+  });
+
+  await t.step("when the URL is not usable", async () => {
+    await assert.rejects(
+      () => startSimulatedCall({ url: "mailto:someone@example.com" }),
+      TypeError,
+    );
+  });
+});

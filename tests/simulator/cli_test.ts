@@ -1,0 +1,691 @@
+import assert from "node:assert/strict";
+import type { Responder } from "../../src/responder.ts";
+import {
+  main,
+  type MainOptions,
+  type SimulatorIo,
+} from "../../src/simulator/cli.ts";
+import { startTestServer } from "../_support/server.ts";
+
+type Frame = Record<string, unknown>;
+
+/**
+ * A terminal for `main`: stdin is a stream the test types into, output is
+ * kept, and `until` waits (bounded) for text to appear in it.
+ */
+function fakeTerminal(files: Record<string, string> = {}) {
+  const encoder = new TextEncoder();
+  let input!: ReadableStreamDefaultController<Uint8Array>;
+  let inputOpen = true;
+  let out = "";
+  let err = "";
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((waiter) => waiter());
+  const io: SimulatorIo = {
+    stdin: new ReadableStream({
+      start(controller) {
+        input = controller;
+      },
+      cancel() {
+        inputOpen = false;
+      },
+    }),
+    write(text) {
+      out += text;
+      notify();
+    },
+    error(text) {
+      err += text;
+      notify();
+    },
+    readTextFile: (path) =>
+      path in files ? Promise.resolve(files[path]!) : Deno.readTextFile(path),
+  };
+  let running: Promise<number> | undefined;
+  return {
+    io,
+    /** Starts `main` on this terminal; disposing ends the input and waits for it. */
+    run(args: string[], options?: MainOptions): Promise<number> {
+      running = main(args, io, options);
+      return running;
+    },
+    async [Symbol.asyncDispose]() {
+      if (inputOpen) input.close();
+      inputOpen = false;
+      await running?.catch(() => {});
+    },
+    get out() {
+      return out;
+    },
+    get err() {
+      return err;
+    },
+    type(line: string) {
+      input.enqueue(encoder.encode(`${line}\n`));
+    },
+    endInput() {
+      if (inputOpen) input.close();
+      inputOpen = false;
+    },
+    /** Resolves once `text` appears `count` times in the output. */
+    until(text: string, count = 1, timeoutMs = 3000): Promise<void> {
+      const enough = () => out.split(text).length - 1 >= count;
+      if (enough()) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!enough()) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(
+              `${
+                JSON.stringify(text)
+              } did not appear ${count} time(s) within ${timeoutMs} ms; output:\n${out}`,
+            ),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+      });
+    },
+  };
+}
+
+function response(id: number, content: string, complete: boolean) {
+  return {
+    response_type: "response",
+    response_id: id,
+    content,
+    content_complete: complete,
+  };
+}
+
+/** A server that sends `start` on open and answers frames with `answer`. */
+function startBadServer(behaviour: {
+  start?: Frame[];
+  answer?(frame: Frame, socket: WebSocket): void;
+}) {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      const { socket, response: upgraded } = Deno.upgradeWebSocket(request);
+      socket.onopen = () => {
+        const start = behaviour.start ?? [
+          { response_type: "config", config: {} },
+          response(0, "Hi.", true),
+        ];
+        for (const frame of start) socket.send(JSON.stringify(frame));
+      };
+      socket.onmessage = (event) =>
+        behaviour.answer?.(JSON.parse(event.data), socket);
+      return upgraded;
+    },
+  );
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/llm-websocket`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+function answerPolitely(frame: Frame, socket: WebSocket): void {
+  if (typeof frame.response_id === "number") {
+    socket.send(JSON.stringify(response(frame.response_id, "Okay.", true)));
+  }
+}
+
+const ONE_TURN = JSON.stringify({
+  name: "one turn",
+  timeout_ms: 500,
+  steps: [{ say: "Hello there" }],
+});
+
+/** Runs `main` in scripted mode with `scenario` as the file `scenario.json`. */
+async function script(
+  url: string,
+  scenario = ONE_TURN,
+  extra: string[] = [],
+) {
+  const terminal = fakeTerminal({ "scenario.json": scenario });
+  const code = await main(
+    ["--script", "scenario.json", url, ...extra],
+    terminal.io,
+    { settleMs: 20 },
+  );
+  return { code, out: terminal.out, err: terminal.err };
+}
+
+Deno.test("main() explains itself and its arguments", async (t) => {
+  await t.step("--help prints usage and exits 0", async () => {
+    const terminal = fakeTerminal();
+    assert.equal(await main(["--help"], terminal.io), 0);
+    for (
+      const flag of [
+        "--script FILE",
+        "--json",
+        "--var NAME=VALUE",
+        "--call-id ID",
+        "--reminder-ms N",
+        "--timeout-ms N",
+      ]
+    ) {
+      assert.ok(terminal.out.includes(flag), flag);
+    }
+    assert.match(terminal.out, /ws:\/\/127\.0\.0\.1:8080\/llm-websocket/);
+  });
+
+  const bad: Array<[string[], RegExp]> = [
+    [["--frobnicate"], /^Unknown option --frobnicate/],
+    [["--var", "novalue"], /--var needs NAME=VALUE.*"novalue"/],
+    [["--timeout-ms", "soon"], /--timeout-ms must be a whole number/],
+    [["--reminder-ms=-5"], /--reminder-ms must be a whole number/],
+    [["--script"], /--script needs a value/],
+    [["ws://a/x", "ws://b/y"], /Expected at most one URL/],
+  ];
+  for (const [args, message] of bad) {
+    await t.step(`exits 2 on ${args.join(" ")}`, async () => {
+      const terminal = fakeTerminal();
+      assert.equal(await main(args, terminal.io), 2);
+      assert.match(terminal.err, message);
+      assert.match(terminal.err, /Run with --help for usage/);
+    });
+  }
+});
+
+Deno.test("main() refuses a scenario file it cannot use", async (t) => {
+  await t.step("a missing file", async () => {
+    const terminal = fakeTerminal();
+    const code = await main(
+      ["--script", "tests/scenarios/missing.json"],
+      terminal.io,
+    );
+    assert.equal(code, 2);
+    assert.match(
+      terminal.err,
+      /^Cannot read scenario file tests\/scenarios\/missing\.json:/,
+    );
+  });
+
+  await t.step("an invalid file, naming the field", async () => {
+    const terminal = fakeTerminal({
+      "bad.json": JSON.stringify({
+        steps: [{ say: "Hi", wait: "later" }, { silence: "yes" }],
+      }),
+    });
+    assert.equal(await main(["--script", "bad.json"], terminal.io), 2);
+    assert.equal(
+      terminal.err,
+      "Cannot use scenario file bad.json:\n" +
+        '  steps[0].wait: Invalid option: expected one of "complete"|"first_frame"|"none"\n' +
+        "  steps[1].silence: Invalid input: expected true\n",
+    );
+  });
+});
+
+Deno.test("main() exits 2 with a hint when it cannot connect", async (t) => {
+  await t.step("nothing listens", async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const terminal = fakeTerminal();
+    terminal.endInput();
+    const code = await main(
+      [`ws://127.0.0.1:${port}/llm-websocket`],
+      terminal.io,
+    );
+    assert.equal(code, 2);
+    assert.match(terminal.err, /connection refused/);
+    assert.match(terminal.err, /deno task dev/);
+  });
+
+  await t.step("the server refuses this address (403)", async () => {
+    await using server = startTestServer({ allowLoopback: false });
+    const { code, err } = await script(server.url("").slice(0, -1));
+    assert.equal(code, 2);
+    assert.match(err, /refused the upgrade with HTTP 403/);
+    assert.match(err, /ALLOW_LOOPBACK=true/);
+  });
+
+  await t.step("--json also prints an error record", async () => {
+    await using server = startTestServer({ allowLoopback: false });
+    const { code, out } = await script(
+      server.url("").slice(0, -1),
+      ONE_TURN,
+      ["--json"],
+    );
+    assert.equal(code, 2);
+    assert.equal(JSON.parse(out).type, "error");
+  });
+});
+
+Deno.test("main() passes the shipped scenarios against the dummy server", async (t) => {
+  await using server = startTestServer();
+  for (const name of ["dummy", "barge_in", "keepalive"]) {
+    await t.step(name, async () => {
+      const terminal = fakeTerminal();
+      const code = await main(
+        [
+          "--script",
+          `tests/scenarios/${name}.json`,
+          server.url("").slice(0, -1),
+        ],
+        terminal.io,
+      );
+      assert.equal(code, 0, terminal.out + terminal.err);
+      assert.match(
+        terminal.out,
+        /^#\s+id\s+kind\s+caller\s+reply\s+first ms\s+complete ms\s+frames\s+violations$/m,
+      );
+      assert.match(terminal.out, /^PASS /m);
+      assert.ok(!terminal.out.includes("! §"));
+    });
+  }
+});
+
+Deno.test("main() prints a turn table for a scripted run", async () => {
+  await using server = startTestServer();
+  const terminal = fakeTerminal();
+  const code = await main(
+    [
+      "--script",
+      "tests/scenarios/dummy.json",
+      server.url("").slice(0, -1),
+      "--call-id",
+      "sim_table",
+    ],
+    terminal.io,
+  );
+  assert.equal(code, 0);
+  const lines = terminal.out.split("\n");
+  assert.equal(lines[0], `Scenario "dummy": ${server.url("sim_table")}`);
+  const rows = lines.slice(2, 7).map((line) => line.split(/\s{2,}/));
+  assert.deepStrictEqual(
+    rows.map((row) => row.slice(0, 5).concat(row.slice(-2))),
+    [
+      ["1", "0", "begin", "-", "How may I help you?", "1", "0"],
+      [
+        "2",
+        "1",
+        "say",
+        "What time is it?",
+        "I am sorry, can you say that again?",
+        "1",
+        "0",
+      ],
+      [
+        "3",
+        "2",
+        "silence",
+        "-",
+        "I am sorry, can you say that again?",
+        "1",
+        "0",
+      ],
+      [
+        "4",
+        "3",
+        "say",
+        "Can I book a cleaning f…",
+        "I am sorry, can you say that again?",
+        "1",
+        "0",
+      ],
+      [
+        "5",
+        "4",
+        "say",
+        "Can I book a cleaning f…",
+        "I am sorry, can you say that again?",
+        "1",
+        "0",
+      ],
+    ],
+  );
+  assert.equal(
+    lines.at(-2),
+    "PASS dummy: 5 turns, no violations, every expectation met",
+  );
+});
+
+Deno.test("main() exits 1 and names the rule a bad server breaks", async (t) => {
+  await t.step("missing response_type", async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        if (frame.response_id === 1) {
+          socket.send(JSON.stringify({
+            response_id: 1,
+            content: "Sure.",
+            content_complete: true,
+          }));
+        }
+      },
+    });
+    const { code, out } = await script(server.url);
+    assert.equal(code, 1);
+    assert.match(out, /^! §4\.0, §8\.4 missing response_type: /m);
+    assert.match(out, /^FAIL one turn: 1 violation, 0 failed expectations$/m);
+  });
+
+  await t.step('content_complete as the string "true"', async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        if (frame.response_id === 1) {
+          socket.send(JSON.stringify({
+            ...response(1, "Sure.", true),
+            content_complete: "true",
+          }));
+        }
+      },
+    });
+    const { code, out } = await script(server.url);
+    assert.equal(code, 1);
+    assert.match(
+      out,
+      /^! §4\.0, §8\.9 invalid frame: .*"content_complete": "true"/m,
+    );
+    assert.match(out, /the reply did not complete within 500 ms/);
+  });
+
+  await t.step("a close with code 1011", async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        if (frame.response_id === 1) socket.close(1011);
+      },
+    });
+    const { code, out } = await script(server.url);
+    assert.equal(code, 1);
+    assert.match(out, /^! §5\.8, §8\.12 bad close code: .*code 1011/m);
+  });
+
+  await t.step("ping_pong never echoed", async () => {
+    await using server = startBadServer({
+      start: [
+        { response_type: "config", config: { auto_reconnect: true } },
+        response(0, "Hi.", true),
+      ],
+      answer: (frame, socket) => {
+        if (frame.interaction_type !== "ping_pong") {
+          answerPolitely(frame, socket);
+        }
+      },
+    });
+    const terminal = fakeTerminal({
+      "scenario.json": JSON.stringify({ steps: [{ pause_ms: 200 }] }),
+    });
+    const code = await main(
+      ["--script", "scenario.json", server.url],
+      terminal.io,
+      {
+        pingIntervalMs: 30,
+        checkIntervalMs: 10,
+        conformance: { pingDeadlineMs: 50 },
+        settleMs: 0,
+      },
+    );
+    assert.equal(code, 1);
+    assert.match(terminal.out, /^! §4\.4, §5\.7, §8\.5 missing ping echo: /m);
+  });
+
+  await t.step("a failed expectation alone", async () => {
+    await using server = startBadServer({ answer: answerPolitely });
+    const { code, out } = await script(
+      server.url,
+      JSON.stringify({
+        steps: [{ say: "Hi", expect: { contains: "goodbye" } }],
+      }),
+    );
+    assert.equal(code, 1);
+    assert.match(
+      out,
+      /^FAIL scenario\.json: 0 violations, 1 failed expectation$/m,
+    );
+    assert.match(
+      out,
+      /^ {2}- step 1 of 1 \(say "Hi"\): the reply does not contain "goodbye": it was "Okay\."$/m,
+    );
+  });
+});
+
+Deno.test("main() --json prints one JSON record per event", async (t) => {
+  await using server = startTestServer();
+
+  await t.step("in scripted mode, the report last", async () => {
+    const terminal = fakeTerminal();
+    const code = await main(
+      [
+        "--json",
+        "--script",
+        "tests/scenarios/dummy.json",
+        server.url("").slice(0, -1),
+      ],
+      terminal.io,
+    );
+    assert.equal(code, 0);
+    const records = terminal.out.trimEnd().split("\n").map((line) =>
+      JSON.parse(line)
+    );
+    assert.equal(records[0].type, "open");
+    assert.ok(records.some((record) => record.type === "response_complete"));
+    const report = records.at(-1);
+    assert.equal(report.type, "report");
+    assert.equal(report.ok, true);
+    assert.equal(report.turns.length, 5);
+  });
+
+  await t.step("in interactive mode", async () => {
+    await using terminal = fakeTerminal();
+    const running = terminal.run([
+      "--json",
+      "--reminder-ms",
+      "0",
+      server.url("").slice(0, -1),
+    ]);
+    await terminal.until('"type":"response_complete"');
+    terminal.type("What time is it?");
+    await terminal.until('"type":"response_complete"', 2);
+    terminal.endInput();
+    assert.equal(await running, 0);
+    const records = terminal.out.trimEnd().split("\n").map((line) =>
+      JSON.parse(line)
+    );
+    assert.deepStrictEqual(
+      records.filter((record) => record.type === "request").map((record) => [
+        record.responseId,
+        record.said,
+      ]),
+      [[1, "What time is it?"]],
+    );
+    assert.equal(records.at(-1).type, "closed");
+  });
+});
+
+Deno.test("main() runs an interactive call", async (t) => {
+  // Reply 1 streams its first piece, then holds until it is superseded.
+  const responder: Responder = {
+    begin: () => "Hello, slow here.",
+    async *respond(turn, { signal }) {
+      yield "Let me see. ";
+      if (turn.responseId === 1) {
+        await new Promise((resolve) =>
+          signal.addEventListener("abort", resolve, { once: true })
+        );
+        return;
+      }
+      yield "Done.";
+    },
+  };
+  await using server = startTestServer({ responder });
+  await using terminal = fakeTerminal();
+  const running = terminal.run([
+    server.url("").slice(0, -1),
+    "--var",
+    "customer_name=Dana",
+    "--reminder-ms",
+    "0",
+  ]);
+
+  await t.step(
+    "shows the begin message with its latency, then a prompt",
+    async () => {
+      await terminal.until("you> ");
+      assert.match(
+        terminal.out,
+        /^Connected to ws:\/\/127\.0\.0\.1:\d+\/llm-websocket\/sim_[0-9a-f]{12}\n/,
+      );
+      assert.match(
+        terminal.out,
+        /\[config: auto_reconnect on, call_details on\]\n/,
+      );
+      assert.match(
+        terminal.out,
+        /\[call_details sent; dynamic variables: customer_name=Dana\]\n/,
+      );
+      assert.match(
+        terminal.out,
+        /agent> Hello, slow here\.\n {2}\(first frame [\d.]+ ms, complete [\d.]+ ms\)\nyou> $/,
+      );
+    },
+  );
+
+  await t.step("streams the reply as it comes", async () => {
+    terminal.type("Can you check Friday?");
+    await terminal.until("Let me see. ");
+    assert.ok(
+      terminal.out.endsWith("you> Can you check Friday?\nagent> Let me see. "),
+    );
+  });
+
+  await t.step(
+    "a line typed while the agent speaks interrupts it",
+    async () => {
+      terminal.type("Actually, Monday.");
+      await terminal.until("(first frame", 2);
+      assert.ok(
+        terminal.out.includes(
+          "agent> Let me see. …\n  [interrupted]\nyou> Actually, Monday.\n" +
+            "agent> Let me see. Done.\n  (first frame ",
+        ),
+        terminal.out,
+      );
+    },
+  );
+
+  await t.step("end of input hangs up and exits 0", async () => {
+    terminal.endInput();
+    assert.equal(await running, 0);
+    assert.ok(terminal.out.endsWith("[call ended]\n"), terminal.out);
+    assert.equal(terminal.err, "");
+  });
+});
+
+Deno.test("main() sends a reminder after the caller's silence", async () => {
+  await using server = startTestServer();
+  await using terminal = fakeTerminal();
+  const running = terminal.run([
+    server.url("").slice(0, -1),
+    "--reminder-ms",
+    "20",
+  ]);
+  await terminal.until("(first frame", 2);
+  assert.match(
+    terminal.out,
+    /you> \n\[the caller is silent: reminder_required, response 1\]\nagent> I am sorry, can you say that again\?\n/,
+  );
+  terminal.endInput();
+  assert.equal(await running, 0);
+  // One reminder per silence, as Retell's default reminder_max_count.
+  assert.equal(terminal.out.split("reminder_required").length - 1, 1);
+});
+
+Deno.test("main() shows the server's actions and events, and hangs up on end_call", async () => {
+  await using server = startBadServer({
+    answer(frame, socket) {
+      const send = (value: Frame) => socket.send(JSON.stringify(value));
+      if (frame.response_id === 1) {
+        send({
+          response_type: "tool_call_invocation",
+          tool_call_id: "tc_1",
+          name: "check_availability",
+          arguments: '{"day":"Friday"}',
+        });
+        send({
+          response_type: "tool_call_result",
+          tool_call_id: "tc_1",
+          content: '{"slots":["09:00"]}',
+          successful: true,
+        });
+        send({ response_type: "metadata", metadata: { step: 2 } });
+        send({
+          response_type: "update_agent",
+          agent_config: { responsiveness: 0.5 },
+        });
+        send({
+          ...response(1, "Transferring you.", true),
+          transfer_number: "+14155550123",
+        });
+      }
+      if (frame.response_id === 2) {
+        send({ ...response(2, "Goodbye!", true), end_call: true });
+      }
+    },
+  });
+  await using terminal = fakeTerminal();
+  const running = terminal.run([server.url, "--reminder-ms", "0"]);
+  await terminal.until("you> ");
+  terminal.type("Is Friday free?");
+  await terminal.until("[transfer to +14155550123]");
+  terminal.type("Bye.");
+  // The agent hangs up: main returns without the input ending.
+  assert.equal(await running, 0);
+  const expected = [
+    "[config: defaults]",
+    "agent> Hi.",
+    "you> Is Friday free?",
+    '[tool check_availability({"day":"Friday"})]',
+    '[tool result {"slots":["09:00"]} (ok)]',
+    '[metadata {"step":2}]',
+    '[update_agent {"responsiveness":0.5}]',
+    "agent> Transferring you.",
+    "[transfer to +14155550123]",
+    "you> Bye.",
+    "agent> Goodbye!",
+    "[agent hangs up]",
+    "[call ended]",
+  ];
+  const lines = terminal.out.split("\n").filter((line) =>
+    !line.startsWith("  (first frame") && line !== "you> " &&
+    !line.startsWith("Connected") && !line.startsWith("Type what")
+  );
+  assert.deepStrictEqual(lines.filter((line) => line !== ""), expected);
+});
+
+Deno.test("main() prints violations at once in interactive mode", async () => {
+  await using server = startBadServer({
+    answer(frame, socket) {
+      if (frame.response_id === 1) {
+        socket.send(JSON.stringify(response(1, "Sure.", true)));
+        socket.send(JSON.stringify(response(1, " More.", false)));
+        socket.send(JSON.stringify(response(1, " Even more.", false)));
+      }
+    },
+  });
+  await using terminal = fakeTerminal();
+  const running = terminal.run([server.url, "--reminder-ms", "0"]);
+  await terminal.until("you> ");
+  terminal.type("Hello");
+  await terminal.until("! §5.1, §8.7 content after completion: ");
+  terminal.endInput();
+  assert.equal(await running, 0);
+  // Reported once per response, not once per frame.
+  assert.equal(terminal.out.split("content after completion").length - 1, 1);
+  assert.ok(
+    terminal.out.endsWith(
+      "[call ended]\n1 protocol violation (lines starting with !)\n",
+    ),
+    terminal.out,
+  );
+});

@@ -1,0 +1,602 @@
+import assert from "node:assert/strict";
+import type { Responder } from "../../src/responder.ts";
+import type { Violation } from "../../src/simulator/conformance.ts";
+import {
+  parseScenario,
+  runScenario,
+  type RunScenarioOptions,
+  type Scenario,
+  type ScenarioReport,
+} from "../../src/simulator/scenario.ts";
+import { startTestServer } from "../_support/server.ts";
+
+const GREETING = "How may I help you?";
+const REPLY = "I am sorry, can you say that again?";
+const SHIPPED = ["dummy", "barge_in", "keepalive"];
+
+type Frame = Record<string, unknown>;
+
+/** Parses a scenario written in the test, failing the test when it is invalid. */
+function scenario(value: unknown): Scenario {
+  const parsed = parseScenario(JSON.stringify(value));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.scenario;
+}
+
+function codes(violations: readonly Violation[]): string[] {
+  return violations.map((violation) => violation.code);
+}
+
+function response(id: number, content: string, complete: boolean) {
+  return {
+    response_type: "response",
+    response_id: id,
+    content,
+    content_complete: complete,
+  };
+}
+
+/**
+ * A small bad server: sends `start` frames when a call opens, then answers
+ * each frame from the simulator with `answer`. Every timer it starts is
+ * cleared when the call closes.
+ */
+function startBadServer(behaviour: {
+  start?: Array<Frame | string | Uint8Array>;
+  answer?(frame: Frame, socket: WebSocket, later: Later): void;
+}) {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      const timers = new Set<ReturnType<typeof setTimeout>>();
+      const later: Later = (ms, action) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          if (socket.readyState === WebSocket.OPEN) action();
+        }, ms);
+        timers.add(timer);
+      };
+      socket.onopen = () => {
+        for (const frame of behaviour.start ?? defaultStart()) {
+          socket.send(
+            typeof frame === "string" || frame instanceof Uint8Array
+              ? frame
+              : JSON.stringify(frame),
+          );
+        }
+      };
+      socket.onmessage = (event) =>
+        behaviour.answer?.(JSON.parse(event.data), socket, later);
+      socket.onclose = () => timers.forEach(clearTimeout);
+      return response;
+    },
+  );
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/llm-websocket`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+type Later = (ms: number, action: () => void) => void;
+
+function defaultStart(): Frame[] {
+  return [
+    { response_type: "config", config: {} },
+    response(0, "Hi.", true),
+  ];
+}
+
+/** Answers every request with one complete frame. */
+function answerPolitely(frame: Frame, socket: WebSocket): void {
+  if (typeof frame.response_id === "number") {
+    socket.send(JSON.stringify(response(frame.response_id, "Okay.", true)));
+  }
+}
+
+const TWO_TURNS = scenario({
+  timeout_ms: 2000,
+  steps: [{ say: "First question?" }, { say: "Second question?" }],
+});
+
+async function run(
+  url: string,
+  played: Scenario = TWO_TURNS,
+  options: Partial<RunScenarioOptions> = {},
+): Promise<ScenarioReport> {
+  return await runScenario(played, { url, settleMs: 20, ...options });
+}
+
+Deno.test("parseScenario() accepts the shipped scenarios", async () => {
+  for (const name of SHIPPED) {
+    const parsed = parseScenario(
+      await Deno.readTextFile(`tests/scenarios/${name}.json`),
+    );
+    assert.ok(parsed.ok, parsed.ok ? "" : `${name}: ${parsed.reason}`);
+  }
+});
+
+Deno.test("parseScenario() names the field at fault", async (t) => {
+  const cases: Array<[string, unknown, string]> = [
+    ["a file that is not an object", [1], "(root): Invalid input"],
+    ["a missing steps list", { name: "x" }, "steps: Invalid input"],
+    ["no steps", { steps: [] }, "steps: Too small"],
+    [
+      "an unknown top-level key",
+      { steps: [{ say: "Hi" }], stpes: [] },
+      '(root): Unrecognized key: "stpes"',
+    ],
+    [
+      "a variable that is not a string",
+      { variables: { count: 2 }, steps: [{ say: "Hi" }] },
+      "variables.count: Invalid input: expected string, received number",
+    ],
+    [
+      "a wrong wait",
+      { steps: [{ say: "Hi" }, { say: "Hello", wait: "later" }] },
+      'steps[1].wait: Invalid option: expected one of "complete"|"first_frame"|"none"',
+    ],
+    [
+      "a step of no known kind",
+      { steps: [{ sya: "Hi" }] },
+      'steps[0]: a step has exactly one of "say", "silence", "pause_ms", "expect_begin"',
+    ],
+    [
+      "a step of two kinds",
+      { steps: [{ say: "Hi", pause_ms: 3 }] },
+      'found "say" and "pause_ms"',
+    ],
+    [
+      "a misspelled expectation",
+      { steps: [{ say: "Hi", expect: { contain: "x" } }] },
+      'steps[0].expect: Unrecognized key: "contain"',
+    ],
+    [
+      "a number where text is expected",
+      { steps: [{ silence: true, expect: { contains: 3 } }] },
+      "steps[0].expect.contains: Invalid input: expected a string or a list of strings",
+    ],
+    [
+      "an unknown action",
+      { steps: [{ expect_begin: { action: "hang_up" } }] },
+      "steps[0].expect_begin.action: Invalid option",
+    ],
+    [
+      "a negative pause",
+      { steps: [{ pause_ms: -1 }] },
+      "steps[0].pause_ms: Too small",
+    ],
+  ];
+  for (const [name, value, expected] of cases) {
+    await t.step(name, () => {
+      const parsed = parseScenario(JSON.stringify(value));
+      assert.ok(!parsed.ok);
+      assert.ok(
+        parsed.reason.includes(expected),
+        `expected ${JSON.stringify(expected)} in:\n${parsed.reason}`,
+      );
+    });
+  }
+  await t.step("text that is not JSON", () => {
+    const parsed = parseScenario("{ steps: ");
+    assert.ok(
+      !parsed.ok && parsed.reason.startsWith("Cannot parse scenario as JSON:"),
+    );
+  });
+  await t.step("every problem at once, one per line", () => {
+    const parsed = parseScenario(JSON.stringify({
+      steps: [{ say: "" }, { pause_ms: 1.5 }, { silence: false }],
+    }));
+    assert.ok(!parsed.ok);
+    assert.deepStrictEqual(
+      parsed.reason.split("\n").map((line) => line.split(":")[0]),
+      ["steps[0].say", "steps[1].pause_ms", "steps[2].silence"],
+    );
+  });
+});
+
+Deno.test("runScenario() passes the shipped scenarios against the dummy server", async (t) => {
+  await using server = startTestServer();
+  for (const name of SHIPPED) {
+    await t.step(name, async () => {
+      const parsed = parseScenario(
+        await Deno.readTextFile(`tests/scenarios/${name}.json`),
+      );
+      assert.ok(parsed.ok);
+      const report = await runScenario(parsed.scenario, {
+        url: server.url("").slice(0, -1),
+      });
+      assert.deepStrictEqual(report.violations, []);
+      assert.deepStrictEqual(report.failures, []);
+      assert.equal(report.ok, true);
+      assert.equal(report.closeCode, 1000);
+      assert.equal(report.closedByServer, false);
+    });
+  }
+});
+
+Deno.test("runScenario() reports every turn of the dummy scenario", async () => {
+  await using server = startTestServer();
+  const parsed = parseScenario(
+    await Deno.readTextFile("tests/scenarios/dummy.json"),
+  );
+  assert.ok(parsed.ok);
+  const report = await runScenario(parsed.scenario, {
+    url: server.url("").slice(0, -1),
+    callId: "sim_report",
+  });
+  assert.equal(report.name, "dummy");
+  assert.equal(report.callId, "sim_report");
+  assert.deepStrictEqual(
+    report.turns.map((turn) => [
+      turn.index,
+      turn.step,
+      turn.responseId,
+      turn.kind,
+      turn.said,
+      turn.reply,
+      turn.status,
+      turn.frames,
+      turn.violations.length,
+    ]),
+    [
+      [1, undefined, 0, "begin", undefined, GREETING, "complete", 1, 0],
+      [2, 2, 1, "say", "What time is it?", REPLY, "complete", 1, 0],
+      [3, 3, 2, "silence", undefined, REPLY, "complete", 1, 0],
+      [4, 4, 3, "say", "Can I book a cleaning for", REPLY, "complete", 1, 0],
+      [
+        5,
+        5,
+        4,
+        "say",
+        "Can I book a cleaning for Friday afternoon?",
+        REPLY,
+        "complete",
+        1,
+        0,
+      ],
+    ],
+  );
+  for (const turn of report.turns) {
+    assert.ok(turn.firstFrameMs !== undefined && turn.firstFrameMs >= 0);
+    assert.equal(turn.completeMs, turn.firstFrameMs);
+  }
+});
+
+Deno.test("runScenario() plays a barge-in against a streaming server", async () => {
+  // Reply 1 streams its first piece, then holds until it is superseded.
+  const responder: Responder = {
+    begin: () => "Hello, slow here.",
+    async *respond(turn, { signal }) {
+      yield "Let me see. ";
+      if (turn.responseId === 1) {
+        await new Promise((resolve) =>
+          signal.addEventListener("abort", resolve, { once: true })
+        );
+        return;
+      }
+      yield "Done.";
+    },
+  };
+  await using server = startTestServer({ responder });
+  const report = await runScenario(
+    scenario({
+      steps: [
+        { say: "Can you check", wait: "first_frame" },
+        {
+          say: "Can you check Friday?",
+          expect: { contains: "done", action: "none" },
+        },
+      ],
+    }),
+    { url: server.url("").slice(0, -1) },
+  );
+  assert.deepStrictEqual(report.failures, []);
+  assert.deepStrictEqual(report.violations, []);
+  assert.deepStrictEqual(
+    report.turns.map((turn) => [turn.reply, turn.status, turn.frames]),
+    [
+      ["Hello, slow here.", "complete", 1],
+      ["Let me see. ", "superseded", 1],
+      ["Let me see. Done.", "complete", 3],
+    ],
+  );
+});
+
+Deno.test("runScenario() reports failed expectations in words", async (t) => {
+  const responder: Responder = {
+    begin: () => "Welcome to Harbor Dental.",
+    async respond(turn) {
+      if (turn.kind === "reminder") {
+        // A real wait: what max_first_frame_ms measures.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return "Still there?";
+      }
+      return (async function* () {
+        yield "Goodbye!";
+        yield { type: "end_call" } as const;
+      })();
+    },
+  };
+  await using server = startTestServer({ responder });
+  const report = await runScenario(
+    scenario({
+      steps: [
+        {
+          expect_begin: {
+            contains: ["welcome", "HARBOR"],
+            not_contains: "dental",
+          },
+        },
+        { silence: true, expect: { max_first_frame_ms: 5, contains: "still" } },
+        { say: "Bye.", expect: { action: "transfer" } },
+        { say: "Hello?" },
+      ],
+    }),
+    { url: server.url("").slice(0, -1) },
+  );
+
+  await t.step("fails the report", () => {
+    assert.equal(report.ok, false);
+    assert.deepStrictEqual(report.violations, []);
+  });
+
+  await t.step("names the step and what was wrong", () => {
+    assert.equal(report.failures.length, 4);
+    assert.equal(
+      report.failures[0],
+      'begin message: the reply contains "dental": it was "Welcome to Harbor Dental."',
+    );
+    assert.match(
+      report.failures[1]!,
+      /^step 2 of 4 \(silence\): the first frame came after \d+ ms, more than max_first_frame_ms 5$/,
+    );
+    assert.equal(
+      report.failures[2],
+      'step 3 of 4 (say "Bye."): expected action transfer, but the reply carried end_call',
+    );
+    assert.match(
+      report.failures[3]!,
+      /^step 4 of 4 \(say "Hello\?"\): the call had already ended \(close code 1000\)$/,
+    );
+  });
+
+  await t.step("attaches failures to their turns", () => {
+    assert.deepStrictEqual(
+      report.turns.map((turn) => turn.failures.length),
+      [1, 1, 1],
+    );
+  });
+});
+
+Deno.test("runScenario() reports the protocol rule each bad server breaks", async (t) => {
+  await t.step("a frame without response_type", async () => {
+    await using server = startBadServer({
+      start: [
+        { response_type: "config", config: {} },
+        { response_id: 0, content: "Hi.", content_complete: true },
+      ],
+      answer: answerPolitely,
+    });
+    const report = await run(server.url);
+    assert.deepStrictEqual(codes(report.violations), ["missing_response_type"]);
+    const [violation] = report.violations;
+    assert.equal(violation?.rule, "§4.0, §8.4");
+    assert.equal(violation?.responseId, 0);
+    assert.equal(report.turns[0]?.violations.length, 1);
+    assert.equal(report.ok, false);
+  });
+
+  await t.step('content_complete sent as the string "true"', async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        if (frame.response_id === 1) {
+          socket.send(JSON.stringify({
+            ...response(1, "Sure.", false),
+            content_complete: "true",
+          }));
+        } else answerPolitely(frame, socket);
+      },
+    });
+    const report = await run(server.url, TWO_TURNS, { timeoutMs: 300 });
+    assert.deepStrictEqual(codes(report.violations), ["invalid_frame"]);
+    assert.match(report.violations[0]!.message, /"content_complete": "true"/);
+    assert.deepStrictEqual(report.failures, [
+      'step 1 of 2 (say "First question?"): the reply did not complete within 300 ms (no frame arrived)',
+    ]);
+  });
+
+  await t.step("content under a stale response_id", async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        const send = (value: Frame) => socket.send(JSON.stringify(value));
+        if (frame.response_id === 1) send(response(1, "Let me ", false));
+        if (frame.response_id === 2) {
+          send(response(2, "Sure, ", false));
+          send(response(1, "check that.", false));
+          send(response(2, "done.", true));
+        }
+      },
+    });
+    const report = await run(
+      server.url,
+      scenario({
+        steps: [
+          { say: "First question?", wait: "first_frame" },
+          { say: "Second question?" },
+        ],
+      }),
+    );
+    assert.deepStrictEqual(codes(report.violations), ["stale_response"]);
+    assert.equal(report.violations[0]?.responseId, 1);
+    assert.equal(report.violations[0]?.rule, "§5.1, §8.7");
+    assert.equal(report.turns[2]?.reply, "Sure, done.");
+  });
+
+  await t.step("content after the response completed", async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        answerPolitely(frame, socket);
+        if (frame.response_id === 1) {
+          socket.send(JSON.stringify(response(1, " And more.", false)));
+        }
+      },
+    });
+    const report = await run(server.url);
+    assert.deepStrictEqual(codes(report.violations), ["after_complete"]);
+    assert.equal(report.turns[1]?.reply, "Okay.");
+    assert.equal(report.turns[1]?.violations.length, 1);
+  });
+
+  await t.step("a response never completed", async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        if (frame.response_id === 1) {
+          socket.send(JSON.stringify(response(1, "Let me check", false)));
+        }
+      },
+    });
+    const report = await run(
+      server.url,
+      scenario({ steps: [{ say: "First question?" }] }),
+      { timeoutMs: 200 },
+    );
+    assert.deepStrictEqual(codes(report.violations), ["never_completed"]);
+    assert.equal(report.violations[0]?.responseId, 1);
+    assert.equal(report.turns[1]?.status, "closed");
+    assert.match(report.failures[0]!, /did not complete within 200 ms/);
+  });
+
+  await t.step("a response open past the response deadline", async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        if (frame.response_id === 1) {
+          socket.send(JSON.stringify(response(1, "Let me check", false)));
+        }
+      },
+    });
+    const report = await run(
+      server.url,
+      scenario({ steps: [{ say: "First question?" }] }),
+      {
+        timeoutMs: 400,
+        checkIntervalMs: 10,
+        conformance: { responseDeadlineMs: 50 },
+      },
+    );
+    assert.deepStrictEqual(codes(report.violations), ["never_completed"]);
+    assert.match(report.violations[0]!.message, /not completed within/);
+  });
+
+  await t.step("a binary frame", async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        if (frame.response_id === 1) socket.send(new Uint8Array([1, 2, 3]));
+        answerPolitely(frame, socket);
+      },
+    });
+    const report = await run(server.url);
+    assert.deepStrictEqual(codes(report.violations), ["binary_frame"]);
+    assert.match(report.violations[0]!.message, /binary frame \(3 bytes\)/);
+    assert.equal(report.turns[1]?.violations.length, 1);
+  });
+
+  await t.step("a close with code 1011", async () => {
+    await using server = startBadServer({
+      answer(frame, socket) {
+        if (frame.response_id === 1) socket.close(1011, "boom");
+      },
+    });
+    const report = await run(server.url);
+    assert.deepStrictEqual(codes(report.violations), [
+      "bad_close_code",
+      "never_completed",
+    ]);
+    assert.equal(report.closeCode, 1011);
+    assert.equal(report.closedByServer, true);
+    assert.deepStrictEqual(report.failures, [
+      'step 1 of 2 (say "First question?"): the call ended before the reply completed',
+      'step 2 of 2 (say "Second question?"): the call had already ended (close code 1011, closed by the server)',
+    ]);
+  });
+
+  await t.step("ping_pong never echoed", async () => {
+    await using server = startBadServer({
+      start: [
+        { response_type: "config", config: { auto_reconnect: true } },
+        response(0, "Hi.", true),
+      ],
+    });
+    const report = await run(
+      server.url,
+      scenario({ steps: [{ pause_ms: 250 }] }),
+      {
+        pingIntervalMs: 40,
+        checkIntervalMs: 20,
+        conformance: { pingDeadlineMs: 60 },
+      },
+    );
+    assert.ok(report.violations.length > 0);
+    assert.ok(
+      report.violations.every((violation) => violation.code === "ping_missing"),
+      codes(report.violations).join(),
+    );
+    assert.equal(report.violations[0]?.rule, "§4.4, §5.7, §8.5");
+  });
+
+  await t.step("ping_pong echoed late", async () => {
+    await using server = startBadServer({
+      start: [
+        { response_type: "config", config: { auto_reconnect: true } },
+        response(0, "Hi.", true),
+      ],
+      answer(frame, socket, later) {
+        if (frame.interaction_type !== "ping_pong") return;
+        later(120, () =>
+          socket.send(JSON.stringify({
+            response_type: "ping_pong",
+            timestamp: frame.timestamp,
+          })));
+      },
+    });
+    const quick = await run(
+      server.url,
+      scenario({ steps: [{ pause_ms: 250 }] }),
+      {
+        pingIntervalMs: 30,
+        checkIntervalMs: 10_000,
+        conformance: { pingDeadlineMs: 60 },
+      },
+    );
+    assert.ok(codes(quick.violations).includes("ping_late"));
+    // Echoes still due at the close are missing; none is anything else.
+    assert.ok(
+      quick.violations.every((violation) =>
+        violation.code === "ping_late" || violation.code === "ping_missing"
+      ),
+    );
+  });
+
+  await t.step("no begin message", async () => {
+    await using server = startBadServer({
+      start: [{ response_type: "config", config: {} }],
+      answer: answerPolitely,
+    });
+    const report = await run(
+      server.url,
+      scenario({ steps: [{ expect_begin: { contains: "hello" } }] }),
+      {
+        timeoutMs: 300,
+        checkIntervalMs: 10,
+        conformance: { beginDeadlineMs: 50 },
+      },
+    );
+    assert.deepStrictEqual(codes(report.violations), ["no_begin"]);
+    assert.equal(report.violations[0]?.rule, "§2, §8.3");
+    assert.deepStrictEqual(report.failures, [
+      'begin message: the reply does not contain "hello": it was ""',
+    ]);
+  });
+});
