@@ -9,6 +9,7 @@ import {
   startSimulatedCall,
 } from "../../src/simulator/call.ts";
 import { startTestServer } from "../_support/server.ts";
+import { waitUntil } from "../_support/wait.ts";
 
 const GREETING = "How may I help you?";
 const REPLY = "I am sorry, can you say that again?";
@@ -35,22 +36,12 @@ function recordEvents() {
     until(type: SimulatorEvent["type"], count = 1, timeoutMs = 3000) {
       const enough = () =>
         events.filter((event) => event.type === type).length >= count;
-      if (enough()) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!enough()) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`No ${count} ${type} event(s) within ${timeoutMs} ms`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-      });
+      return waitUntil(
+        enough,
+        waiters,
+        timeoutMs,
+        () => `No ${count} ${type} event(s) within ${timeoutMs} ms`,
+      );
     },
   };
 }

@@ -6,6 +6,7 @@ import {
   type SimulatorIo,
 } from "../../src/simulator/cli.ts";
 import { startTestServer } from "../_support/server.ts";
+import { waitUntil } from "../_support/wait.ts";
 
 type Frame = Record<string, unknown>;
 
@@ -70,26 +71,15 @@ function fakeTerminal(files: Record<string, string> = {}) {
     /** Resolves once `text` appears `count` times in the output. */
     until(text: string, count = 1, timeoutMs = 3000): Promise<void> {
       const enough = () => out.split(text).length - 1 >= count;
-      if (enough()) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!enough()) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(
-              `${
-                JSON.stringify(text)
-              } did not appear ${count} time(s) within ${timeoutMs} ms; output:\n${out}`,
-            ),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-      });
+      return waitUntil(
+        enough,
+        waiters,
+        timeoutMs,
+        () =>
+          `${
+            JSON.stringify(text)
+          } did not appear ${count} time(s) within ${timeoutMs} ms; output:\n${out}`,
+      );
     },
   };
 }
