@@ -10,6 +10,7 @@ import {
 } from "../../src/simulator/call.ts";
 import { startTestServer } from "../_support/server.ts";
 import { waitUntil } from "../_support/wait.ts";
+import { slowResponder } from "../_support/responders.ts";
 
 const GREETING = "How may I help you?";
 const REPLY = "I am sorry, can you say that again?";
@@ -42,26 +43,6 @@ function recordEvents() {
         timeoutMs,
         () => `No ${count} ${type} event(s) within ${timeoutMs} ms`,
       );
-    },
-  };
-}
-
-/**
- * A responder that streams "Let me see. " then waits: ids in `hold` wait
- * until they are superseded; the others go on with "Done." at once.
- */
-function slowResponder(hold: ReadonlySet<number> = new Set()): Responder {
-  return {
-    begin: () => "Hello, slow here.",
-    async *respond(turn, { signal }) {
-      yield "Let me see. ";
-      if (hold.has(turn.responseId)) {
-        await new Promise((resolve) =>
-          signal.addEventListener("abort", resolve, { once: true })
-        );
-        return;
-      }
-      yield "Done.";
     },
   };
 }

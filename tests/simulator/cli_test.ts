@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { Responder } from "../../src/responder.ts";
 import {
   main,
   type MainOptions,
@@ -7,6 +6,7 @@ import {
 } from "../../src/simulator/cli.ts";
 import { startTestServer } from "../_support/server.ts";
 import { waitUntil } from "../_support/wait.ts";
+import { slowResponder } from "../_support/responders.ts";
 
 type Frame = Record<string, unknown>;
 
@@ -495,19 +495,7 @@ Deno.test("main() --json prints one JSON record per event", async (t) => {
 
 Deno.test("main() runs an interactive call", async (t) => {
   // Reply 1 streams its first piece, then holds until it is superseded.
-  const responder: Responder = {
-    begin: () => "Hello, slow here.",
-    async *respond(turn, { signal }) {
-      yield "Let me see. ";
-      if (turn.responseId === 1) {
-        await new Promise((resolve) =>
-          signal.addEventListener("abort", resolve, { once: true })
-        );
-        return;
-      }
-      yield "Done.";
-    },
-  };
+  const responder = slowResponder(new Set([1]));
   await using server = startTestServer({ responder });
   await using terminal = fakeTerminal();
   const running = terminal.run([

@@ -9,6 +9,7 @@ import {
   type ScenarioReport,
 } from "../../src/simulator/scenario.ts";
 import { startTestServer } from "../_support/server.ts";
+import { slowResponder } from "../_support/responders.ts";
 
 const GREETING = "How may I help you?";
 const REPLY = "I am sorry, can you say that again?";
@@ -267,19 +268,7 @@ Deno.test("runScenario() reports every turn of the dummy scenario", async () => 
 
 Deno.test("runScenario() plays a barge-in against a streaming server", async () => {
   // Reply 1 streams its first piece, then holds until it is superseded.
-  const responder: Responder = {
-    begin: () => "Hello, slow here.",
-    async *respond(turn, { signal }) {
-      yield "Let me see. ";
-      if (turn.responseId === 1) {
-        await new Promise((resolve) =>
-          signal.addEventListener("abort", resolve, { once: true })
-        );
-        return;
-      }
-      yield "Done.";
-    },
-  };
+  const responder = slowResponder(new Set([1]));
   await using server = startTestServer({ responder });
   const report = await runScenario(
     scenario({
