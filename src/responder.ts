@@ -10,6 +10,7 @@ import type {
   TranscriptItem,
   Utterance,
 } from "./protocol/inbound.ts";
+import type { CallAction } from "./protocol/outbound.ts";
 
 /** What a responder knows about the call it serves. */
 export interface CallContext {
@@ -61,24 +62,7 @@ export interface ResponderOptions {
  * Tool-call records go out at once, for Retell's transcript.
  */
 export type ResponseAction =
-  | {
-    /** Hang up after the reply has been spoken. */
-    type: "end_call";
-  }
-  | {
-    /** Cold-transfer after the reply has been spoken. */
-    type: "transfer_call";
-    /** Destination number, E.164. */
-    number: string;
-    /** Show the original caller's number to the destination. */
-    showTransfereeAsCaller?: boolean;
-  }
-  | {
-    /** Press DTMF digits after the reply has been spoken. */
-    type: "press_digit";
-    /** The digits. */
-    digits: string;
-  }
+  | CallAction
   | {
     /** A tool started. */
     type: "tool_call_invocation";

@@ -24,6 +24,7 @@ import {
   encodeOutbound,
   type OutboundEvent,
   type ResponseActions,
+  withActionFlags,
 } from "./protocol/outbound.ts";
 import type {
   CallContext,
@@ -401,17 +402,9 @@ export function startCallSession(
     ): ResponseActions {
       switch (part.type) {
         case "end_call":
-          return { ...actions, end_call: true };
         case "transfer_call":
-          return part.showTransfereeAsCaller === undefined
-            ? { ...actions, transfer_number: part.number }
-            : {
-              ...actions,
-              transfer_number: part.number,
-              show_transferee_as_caller: part.showTransfereeAsCaller,
-            };
         case "press_digit":
-          return { ...actions, digit_to_press: part.digits };
+          return withActionFlags(actions, part);
         case "tool_call_invocation":
           if (isLive()) {
             send(

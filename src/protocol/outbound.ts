@@ -46,6 +46,109 @@ export interface ResponseActions {
   digit_to_press?: string;
 }
 
+/**
+ * An action that rides on a response and runs once its content has been
+ * spoken (§5.6): hang up, cold-transfer, or press digits. The one vocabulary
+ * for it on both sides: responders produce it, the simulator reads it back.
+ */
+export type CallAction =
+  | {
+    /** Hang up after the content has been spoken. */
+    type: "end_call";
+  }
+  | {
+    /** Cold-transfer after the content has been spoken. */
+    type: "transfer_call";
+    /** Destination number, E.164. */
+    number: string;
+    /** Show the original caller's number to the destination. */
+    showTransfereeAsCaller?: boolean;
+  }
+  | {
+    /** Press DTMF digits after the content has been spoken. */
+    type: "press_digit";
+    /** The digits. */
+    digits: string;
+  };
+
+/**
+ * Adds an action's wire flags to those already gathered for a response: the
+ * one place where {@linkcode CallAction} becomes {@linkcode ResponseActions}.
+ * {@linkcode actionOfFlags} is the inverse.
+ *
+ * @param flags The flags so far (not changed).
+ * @param action The action to add.
+ * @returns A new set of flags.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withActionFlags } from "./outbound.ts";
+ *
+ * assert.deepEqual(
+ *   withActionFlags({}, { type: "transfer_call", number: "+14155550100" }),
+ *   { transfer_number: "+14155550100" },
+ * );
+ * ```
+ */
+export function withActionFlags(
+  flags: ResponseActions,
+  action: CallAction,
+): ResponseActions {
+  switch (action.type) {
+    case "end_call":
+      return { ...flags, end_call: true };
+    case "transfer_call":
+      return action.showTransfereeAsCaller === undefined
+        ? { ...flags, transfer_number: action.number }
+        : {
+          ...flags,
+          transfer_number: action.number,
+          show_transferee_as_caller: action.showTransfereeAsCaller,
+        };
+    case "press_digit":
+      return { ...flags, digit_to_press: action.digits };
+  }
+}
+
+/**
+ * The one action Retell runs for a response's flags, by its precedence
+ * `end_call` > transfer > digits (§5.6): the inverse of
+ * {@linkcode withActionFlags}.
+ *
+ * @param flags Flags gathered over a response's frames.
+ * @returns The action, or undefined when the flags name none.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { actionOfFlags } from "./outbound.ts";
+ *
+ * assert.deepEqual(
+ *   actionOfFlags({ end_call: true, digit_to_press: "1" }),
+ *   { type: "end_call" },
+ * );
+ * assert.equal(actionOfFlags({}), undefined);
+ * ```
+ */
+export function actionOfFlags(flags: ResponseActions): CallAction | undefined {
+  if (flags.end_call === true) return { type: "end_call" };
+  if (flags.transfer_number !== undefined) {
+    const action: CallAction = {
+      type: "transfer_call",
+      number: flags.transfer_number,
+    };
+    if (flags.show_transferee_as_caller !== undefined) {
+      action.showTransfereeAsCaller = flags.show_transferee_as_caller;
+    }
+    return action;
+  }
+  if (flags.digit_to_press !== undefined) {
+    return { type: "press_digit", digits: flags.digit_to_press };
+  }
+  return undefined;
+}
+
 /** A piece of the agent's reply under a `response_id` (§4.2, §5.2). */
 export interface ResponseEvent extends ResponseActions {
   /** Discriminator; Retell treats an event without one as a response (§4.0). */

@@ -9,10 +9,13 @@
  * @module
  */
 import type { CallDetails, Utterance } from "../protocol/inbound.ts";
-import type {
-  AgentConfigUpdate,
-  CallConfig,
-  ResponseActions,
+import {
+  actionOfFlags,
+  type AgentConfigUpdate,
+  type CallAction,
+  type CallConfig,
+  type ResponseActions,
+  withActionFlags,
 } from "../protocol/outbound.ts";
 import {
   type ClientSocket,
@@ -26,27 +29,6 @@ import {
   createConformanceChecker,
   type Violation,
 } from "./conformance.ts";
-
-/** What a reply asks Retell to do once its content has been spoken (§5.6). */
-export type ReplyAction =
-  | {
-    /** Hang up. */
-    type: "end_call";
-  }
-  | {
-    /** Cold-transfer the caller. */
-    type: "transfer";
-    /** Destination number. */
-    number: string;
-    /** Show the original caller's number to the destination. */
-    showTransfereeAsCaller?: boolean;
-  }
-  | {
-    /** Press DTMF digits. */
-    type: "digit";
-    /** The digits. */
-    digits: string;
-  };
 
 /** Where a requested response stands. */
 export type ResponseStatus =
@@ -80,7 +62,7 @@ export interface ResponseRecord {
   /** Where it stands. */
   status: ResponseStatus;
   /** The action it carries, by Retell's precedence: end_call, then transfer, then digits. */
-  action: ReplyAction | undefined;
+  action: CallAction | undefined;
 }
 
 /** The socket opened. */
@@ -171,7 +153,7 @@ export interface ActionEvent {
   /** The response that carried it; undefined for an `agent_interrupt`. */
   responseId: number | undefined;
   /** The action. */
-  action: ReplyAction;
+  action: CallAction;
 }
 
 /** A chunk of an `agent_interrupt` (§4.3). */
@@ -828,7 +810,10 @@ export async function startSimulatedCall(
     state.frames++;
     state.firstFrameMs ??= Math.round((now - state.requestedAt) * 10) / 10;
     state.status = "streaming";
-    state.flags = mergeFlags(state.flags, flags);
+    const frameAction = actionOfFlags(flags);
+    if (frameAction !== undefined) {
+      state.flags = withActionFlags(state.flags, frameAction);
+    }
     if (content !== "") {
       state.text += content;
       if (state.utterance === undefined) {
@@ -844,7 +829,7 @@ export async function startSimulatedCall(
     }
     state.status = "complete";
     state.completeMs = Math.round((now - state.requestedAt) * 10) / 10;
-    state.action = actionOf(state.flags);
+    state.action = actionOfFlags(state.flags);
     state.utterance = undefined;
     emit({ type: "response_complete", at: since(now), ...snapshot(state) });
     settleWaiters();
@@ -879,7 +864,10 @@ export async function startSimulatedCall(
       interrupts.utterance = -1;
       interrupts.flags = {};
     }
-    interrupts.flags = mergeFlags(interrupts.flags, flags);
+    const frameAction = actionOfFlags(flags);
+    if (frameAction !== undefined) {
+      interrupts.flags = withActionFlags(interrupts.flags, frameAction);
+    }
     if (content !== "") {
       interrupts.text += content;
       if (interrupts.utterance < 0) {
@@ -897,13 +885,13 @@ export async function startSimulatedCall(
       complete,
     });
     if (complete) {
-      const action = actionOf(interrupts.flags);
+      const action = actionOfFlags(interrupts.flags);
       interrupts.flags = {};
       if (action !== undefined) runAction(undefined, action);
     }
   }
 
-  function runAction(responseId: number | undefined, action: ReplyAction) {
+  function runAction(responseId: number | undefined, action: CallAction) {
     emit({ type: "action", at: since(), responseId, action });
     // Retell hangs up once the goodbye has been spoken, and closes the socket.
     if (action.type === "end_call") void close();
@@ -1051,44 +1039,6 @@ function responseIdOf(text: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Action flags of a response so far, with those of one more frame. */
-function mergeFlags(
-  seen: ResponseActions,
-  frame: ResponseActions,
-): ResponseActions {
-  const merged = { ...seen };
-  if (frame.end_call === true) merged.end_call = true;
-  if (frame.transfer_number !== undefined) {
-    merged.transfer_number = frame.transfer_number;
-  }
-  if (frame.show_transferee_as_caller !== undefined) {
-    merged.show_transferee_as_caller = frame.show_transferee_as_caller;
-  }
-  if (frame.digit_to_press !== undefined) {
-    merged.digit_to_press = frame.digit_to_press;
-  }
-  return merged;
-}
-
-/** The one action Retell runs, by precedence end_call > transfer > digits (§5.6). */
-function actionOf(flags: ResponseActions): ReplyAction | undefined {
-  if (flags.end_call === true) return { type: "end_call" };
-  if (flags.transfer_number !== undefined) {
-    const action: ReplyAction = {
-      type: "transfer",
-      number: flags.transfer_number,
-    };
-    if (flags.show_transferee_as_caller !== undefined) {
-      action.showTransfereeAsCaller = flags.show_transferee_as_caller;
-    }
-    return action;
-  }
-  if (flags.digit_to_press !== undefined) {
-    return { type: "digit", digits: flags.digit_to_press };
-  }
-  return undefined;
 }
 
 /** Whether a wait `until` is over for this response. */

@@ -8,8 +8,8 @@
  *
  * @module
  */
+import type { CallAction } from "../protocol/outbound.ts";
 import {
-  type ReplyAction,
   SimulatorConnectError,
   type SimulatorEvent,
   startSimulatedCall,
@@ -349,15 +349,15 @@ export function formatViolation(violation: Violation): string {
   }: ${violation.message}`;
 }
 
-function describeAction(action: ReplyAction): string {
+function describeAction(action: CallAction): string {
   switch (action.type) {
     case "end_call":
       return "[agent hangs up]";
-    case "transfer":
+    case "transfer_call":
       return `[transfer to ${action.number}${
         action.showTransfereeAsCaller ? ", showing the caller's number" : ""
       }]`;
-    case "digit":
+    case "press_digit":
       return `[press digits ${action.digits}]`;
   }
 }

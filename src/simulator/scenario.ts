@@ -45,7 +45,7 @@
  *
  * - `contains`: a string or a list; each must appear in the reply (case-insensitive).
  * - `not_contains`: the same, each must not appear.
- * - `action`: `"end_call"`, `"transfer"`, `"digit"` or `"none"`: the action
+ * - `action`: `"end_call"`, `"transfer_call"`, `"press_digit"` or `"none"`: the action
  *   the reply carries (an `end_call` reply hangs up the call).
  * - `max_first_frame_ms`: the reply's first frame must come within this
  *   many ms of the request.
@@ -53,8 +53,8 @@
  * @module
  */
 import { z } from "zod";
+import type { CallAction } from "../protocol/outbound.ts";
 import {
-  type ReplyAction,
   type ResponseRecord,
   type ResponseStatus,
   type SimulatedCallOptions,
@@ -70,7 +70,7 @@ export interface ReplyExpectation {
   /** Text (or each text of a list) the reply must not contain, case-insensitive. */
   not_contains?: string | string[];
   /** The action the reply must carry; `"none"` for no action. */
-  action?: "end_call" | "transfer" | "digit" | "none";
+  action?: CallAction["type"] | "none";
   /** Longest time in ms from the request to the reply's first frame. */
   max_first_frame_ms?: number;
 }
@@ -154,7 +154,8 @@ const texts = z.union([
 const expectation = z.strictObject({
   contains: texts.optional(),
   not_contains: texts.optional(),
-  action: z.enum(["end_call", "transfer", "digit", "none"]).optional(),
+  action: z.enum(["end_call", "transfer_call", "press_digit", "none"])
+    .optional(),
   max_first_frame_ms: z.number().nonnegative().optional(),
 }) satisfies z.ZodType<ReplyExpectation>;
 
@@ -304,7 +305,7 @@ export interface ScenarioTurn {
   /** Response frames accepted under this id. */
   frames: number;
   /** The action the reply carried. */
-  action: ReplyAction | undefined;
+  action: CallAction | undefined;
   /** Violations under this id, or while it was the latest request. */
   violations: Violation[];
   /** Expectations of this turn that failed, in words. */
@@ -590,15 +591,15 @@ function list(value: string | string[] | undefined): string[] {
   return typeof value === "string" ? [value] : value;
 }
 
-function describeAction(action: ReplyAction | undefined): string {
+function describeAction(action: CallAction | undefined): string {
   switch (action?.type) {
     case undefined:
       return "none";
     case "end_call":
       return "end_call";
-    case "transfer":
+    case "transfer_call":
       return `transfer to ${action.number}`;
-    case "digit":
+    case "press_digit":
       return `digit ${action.digits}`;
   }
 }

@@ -468,9 +468,13 @@ Deno.test("a simulated call reports every kind of server event", async () => {
       text: "One moment. Nine works.",
       frames: 2,
       status: "complete",
-      action: { type: "digit", digits: "1" },
+      action: { type: "press_digit", digits: "1" },
     },
-    { type: "action", responseId: 1, action: { type: "digit", digits: "1" } },
+    {
+      type: "action",
+      responseId: 1,
+      action: { type: "press_digit", digits: "1" },
+    },
     { type: "agent_text", responseId: 2, content: "Transferring." },
     {
       type: "response_complete",
@@ -480,12 +484,12 @@ Deno.test("a simulated call reports every kind of server event", async () => {
       text: "Transferring.",
       frames: 2,
       status: "complete",
-      action: { type: "transfer", number: "+14155550123" },
+      action: { type: "transfer_call", number: "+14155550123" },
     },
     {
       type: "action",
       responseId: 2,
-      action: { type: "transfer", number: "+14155550123" },
+      action: { type: "transfer_call", number: "+14155550123" },
     },
     {
       type: "response_interrupted",

@@ -320,7 +320,7 @@ Deno.test("runScenario() reports failed expectations in words", async (t) => {
           },
         },
         { silence: true, expect: { max_first_frame_ms: 5, contains: "still" } },
-        { say: "Bye.", expect: { action: "transfer" } },
+        { say: "Bye.", expect: { action: "transfer_call" } },
         { say: "Hello?" },
       ],
     }),
@@ -344,7 +344,7 @@ Deno.test("runScenario() reports failed expectations in words", async (t) => {
     );
     assert.equal(
       report.failures[2],
-      'step 3 of 4 (say "Bye."): expected action transfer, but the reply carried end_call',
+      'step 3 of 4 (say "Bye."): expected action transfer_call, but the reply carried end_call',
     );
     assert.match(
       report.failures[3]!,
