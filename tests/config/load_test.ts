@@ -5,7 +5,7 @@ import {
   ENV_VARIABLES,
   loadConfig,
   type LoadConfigOptions,
-} from "../src/config.ts";
+} from "../../src/config.ts";
 
 /** Every setting when no variable is set. */
 const DEFAULTS: Config = {
@@ -128,7 +128,7 @@ function assertRefused(
 /** Reads a file next to the tests' parent, or fails naming what is missing. */
 async function readProjectFile(name: string, why: string): Promise<string> {
   try {
-    return await Deno.readTextFile(new URL(`../${name}`, import.meta.url));
+    return await Deno.readTextFile(new URL(`../../${name}`, import.meta.url));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       assert.fail(`${name} does not exist yet: ${why}`);
