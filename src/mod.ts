@@ -24,7 +24,8 @@
  *
  * @module
  */
-export * from "./config.ts";
+export * from "./config/settings.ts";
+export * from "./config/load.ts";
 export * from "./client_address.ts";
 export * from "./ip_allowlist.ts";
 export * from "./log.ts";

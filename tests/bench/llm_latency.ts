@@ -21,7 +21,7 @@
  * @module
  */
 import process from "node:process";
-import { ENV_VARIABLES } from "../../src/config.ts";
+import { ENV_VARIABLES } from "../../src/config/settings.ts";
 import {
   type FakeLlm,
   type LlmScript,

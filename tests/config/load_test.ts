@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import {
-  type Config,
   ConfigError,
-  ENV_VARIABLES,
   loadConfig,
   type LoadConfigOptions,
-} from "../../src/config.ts";
+} from "../../src/config/load.ts";
+import { type Config, ENV_VARIABLES } from "../../src/config/settings.ts";
 
 /** Every setting when no variable is set. */
 const DEFAULTS: Config = {
