@@ -24,7 +24,12 @@
  *
  * @module
  */
-export * from "./config/settings.ts";
+export {
+  type Config,
+  type LlmConfig,
+  RESPONDER_NAMES,
+  type ResponderName,
+} from "./config/settings.ts";
 export * from "./config/load.ts";
 export * from "./client_address.ts";
 export * from "./ip_allowlist.ts";

@@ -49,8 +49,11 @@ export function ipList(compile: (rules: readonly string[]) => unknown) {
   });
 }
 
-/** The problem with a bad `LLM_TEMPERATURE`. */
-export const temperatureError = "must be a number from 0 to 2";
+const temperatureError = "must be a number from 0 to 2";
+/** A sampling temperature from 0 to 2, in plain decimal notation. */
+export const temperature = z.string().regex(/^\d+(\.\d+)?$/, {
+  error: temperatureError,
+}).transform(Number).pipe(z.number().max(2, { error: temperatureError }));
 
 /** Lets an empty value through as undefined. */
 export function optional<T>(schema: z.ZodType<T, string>) {

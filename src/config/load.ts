@@ -4,19 +4,14 @@
  *
  * @module
  */
-import { z } from "zod";
-import { createClientAddressResolver } from "../client_address.ts";
-import { createIpAllowlist } from "../ip_allowlist.ts";
-import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import type { z } from "zod";
 import {
-  flag,
-  ipList,
-  oneOf,
-  optional,
-  temperatureError,
-  wholeNumber,
-} from "./_schemas.ts";
-import { type Config, ENV_VARIABLES, RESPONDER_NAMES } from "./settings.ts";
+  type Config,
+  type Setting,
+  SETTING_NAMES,
+  type SettingName,
+  SETTINGS,
+} from "./settings.ts";
 
 /** Anything that answers "what is variable X?"; `Deno.env` and a `Map` both fit. */
 export interface EnvSource {
@@ -48,82 +43,6 @@ export class ConfigError extends Error {
   }
 }
 
-const schema = z.object({
-  PORT: wholeNumber(1, 65535),
-  LISTEN_HOST: z.string().min(1),
-  ALLOWED_IPS: ipList(createIpAllowlist),
-  ALLOW_LOOPBACK: flag,
-  TRUST_PROXY: ipList(createClientAddressResolver),
-  WEBSOCKET_PATH: z.string().regex(/^(\/[A-Za-z0-9._~-]+)+\/*$/, {
-    error:
-      "must be a path such as /llm-websocket: segments of letters, digits and . _ ~ - after a /",
-  }).transform((path) => path.replace(/\/+$/, "")),
-  RESPONDER: oneOf(RESPONDER_NAMES),
-  LOG_LEVEL: oneOf(
-    LOG_LEVELS as readonly LogLevel[] as [LogLevel, ...LogLevel[]],
-  ),
-  AUTO_RECONNECT: flag,
-  CALL_DETAILS: flag,
-  TRANSCRIPT_WITH_TOOL_CALLS: flag,
-  RESPONDER_TIMEOUT_MS: wholeNumber(1, 600_000),
-  SHUTDOWN_GRACE_MS: wholeNumber(0, 86_400_000),
-  OPENAI_API_KEY: z.string(),
-  OPENAI_BASE_URL: z.url({
-    protocol: /^https?$/,
-    error: "must be an http or https URL",
-  }),
-  OPENAI_MODEL: z.string(),
-  AGENT_PROMPT: z.string(),
-  AGENT_PROMPT_FILE: z.string(),
-  BEGIN_MESSAGE: z.string(),
-  LLM_TEMPERATURE: optional(
-    z.string().regex(/^\d+(\.\d+)?$/, { error: temperatureError }).transform(
-      Number,
-    ).pipe(z.number().max(2, { error: temperatureError })),
-  ),
-  LLM_MAX_TOKENS: optional(wholeNumber(1, 1_000_000)),
-  LLM_FIRST_TOKEN_TIMEOUT_MS: wholeNumber(1, 600_000),
-  LLM_STALL_TIMEOUT_MS: wholeNumber(1, 600_000),
-  TRANSFER_NUMBER: optional(
-    z.string().regex(/^\+[1-9]\d{6,14}$/, {
-      error: "must be an E.164 number such as +14155550123",
-    }),
-  ),
-}).superRefine((values, context) => {
-  if (values.RESPONDER !== "llm") return;
-  for (const name of ["OPENAI_API_KEY", "OPENAI_MODEL"] as const) {
-    if (values[name] === "") {
-      context.addIssue({
-        code: "custom",
-        path: [name],
-        message: "is required when RESPONDER=llm",
-        params: { omitValue: true },
-      });
-    }
-  }
-  if (values.AGENT_PROMPT !== "" && values.AGENT_PROMPT_FILE !== "") {
-    context.addIssue({
-      code: "custom",
-      path: ["AGENT_PROMPT_FILE"],
-      message: "cannot be used together with AGENT_PROMPT: set one of them",
-      params: { omitValue: true },
-    });
-  }
-});
-
-// Lists keep an explicit empty value (ALLOWED_IPS= refuses everyone); for
-// every other variable an empty value means "use the default".
-const EMPTY_IS_A_VALUE = new Set([
-  "ALLOWED_IPS",
-  "TRUST_PROXY",
-  "BEGIN_MESSAGE",
-]);
-const SECRETS = new Set(
-  ENV_VARIABLES.filter((variable) => variable.secret).map((variable) =>
-    variable.name
-  ),
-);
-
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
   /**
@@ -135,7 +54,7 @@ export interface LoadConfigOptions {
 }
 
 /**
- * Reads and validates every variable in {@linkcode ENV_VARIABLES}.
+ * Reads and validates every variable in `SETTINGS` (`src/config/settings.ts`).
  *
  * @param env Where to read variables from, usually `Deno.env`.
  * @returns The settings.
@@ -155,70 +74,124 @@ export function loadConfig(
   env: EnvSource,
   options: LoadConfigOptions = {},
 ): Config {
-  const raw: Record<string, string> = {};
-  for (const variable of ENV_VARIABLES) {
-    const value = env.get(variable.name)?.trim();
-    const unset = value === undefined ||
-      (value === "" && !EMPTY_IS_A_VALUE.has(variable.name));
-    raw[variable.name] = unset ? variable.default : value;
-  }
-  const parsed = schema.safeParse(raw);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => {
-    const name = String(issue.path[0]);
-    const omitValue = SECRETS.has(name) ||
-      (issue.code === "custom" && issue.params?.omitValue === true);
-    return omitValue
-      ? `${name} ${issue.message}`
-      : `${name} ${issue.message}: current value is ${
-        JSON.stringify(raw[name])
-      }`;
-  });
-  // The prompt file is read even when other variables are bad, so that one
-  // start-up reports every problem.
-  let prompt: string | undefined;
-  if (raw.RESPONDER === "llm") {
-    prompt = raw.AGENT_PROMPT || undefined;
-    const path = raw.AGENT_PROMPT_FILE ?? "";
-    if (path !== "" && prompt === undefined) {
-      const where = `current value is ${JSON.stringify(path)}`;
-      try {
-        prompt = (options.readTextFile ?? Deno.readTextFileSync)(path).trim();
-        if (prompt === "") {
-          problems.push(`AGENT_PROMPT_FILE names an empty file: ${where}`);
-        }
-      } catch (error) {
-        const detail = error instanceof Error ? error.message : String(error);
-        problems.push(`AGENT_PROMPT_FILE cannot be read (${detail}): ${where}`);
+  const texts = textsOf(env);
+  const values = new Map<SettingName, unknown>();
+  const problems: string[] = [];
+  for (const name of SETTING_NAMES) {
+    const setting: Setting = SETTINGS[name];
+    const parsed = setting.schema.safeParse(texts[name]);
+    if (parsed.success) values.set(name, parsed.data);
+    else {
+      for (const issue of parsed.error.issues) {
+        problems.push(describeIssue(name, issue, texts[name]));
       }
     }
   }
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  const values = parsed.data;
+  problems.push(...responderProblems(texts));
+  // The prompt file is read even when other variables are bad, so that one
+  // start-up reports every problem.
+  const prompt = readPrompt(texts, options, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return assemble(values, prompt);
+}
+
+/**
+ * The trimmed text of every variable, or its default when it is unset or
+ * empty (unless empty is a value for it).
+ */
+function textsOf(env: EnvSource): Record<SettingName, string> {
+  const texts = {} as Record<SettingName, string>;
+  for (const name of SETTING_NAMES) {
+    const setting: Setting = SETTINGS[name];
+    const value = env.get(name)?.trim();
+    const unset = value === undefined ||
+      (value === "" && !setting.emptyIsValue);
+    texts[name] = unset ? setting.default : value;
+  }
+  return texts;
+}
+
+/** One problem line: the variable, what is wrong, and its value unless secret. */
+function describeIssue(
+  name: SettingName,
+  issue: z.core.$ZodIssue,
+  text: string,
+): string {
+  const omitValue = SETTINGS[name].secret ||
+    (issue.code === "custom" && issue.params?.omitValue === true);
+  return omitValue
+    ? `${name} ${issue.message}`
+    : `${name} ${issue.message}: current value is ${JSON.stringify(text)}`;
+}
+
+/**
+ * What the chosen responder is missing: variables it requires that are
+ * empty, and a prompt given twice.
+ */
+function responderProblems(texts: Record<SettingName, string>): string[] {
+  const responder = texts.RESPONDER;
+  const problems = SETTING_NAMES.filter((name) =>
+    SETTINGS[name].requiredFor === responder && texts[name] === ""
+  ).map((name) => `${name} is required when RESPONDER=${responder}`);
+  if (
+    responder === "llm" && texts.AGENT_PROMPT !== "" &&
+    texts.AGENT_PROMPT_FILE !== ""
+  ) {
+    problems.push(
+      "AGENT_PROMPT_FILE cannot be used together with AGENT_PROMPT: set one of them",
+    );
+  }
+  return problems;
+}
+
+/**
+ * The `llm` responder's prompt: `AGENT_PROMPT`, or the contents of
+ * `AGENT_PROMPT_FILE`, or undefined for the built-in one. A file that
+ * cannot be read or is empty adds a problem.
+ */
+function readPrompt(
+  texts: Record<SettingName, string>,
+  options: LoadConfigOptions,
+  problems: string[],
+): string | undefined {
+  if (texts.RESPONDER !== "llm") return undefined;
+  const prompt = texts.AGENT_PROMPT || undefined;
+  const path = texts.AGENT_PROMPT_FILE;
+  if (path === "" || prompt !== undefined) return prompt;
+  const where = `current value is ${JSON.stringify(path)}`;
+  try {
+    const text = (options.readTextFile ?? Deno.readTextFileSync)(path).trim();
+    if (text === "") {
+      problems.push(`AGENT_PROMPT_FILE names an empty file: ${where}`);
+    }
+    return text;
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    problems.push(`AGENT_PROMPT_FILE cannot be read (${detail}): ${where}`);
+    return undefined;
+  }
+}
+
+/**
+ * Puts each value at its setting's key, the prompt at `llm.prompt`; lists
+ * and the result are frozen.
+ */
+function assemble(
+  values: ReadonlyMap<SettingName, unknown>,
+  prompt: string | undefined,
+): Config {
+  const top: Record<string, unknown> = {};
+  const llm: Record<string, unknown> = {};
+  for (const [name, value] of values) {
+    const key = SETTINGS[name].key;
+    if (key === undefined) continue;
+    const frozen = Array.isArray(value) ? Object.freeze(value) : value;
+    if (key.startsWith("llm.")) llm[key.slice("llm.".length)] = frozen;
+    else top[key] = frozen;
+  }
+  llm.prompt = prompt;
   return Object.freeze({
-    port: values.PORT,
-    listenHost: values.LISTEN_HOST,
-    allowedIps: Object.freeze(values.ALLOWED_IPS),
-    allowLoopback: values.ALLOW_LOOPBACK,
-    trustProxy: Object.freeze(values.TRUST_PROXY),
-    websocketPath: values.WEBSOCKET_PATH,
-    responder: values.RESPONDER,
-    logLevel: values.LOG_LEVEL,
-    autoReconnect: values.AUTO_RECONNECT,
-    callDetails: values.CALL_DETAILS,
-    transcriptWithToolCalls: values.TRANSCRIPT_WITH_TOOL_CALLS,
-    responderTimeoutMs: values.RESPONDER_TIMEOUT_MS,
-    shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
-    llm: Object.freeze({
-      apiKey: values.OPENAI_API_KEY,
-      baseUrl: values.OPENAI_BASE_URL,
-      model: values.OPENAI_MODEL,
-      prompt,
-      beginMessage: values.BEGIN_MESSAGE,
-      temperature: values.LLM_TEMPERATURE,
-      maxTokens: values.LLM_MAX_TOKENS,
-      firstTokenTimeoutMs: values.LLM_FIRST_TOKEN_TIMEOUT_MS,
-      stallTimeoutMs: values.LLM_STALL_TIMEOUT_MS,
-      transferNumber: values.TRANSFER_NUMBER,
-    }),
-  });
+    ...top,
+    llm: Object.freeze(llm),
+  }) as unknown as Config;
 }

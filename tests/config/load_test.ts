@@ -4,7 +4,11 @@ import {
   loadConfig,
   type LoadConfigOptions,
 } from "../../src/config/load.ts";
-import { type Config, ENV_VARIABLES } from "../../src/config/settings.ts";
+import {
+  type Config,
+  SETTING_NAMES,
+  SETTINGS,
+} from "../../src/config/settings.ts";
 
 /** Every setting when no variable is set. */
 const DEFAULTS: Config = {
@@ -158,14 +162,20 @@ Deno.test("loadConfig() returns the defaults when no variable is set", async (t)
     }, TypeError);
   });
 
-  await t.step("each default matches ENV_VARIABLES", () => {
-    const fromTable = loadConfig(
-      new Map(
-        ENV_VARIABLES.map((variable) => [variable.name, variable.default]),
-      ),
-    );
-    assert.deepStrictEqual(fromTable, DEFAULTS);
-  });
+  await t.step(
+    "each default of SETTINGS, set explicitly, gives the same",
+    () => {
+      const fromTable = loadConfig(
+        new Map(
+          Object.entries(SETTINGS).map(([name, setting]) => [
+            name,
+            setting.default,
+          ]),
+        ),
+      );
+      assert.deepStrictEqual(fromTable, DEFAULTS);
+    },
+  );
 
   await t.step("unknown variables are ignored", () => {
     assert.deepStrictEqual(
@@ -289,13 +299,11 @@ Deno.test("loadConfig() treats an empty value as a value only for lists and BEGI
     'PORT="" and every other empty variable means the default',
     () => {
       assert.deepStrictEqual(load({ PORT: "" }), DEFAULTS);
-      const empty = ENV_VARIABLES
-        .filter((variable) =>
-          !["ALLOWED_IPS", "TRUST_PROXY", "BEGIN_MESSAGE"].includes(
-            variable.name,
-          )
+      const empty = SETTING_NAMES
+        .filter((name) =>
+          !["ALLOWED_IPS", "TRUST_PROXY", "BEGIN_MESSAGE"].includes(name)
         )
-        .map((variable) => [variable.name, ""] as const);
+        .map((name) => [name, ""] as const);
       assert.deepStrictEqual(loadConfig(new Map(empty)), DEFAULTS);
     },
   );
@@ -492,6 +500,24 @@ Deno.test("loadConfig() reads the llm settings when RESPONDER=llm", async (t) =>
 
   await t.step("neither is required when RESPONDER=dummy", () => {
     assert.deepStrictEqual(load({ RESPONDER: "dummy" }), DEFAULTS);
+  });
+
+  await t.step("both are reported next to any other bad variable", () => {
+    for (
+      const [name, value] of [
+        ["PORT", "x"],
+        ["LOG_LEVEL", "verbose"],
+        ["AUTO_RECONNECT", "maybe"],
+        ["ALLOWED_IPS", "bad"],
+      ]
+    ) {
+      assert.deepStrictEqual(
+        problemsOf({ RESPONDER: "llm", [name!]: value! }).map((line) =>
+          line.split(" ")[0]
+        ),
+        [name, "OPENAI_API_KEY", "OPENAI_MODEL"],
+      );
+    }
   });
 
   await t.step("the key's value never appears in a ConfigError", () => {
@@ -726,8 +752,8 @@ Deno.test("loadConfig() reads the llm settings when RESPONDER=llm", async (t) =>
   );
 });
 
-Deno.test("ENV_VARIABLES matches deno.json, .env.example and README.md", async (t) => {
-  const names = ENV_VARIABLES.map((variable) => variable.name);
+Deno.test("SETTINGS matches deno.json, .env.example and README.md", async (t) => {
+  const names = SETTING_NAMES;
 
   await t.step("names are unique upper-case identifiers", () => {
     assert.equal(new Set(names).size, names.length);
@@ -761,7 +787,7 @@ Deno.test("ENV_VARIABLES matches deno.json, .env.example and README.md", async (
         assert.deepStrictEqual(
           [...granted].sort(),
           [...names].sort(),
-          `the "${task}" task's --allow-env list differs from ENV_VARIABLES`,
+          `the "${task}" task's --allow-env list differs from SETTINGS`,
         );
       }
     },
@@ -770,7 +796,7 @@ Deno.test("ENV_VARIABLES matches deno.json, .env.example and README.md", async (
   await t.step(".env.example sets or mentions every name", async () => {
     const text = await readProjectFile(
       ".env.example",
-      "it should list every variable of ENV_VARIABLES",
+      "it should list every variable of SETTINGS",
     );
     const missing = names.filter((name) =>
       !new RegExp(`^\\s*#?\\s*${name}=`, "m").test(text)
