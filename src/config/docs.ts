@@ -1,8 +1,9 @@
 /**
  * What the project says about its settings, rendered from
- * {@linkcode SETTINGS}: the README's tables and `.env.example`. Run it to
- * rewrite both (`deno task docs:config`); a test fails when one of them is
- * out of date.
+ * {@linkcode SETTINGS}: the README's tables, `.env.example` and the `env`
+ * list of the `server` permission set in `deno.json`. Run it to rewrite
+ * all three (`deno task docs:config`); a test fails when one of them is out
+ * of date.
  *
  * @module
  */
@@ -19,6 +20,9 @@ export const README_START =
 
 /** The line after the README's generated tables. */
 export const README_END = "<!-- End of the generated settings. -->";
+
+/** The permission set in `deno.json` that `dev`, `start` and `compile` use. */
+export const PERMISSION_SET = "server";
 
 /** How each scope is introduced, in the README and in `.env.example`. */
 const SCOPES: Record<SettingScope, { title: string; what: string }> = {
@@ -101,6 +105,22 @@ export function renderEnvExample(): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Sets the `env` list of the {@linkcode PERMISSION_SET} permission set to
+ * the names in {@linkcode SETTINGS}.
+ *
+ * @param denoJson The text of `deno.json`.
+ * @returns The new text, two-space indented as `deno fmt` keeps it.
+ * @throws {SyntaxError} When the text is not JSON.
+ */
+export function replacePermissionEnv(denoJson: string): string {
+  const config = JSON.parse(denoJson);
+  config.permissions ??= {};
+  config.permissions[PERMISSION_SET] ??= {};
+  config.permissions[PERMISSION_SET].env = [...SETTING_NAMES];
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
 /** The names of each scope, in table order. */
 function scopes(): [SettingScope, SettingName[]][] {
   return (Object.keys(SCOPES) as SettingScope[]).map((scope) => [
@@ -151,4 +171,5 @@ if (import.meta.main) {
   };
   await rewrite("README.md", replaceReadmeTables);
   await rewrite(".env.example", renderEnvExample);
+  await rewrite("deno.json", replacePermissionEnv);
 }

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  PERMISSION_SET,
   README_END,
   README_START,
   renderEnvExample,
   renderReadmeTables,
+  replacePermissionEnv,
   replaceReadmeTables,
 } from "../../src/config/docs.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -30,6 +32,7 @@ function dotenvEntries(text: string): [string, string][] {
 /** The `deno.json` fields these tests read. */
 interface DenoJson {
   tasks: Record<string, { command: string }>;
+  permissions?: Record<string, { env?: string[] }>;
 }
 
 Deno.test("SETTINGS names unique upper-case variables, each described", () => {
@@ -105,15 +108,27 @@ Deno.test(".env.example is up to date", async () => {
   );
 });
 
-Deno.test("start, dev and compile grant --allow-env for exactly the SETTINGS names", async () => {
-  const denoJson = JSON.parse(await readProjectFile("deno.json")) as DenoJson;
-  for (const task of ["dev", "start", "compile"]) {
-    const command = denoJson.tasks[task]?.command ?? "";
-    const granted = command.match(/--allow-env=(\S+)/)?.[1]?.split(",");
+Deno.test("deno.json's server permission set grants exactly the SETTINGS names", async (t) => {
+  const text = await readProjectFile("deno.json");
+  const denoJson = JSON.parse(text) as DenoJson;
+
+  await t.step("its env list is the table's names, in order", () => {
     assert.deepStrictEqual(
-      granted,
+      denoJson.permissions?.[PERMISSION_SET]?.env,
       [...SETTING_NAMES],
-      `the "${task}" task's --allow-env list differs from SETTINGS`,
+      `deno.json: ${FIX}`,
     );
-  }
+    assert.equal(replacePermissionEnv(text), text, `deno.json: ${FIX}`);
+  });
+
+  await t.step(
+    "dev, start and compile use it and grant no env of their own",
+    () => {
+      for (const task of ["dev", "start", "compile"]) {
+        const command = denoJson.tasks[task]?.command ?? "";
+        assert.match(command, new RegExp(` -P=${PERMISSION_SET} `), task);
+        assert.doesNotMatch(command, /--allow-env|--allow-all| -A /, task);
+      }
+    },
+  );
 });
