@@ -154,8 +154,9 @@ function setting<K extends ConfigKey | undefined>(
 }
 
 /**
- * Every variable the server reads, by name, in the order the README lists
- * them and the loader reports problems.
+ * Every variable the server reads, by name, in the order the loader reports
+ * problems; the README and `.env.example` list them in this order within
+ * each scope.
  */
 export const SETTINGS = {
   PORT: setting({
