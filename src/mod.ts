@@ -24,7 +24,13 @@
  *
  * @module
  */
-export * from "./config.ts";
+export {
+  type Config,
+  type LlmConfig,
+  RESPONDER_NAMES,
+  type ResponderName,
+} from "./config/settings.ts";
+export * from "./config/load.ts";
 export * from "./client_address.ts";
 export * from "./ip_allowlist.ts";
 export * from "./log.ts";

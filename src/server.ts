@@ -5,6 +5,7 @@
  * @module
  */
 import { createClientAddressResolver } from "./client_address.ts";
+import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
 import type { Logger } from "./log.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
@@ -103,12 +104,16 @@ export interface RetellServer {
  */
 export function createRetellServer(options: RetellServerOptions): RetellServer {
   const { responder, log } = options;
-  const rules = [...(options.allowedIps ?? ["100.20.5.228"])];
-  if (options.allowLoopback) rules.push(...LOOPBACK);
+  const rules = [...(options.allowedIps ?? DEFAULT_CONFIG.allowedIps)];
+  if (options.allowLoopback ?? DEFAULT_CONFIG.allowLoopback) {
+    rules.push(...LOOPBACK);
+  }
   const isAllowed = createIpAllowlist(rules);
-  const resolveClient = createClientAddressResolver(options.trustProxy ?? []);
+  const resolveClient = createClientAddressResolver(
+    options.trustProxy ?? DEFAULT_CONFIG.trustProxy,
+  );
   const prefix = `${
-    (options.websocketPath ?? "/llm-websocket").replace(/\/+$/, "")
+    (options.websocketPath ?? DEFAULT_CONFIG.websocketPath).replace(/\/+$/, "")
   }/`;
   const calls = new Set<CallSession>();
   let draining = false;

@@ -6,6 +6,7 @@
  * @module
  */
 import { createWatchdog } from "./_watchdog.ts";
+import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { describeError, type Logger } from "./log.ts";
 import {
   type CallDetails,
@@ -132,9 +133,12 @@ export function startCallSession(
   options: CallSessionOptions,
 ): CallSession {
   const { callId, responder, log } = options;
-  const callConfig = options.callConfig ??
-    { auto_reconnect: true, call_details: true };
-  const timeoutMs = options.responderTimeoutMs ?? 30_000;
+  const callConfig = options.callConfig ?? {
+    auto_reconnect: DEFAULT_CONFIG.autoReconnect,
+    call_details: DEFAULT_CONFIG.callDetails,
+  };
+  const timeoutMs = options.responderTimeoutMs ??
+    DEFAULT_CONFIG.responderTimeoutMs;
   const fallbackText = options.fallbackText ?? DEFAULT_FALLBACK_TEXT;
   const debug = log.enabled("debug");
   const startedAt = performance.now();

@@ -1,4 +1,4 @@
-import type { Config } from "../config.ts";
+import type { Config } from "../config/settings.ts";
 import type { LlmTool } from "../llm/tools.ts";
 import type { Logger } from "../log.ts";
 import type { Responder } from "../responder.ts";

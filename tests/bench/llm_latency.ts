@@ -21,7 +21,7 @@
  * @module
  */
 import process from "node:process";
-import { ENV_VARIABLES } from "../../src/config.ts";
+import { SETTING_NAMES } from "../../src/config/settings.ts";
 import {
   type FakeLlm,
   type LlmScript,
@@ -308,7 +308,7 @@ async function startOurs(
   // Every variable the server reads, empty (its default) unless set here, so
   // the shell's own settings cannot change what is measured.
   const env: Record<string, string> = Object.fromEntries(
-    ENV_VARIABLES.map((variable) => [variable.name, ""]),
+    SETTING_NAMES.map((name) => [name, ""]),
   );
   Object.assign(env, {
     PORT: String(port),

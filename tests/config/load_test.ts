@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import {
-  type Config,
   ConfigError,
-  ENV_VARIABLES,
   loadConfig,
   type LoadConfigOptions,
-} from "../src/config.ts";
+} from "../../src/config/load.ts";
+import {
+  type Config,
+  SETTING_NAMES,
+  SETTINGS,
+} from "../../src/config/settings.ts";
 
 /** Every setting when no variable is set. */
 const DEFAULTS: Config = {
@@ -125,24 +128,6 @@ function assertRefused(
   }
 }
 
-/** Reads a file next to the tests' parent, or fails naming what is missing. */
-async function readProjectFile(name: string, why: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(new URL(`../${name}`, import.meta.url));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      assert.fail(`${name} does not exist yet: ${why}`);
-    }
-    throw error;
-  }
-}
-
-/** The names granted by `--allow-env=` in `command`, or undefined when there is none. */
-function allowedEnv(command: string): string[] | undefined {
-  const match = command.match(/--allow-env=(\S+)/);
-  return match?.[1]?.split(",").filter((name) => name !== "");
-}
-
 Deno.test("loadConfig() returns the defaults when no variable is set", async (t) => {
   await t.step("whole Config object", () => {
     assert.deepStrictEqual(loadConfig(new Map()), DEFAULTS);
@@ -159,14 +144,20 @@ Deno.test("loadConfig() returns the defaults when no variable is set", async (t)
     }, TypeError);
   });
 
-  await t.step("each default matches ENV_VARIABLES", () => {
-    const fromTable = loadConfig(
-      new Map(
-        ENV_VARIABLES.map((variable) => [variable.name, variable.default]),
-      ),
-    );
-    assert.deepStrictEqual(fromTable, DEFAULTS);
-  });
+  await t.step(
+    "each default of SETTINGS, set explicitly, gives the same",
+    () => {
+      const fromTable = loadConfig(
+        new Map(
+          Object.entries(SETTINGS).map(([name, setting]) => [
+            name,
+            setting.default,
+          ]),
+        ),
+      );
+      assert.deepStrictEqual(fromTable, DEFAULTS);
+    },
+  );
 
   await t.step("unknown variables are ignored", () => {
     assert.deepStrictEqual(
@@ -290,13 +281,11 @@ Deno.test("loadConfig() treats an empty value as a value only for lists and BEGI
     'PORT="" and every other empty variable means the default',
     () => {
       assert.deepStrictEqual(load({ PORT: "" }), DEFAULTS);
-      const empty = ENV_VARIABLES
-        .filter((variable) =>
-          !["ALLOWED_IPS", "TRUST_PROXY", "BEGIN_MESSAGE"].includes(
-            variable.name,
-          )
+      const empty = SETTING_NAMES
+        .filter((name) =>
+          !["ALLOWED_IPS", "TRUST_PROXY", "BEGIN_MESSAGE"].includes(name)
         )
-        .map((variable) => [variable.name, ""] as const);
+        .map((name) => [name, ""] as const);
       assert.deepStrictEqual(loadConfig(new Map(empty)), DEFAULTS);
     },
   );
@@ -493,6 +482,24 @@ Deno.test("loadConfig() reads the llm settings when RESPONDER=llm", async (t) =>
 
   await t.step("neither is required when RESPONDER=dummy", () => {
     assert.deepStrictEqual(load({ RESPONDER: "dummy" }), DEFAULTS);
+  });
+
+  await t.step("both are reported next to any other bad variable", () => {
+    for (
+      const [name, value] of [
+        ["PORT", "x"],
+        ["LOG_LEVEL", "verbose"],
+        ["AUTO_RECONNECT", "maybe"],
+        ["ALLOWED_IPS", "bad"],
+      ]
+    ) {
+      assert.deepStrictEqual(
+        problemsOf({ RESPONDER: "llm", [name!]: value! }).map((line) =>
+          line.split(" ")[0]
+        ),
+        [name, "OPENAI_API_KEY", "OPENAI_MODEL"],
+      );
+    }
   });
 
   await t.step("the key's value never appears in a ConfigError", () => {
@@ -723,84 +730,6 @@ Deno.test("loadConfig() reads the llm settings when RESPONDER=llm", async (t) =>
           JSON.stringify(value),
         );
       }
-    },
-  );
-});
-
-Deno.test("ENV_VARIABLES matches deno.json, .env.example and README.md", async (t) => {
-  const names = ENV_VARIABLES.map((variable) => variable.name);
-
-  await t.step("names are unique upper-case identifiers", () => {
-    assert.equal(new Set(names).size, names.length);
-    for (const name of names) assert.match(name, /^[A-Z][A-Z0-9_]*$/);
-  });
-
-  await t.step(
-    "start, dev and compile grant --allow-env for exactly these names",
-    async () => {
-      const denoJson = JSON.parse(
-        await readProjectFile("deno.json", "it holds the tasks"),
-      ) as {
-        tasks?: Record<string, string | { command?: string }>;
-      };
-      for (const task of ["start", "dev", "compile"]) {
-        const entry = denoJson.tasks?.[task];
-        assert.ok(
-          entry !== undefined,
-          `deno.json has no "${task}" task yet: add it with --allow-env=${
-            names.join(",")
-          }`,
-        );
-        const command = typeof entry === "string" ? entry : entry.command ?? "";
-        const granted = allowedEnv(command);
-        assert.ok(
-          granted !== undefined,
-          `the "${task}" task has no --allow-env=<names> flag: ${
-            JSON.stringify(command)
-          }`,
-        );
-        assert.deepStrictEqual(
-          [...granted].sort(),
-          [...names].sort(),
-          `the "${task}" task's --allow-env list differs from ENV_VARIABLES`,
-        );
-      }
-    },
-  );
-
-  await t.step(".env.example sets or mentions every name", async () => {
-    const text = await readProjectFile(
-      ".env.example",
-      "it should list every variable of ENV_VARIABLES",
-    );
-    const missing = names.filter((name) =>
-      !new RegExp(`^\\s*#?\\s*${name}=`, "m").test(text)
-    );
-    assert.deepStrictEqual(
-      missing,
-      [],
-      `.env.example lacks a NAME= line for ${missing.join(", ")}`,
-    );
-  });
-
-  await t.step(
-    "README.md's configuration table has a row for every name",
-    async () => {
-      const text = await readProjectFile(
-        "README.md",
-        "its configuration table should list every variable",
-      );
-      const rows = text.split("\n").filter((line) =>
-        line.trimStart().startsWith("|")
-      );
-      const missing = names.filter((name) =>
-        !rows.some((row) => new RegExp(`\\b${name}\\b`).test(row))
-      );
-      assert.deepStrictEqual(
-        missing,
-        [],
-        `README.md has no table row for ${missing.join(", ")}`,
-      );
     },
   );
 });

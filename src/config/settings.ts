@@ -1,0 +1,379 @@
+/**
+ * Every setting the server reads, one record each: the environment
+ * variable, where its value lands in {@linkcode Config}, how its text is
+ * read, its default, whether it is secret, and the line the README and
+ * `.env.example` show for it. The loader, the library's defaults, the docs
+ * and the `deno.json` permission set are all built from {@linkcode SETTINGS}.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { createClientAddressResolver } from "../client_address.ts";
+import { createIpAllowlist } from "../ip_allowlist.ts";
+import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import {
+  flag,
+  ipList,
+  oneOf,
+  optional,
+  temperature,
+  wholeNumber,
+} from "./_schemas.ts";
+
+/** Names accepted by `RESPONDER`. */
+export const RESPONDER_NAMES = ["dummy", "llm"] as const;
+
+/** A responder that can be chosen with `RESPONDER`. */
+export type ResponderName = typeof RESPONDER_NAMES[number];
+
+/** The server's settings, as read by `loadConfig`. */
+export interface Config {
+  /** `PORT`: TCP port to listen on. */
+  port: number;
+  /** `LISTEN_HOST`: address to bind; `0.0.0.0` for IPv4, `::` for dual stack. */
+  listenHost: string;
+  /** `ALLOWED_IPS`: addresses and CIDR ranges that may open a call; `*` is everyone. */
+  allowedIps: readonly string[];
+  /** `ALLOW_LOOPBACK`: also accept 127.0.0.0/8 and ::1 (set by `deno task dev`). */
+  allowLoopback: boolean;
+  /** `TRUST_PROXY`: reverse proxies whose `X-Forwarded-For` is believed. */
+  trustProxy: readonly string[];
+  /** `WEBSOCKET_PATH`: path before `/{call_id}`, without a trailing slash. */
+  websocketPath: string;
+  /** `RESPONDER`: which responder answers calls. */
+  responder: ResponderName;
+  /** `LOG_LEVEL`: lowest level logged. */
+  logLevel: LogLevel;
+  /** `AUTO_RECONNECT`: ask Retell for `ping_pong` keepalives and reconnection. */
+  autoReconnect: boolean;
+  /** `CALL_DETAILS`: ask Retell for the `call_details` event. */
+  callDetails: boolean;
+  /** `TRANSCRIPT_WITH_TOOL_CALLS`: ask Retell for `transcript_with_tool_calls`. */
+  transcriptWithToolCalls: boolean;
+  /** `RESPONDER_TIMEOUT_MS`: longest wait for the responder's next piece of a reply. */
+  responderTimeoutMs: number;
+  /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for live calls to end. */
+  shutdownGraceMs: number;
+  /** Settings of the `llm` responder; only checked when `RESPONDER=llm`. */
+  llm: LlmConfig;
+}
+
+/** Settings of the `llm` responder. */
+export interface LlmConfig {
+  /** `OPENAI_API_KEY`: the provider's key; never logged. */
+  apiKey: string;
+  /** `OPENAI_BASE_URL`: the OpenAI-compatible API's base URL. */
+  baseUrl: string;
+  /** `OPENAI_MODEL`: the model name. */
+  model: string;
+  /** `AGENT_PROMPT` or the contents of `AGENT_PROMPT_FILE`; undefined for the built-in prompt. */
+  prompt: string | undefined;
+  /** `BEGIN_MESSAGE`: the greeting; empty lets the caller speak first. */
+  beginMessage: string;
+  /** `LLM_TEMPERATURE`: sampling temperature; undefined for the provider's default. */
+  temperature: number | undefined;
+  /** `LLM_MAX_TOKENS`: longest reply in tokens; undefined for the provider's default. */
+  maxTokens: number | undefined;
+  /** `LLM_FIRST_TOKEN_TIMEOUT_MS`: longest wait for the model's first token. */
+  firstTokenTimeoutMs: number;
+  /** `LLM_STALL_TIMEOUT_MS`: longest gap between two pieces of the model's stream. */
+  stallTimeoutMs: number;
+  /** `TRANSFER_NUMBER`: where `transfer_call` sends the caller; undefined hides the tool. */
+  transferNumber: string | undefined;
+}
+
+/**
+ * Where a setting applies. `server` settings shape the process (where it
+ * listens, who may call, logs, shutdown); `agent` settings shape each call
+ * (who answers, with which model, what Retell is asked for), so a later
+ * agents file can set them per agent under the variable's name in
+ * snake_case, falling back to the environment.
+ */
+export type SettingScope = "server" | "agent";
+
+/** A place in {@linkcode Config}: a top-level key, or `llm.` and a key of {@linkcode LlmConfig}. */
+export type ConfigKey =
+  | Exclude<keyof Config, "llm">
+  | `llm.${keyof LlmConfig}`;
+
+/** The type of the value at `K` in {@linkcode Config}. */
+export type ConfigValue<K extends ConfigKey> = K extends
+  `llm.${infer L extends keyof LlmConfig}` ? LlmConfig[L]
+  : K extends keyof Config ? Config[K]
+  : never;
+
+/** One environment variable the server reads. */
+export interface Setting<T = unknown> {
+  /**
+   * Where the value lands in {@linkcode Config}. `AGENT_PROMPT_FILE` has
+   * none: the loader reads the file into `llm.prompt` when `AGENT_PROMPT`
+   * is empty.
+   */
+  readonly key: ConfigKey | undefined;
+  /** Whether it applies to the whole server or to each agent's calls. */
+  readonly scope: SettingScope;
+  /** Reads the trimmed text; its issues name the problem without the variable. */
+  readonly schema: z.ZodType<T, string>;
+  /** The value used when it is unset, as written in the environment. */
+  readonly default: string;
+  /**
+   * An empty value is a value (an empty list, no greeting) rather than
+   * "use the default".
+   */
+  readonly emptyIsValue: boolean;
+  /** Must not be empty when `RESPONDER` names this responder. */
+  readonly requiredFor: ResponderName | undefined;
+  /** Its value is never printed, not even in an error. */
+  readonly secret: boolean;
+  /** What it does, in one line of Markdown, for the README and `.env.example`. */
+  readonly description: string;
+}
+
+/** What a record of {@linkcode SETTINGS} spells out; the rest has defaults. */
+interface SettingSpec<K extends ConfigKey | undefined> {
+  key: K;
+  scope: SettingScope;
+  schema: z.ZodType<K extends ConfigKey ? ConfigValue<K> : string, string>;
+  default: string;
+  emptyIsValue?: boolean;
+  requiredFor?: ResponderName;
+  secret?: boolean;
+  description: string;
+}
+
+/** A record whose schema is checked against the type at its key. */
+function setting<K extends ConfigKey | undefined>(
+  spec: SettingSpec<K>,
+): Setting<K extends ConfigKey ? ConfigValue<K> : string> {
+  return Object.freeze({
+    ...spec,
+    emptyIsValue: spec.emptyIsValue ?? false,
+    requiredFor: spec.requiredFor,
+    secret: spec.secret ?? false,
+  });
+}
+
+/**
+ * Every variable the server reads, by name, in the order the loader reports
+ * problems; the README and `.env.example` list them in this order within
+ * each scope.
+ */
+export const SETTINGS = {
+  PORT: setting({
+    key: "port",
+    scope: "server",
+    schema: wholeNumber(1, 65535),
+    default: "8080",
+    description: "TCP port to listen on.",
+  }),
+  LISTEN_HOST: setting({
+    key: "listenHost",
+    scope: "server",
+    schema: z.string().min(1),
+    default: "0.0.0.0",
+    description:
+      "Address to bind: `0.0.0.0` (IPv4), `::` (IPv4 and IPv6), `127.0.0.1` (this machine only).",
+  }),
+  ALLOWED_IPS: setting({
+    key: "allowedIps",
+    scope: "server",
+    schema: ipList(createIpAllowlist),
+    default: "100.20.5.228",
+    emptyIsValue: true,
+    description:
+      "Comma-separated IPs and CIDR ranges (IPv4 or IPv6) that may open a call; Retell calls from `100.20.5.228`. `*` lets everyone in and is logged as a warning; an empty value refuses everyone.",
+  }),
+  ALLOW_LOOPBACK: setting({
+    key: "allowLoopback",
+    scope: "server",
+    schema: flag,
+    default: "false",
+    description:
+      "Also accept `127.0.0.0/8` and `::1`, for local testing. `deno task dev` sets it.",
+  }),
+  TRUST_PROXY: setting({
+    key: "trustProxy",
+    scope: "server",
+    schema: ipList(createClientAddressResolver),
+    default: "",
+    emptyIsValue: true,
+    description:
+      "Comma-separated IPs and CIDR ranges of your own reverse proxies (for ngrok's local agent: `127.0.0.1,::1`). Only when the direct peer is one of them is the caller taken from `X-Forwarded-For`.",
+  }),
+  WEBSOCKET_PATH: setting({
+    key: "websocketPath",
+    scope: "server",
+    schema: z.string().regex(/^(\/[A-Za-z0-9._~-]+)+\/*$/, {
+      error:
+        "must be a path such as /llm-websocket: segments of letters, digits and . _ ~ - after a /",
+    }).transform((path) => path.replace(/\/+$/, "")),
+    default: "/llm-websocket",
+    description:
+      "Path Retell dials, before `/{call_id}`: the agent's URL is `wss://<host><path>`. A query string and a trailing slash after the call id are fine.",
+  }),
+  RESPONDER: setting({
+    key: "responder",
+    scope: "agent",
+    schema: oneOf(RESPONDER_NAMES),
+    default: "dummy",
+    description:
+      "Who answers calls: `dummy` (fixed replies, no model) or `llm` (an OpenAI-compatible chat model, set with the `OPENAI_` and `LLM_` variables).",
+  }),
+  LOG_LEVEL: setting({
+    key: "logLevel",
+    scope: "server",
+    schema: oneOf(
+      LOG_LEVELS as readonly LogLevel[] as [LogLevel, ...LogLevel[]],
+    ),
+    default: "info",
+    description:
+      "`debug`, `info`, `warn` or `error`. `debug` logs every frame in both directions.",
+  }),
+  AUTO_RECONNECT: setting({
+    key: "autoReconnect",
+    scope: "agent",
+    schema: flag,
+    default: "true",
+    description:
+      "Ask Retell for `ping_pong` keepalives every 2 s, and to reconnect when they stop.",
+  }),
+  CALL_DETAILS: setting({
+    key: "callDetails",
+    scope: "agent",
+    schema: flag,
+    default: "true",
+    description:
+      "Ask Retell for the `call_details` event (the call object and its dynamic variables).",
+  }),
+  TRANSCRIPT_WITH_TOOL_CALLS: setting({
+    key: "transcriptWithToolCalls",
+    scope: "agent",
+    schema: flag,
+    default: "false",
+    description:
+      "Ask Retell to add `transcript_with_tool_calls` to transcript events.",
+  }),
+  RESPONDER_TIMEOUT_MS: setting({
+    key: "responderTimeoutMs",
+    scope: "agent",
+    schema: wholeNumber(1, 600_000),
+    default: "30000",
+    description:
+      "Longest wait in ms for the responder's next piece of a reply; past it the turn ends with a short spoken apology.",
+  }),
+  SHUTDOWN_GRACE_MS: setting({
+    key: "shutdownGraceMs",
+    scope: "server",
+    schema: wholeNumber(0, 86_400_000),
+    default: "30000",
+    description:
+      "On SIGINT or SIGTERM, stop taking calls and wait up to this many ms for live calls to end. A second signal exits at once.",
+  }),
+  OPENAI_API_KEY: setting({
+    key: "llm.apiKey",
+    scope: "agent",
+    schema: z.string(),
+    default: "",
+    requiredFor: "llm",
+    secret: true,
+    description:
+      "API key of the model provider. Required with `RESPONDER=llm` (any non-empty value for servers that need none, such as Ollama). Never logged.",
+  }),
+  OPENAI_BASE_URL: setting({
+    key: "llm.baseUrl",
+    scope: "agent",
+    schema: z.url({
+      protocol: /^https?$/,
+      error: "must be an http or https URL",
+    }),
+    default: "https://api.openai.com/v1",
+    description:
+      "Base URL of any OpenAI-compatible chat-completions API, such as `http://localhost:11434/v1` for Ollama; Groq, Together, OpenRouter, vLLM, LM Studio and Azure OpenAI (v1) work too.",
+  }),
+  OPENAI_MODEL: setting({
+    key: "llm.model",
+    scope: "agent",
+    schema: z.string(),
+    default: "",
+    requiredFor: "llm",
+    description:
+      "Model name, such as `gpt-4o-mini` or `llama3.2`. Required with `RESPONDER=llm`.",
+  }),
+  AGENT_PROMPT: setting({
+    key: "llm.prompt",
+    scope: "agent",
+    schema: optional(z.string()),
+    default: "",
+    description:
+      "System prompt. `{{name}}` placeholders are filled from the call's dynamic variables. Empty uses a built-in prompt for short spoken answers.",
+  }),
+  AGENT_PROMPT_FILE: setting({
+    key: undefined,
+    scope: "agent",
+    schema: z.string(),
+    default: "",
+    description:
+      "Path of a file holding the system prompt, read once at startup. Use it or `AGENT_PROMPT`, not both.",
+  }),
+  BEGIN_MESSAGE: setting({
+    key: "llm.beginMessage",
+    scope: "agent",
+    schema: z.string(),
+    default: "Hello! How can I help you today?",
+    emptyIsValue: true,
+    description:
+      "The `llm` agent's greeting, with `{{name}}` placeholders. Set it empty to let the caller speak first.",
+  }),
+  LLM_TEMPERATURE: setting({
+    key: "llm.temperature",
+    scope: "agent",
+    schema: optional(temperature),
+    default: "",
+    description:
+      "Sampling temperature from 0 to 2; empty uses the provider's default.",
+  }),
+  LLM_MAX_TOKENS: setting({
+    key: "llm.maxTokens",
+    scope: "agent",
+    schema: optional(wholeNumber(1, 1_000_000)),
+    default: "",
+    description:
+      "Longest reply in tokens (`max_tokens`); empty uses the provider's default.",
+  }),
+  LLM_FIRST_TOKEN_TIMEOUT_MS: setting({
+    key: "llm.firstTokenTimeoutMs",
+    scope: "agent",
+    schema: wholeNumber(1, 600_000),
+    default: "8000",
+    description:
+      "Longest wait in ms for the model's first token; past it the turn ends with a short apology.",
+  }),
+  LLM_STALL_TIMEOUT_MS: setting({
+    key: "llm.stallTimeoutMs",
+    scope: "agent",
+    schema: wholeNumber(1, 600_000),
+    default: "8000",
+    description:
+      "Longest gap in ms between two pieces of the model's stream before the turn ends with an apology.",
+  }),
+  TRANSFER_NUMBER: setting({
+    key: "llm.transferNumber",
+    scope: "agent",
+    schema: optional(
+      z.string().regex(/^\+[1-9]\d{6,14}$/, {
+        error: "must be an E.164 number such as +14155550123",
+      }),
+    ),
+    default: "",
+    description:
+      "E.164 number (such as `+14155550123`) the `transfer_call` tool sends callers to. Empty: the model is not offered the tool.",
+  }),
+} as const;
+
+/** The name of a variable in {@linkcode SETTINGS}. */
+export type SettingName = keyof typeof SETTINGS;
+
+/** The names of {@linkcode SETTINGS}, in order. */
+export const SETTING_NAMES: readonly SettingName[] = Object.freeze(
+  Object.keys(SETTINGS) as SettingName[],
+);
