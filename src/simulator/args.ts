@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseArgs, type ParseArgsOptionDescriptor } from "node:util";
 
 /** The server the simulator calls when no URL is given. */
 export const DEFAULT_SIMULATOR_URL = "ws://127.0.0.1:8080/llm-websocket";
@@ -61,10 +62,38 @@ export type ParsedSimulatorArgs =
   | { ok: false; reason: string };
 
 /**
+ * The flags, as `parseArgs` reads them: which take a value, which repeat,
+ * which have a short name. They are read loosely (`strict: false`) and each
+ * value is checked in {@linkcode setFlag}, so that every message is ours.
+ */
+const OPTIONS = {
+  script: { type: "string" },
+  json: { type: "boolean" },
+  var: { type: "string", multiple: true },
+  "call-id": { type: "string" },
+  "reminder-ms": { type: "string" },
+  "timeout-ms": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Record<string, ParseArgsOptionDescriptor>;
+
+type OptionName = keyof typeof OPTIONS;
+
+/**
  * Reads the command line; never throws.
  *
  * @param args The arguments after the program name, such as `Deno.args`.
  * @returns The flags, or why the arguments cannot be used.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSimulatorArgs } from "./args.ts";
+ *
+ * const parsed = parseSimulatorArgs(["--var", "customer_name=Dana", "--json"]);
+ * assert.ok(parsed.ok);
+ * assert.deepEqual(parsed.flags.variables, { customer_name: "Dana" });
+ * assert.equal(parsed.flags.json, true);
+ * ```
  */
 export function parseSimulatorArgs(
   args: readonly string[],
@@ -79,87 +108,101 @@ export function parseSimulatorArgs(
     timeoutMs: undefined,
     help: false,
   };
-  const positional: string[] = [];
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index]!;
-    if (arg === "--") continue;
-    if (!arg.startsWith("-") || arg === "-") {
-      positional.push(arg);
-      continue;
-    }
-    const equals = arg.indexOf("=");
-    const name = equals > 0 ? arg.slice(0, equals) : arg;
-    const takeValue = (): string | undefined => {
-      if (equals > 0) return arg.slice(equals + 1);
-      const next = args[index + 1];
-      if (next === undefined) return undefined;
-      index++;
-      return next;
-    };
-    switch (name) {
-      case "-h":
-      case "--help":
-        flags.help = true;
-        break;
-      case "--json":
-        flags.json = true;
-        break;
-      case "--script":
-      case "--call-id": {
-        const value = takeValue();
-        if (value === undefined || value === "") {
-          return { ok: false, reason: `${name} needs a value` };
-        }
-        if (name === "--script") flags.script = value;
-        else flags.callId = value;
-        break;
-      }
-      case "--var": {
-        const value = takeValue();
-        const split = value?.indexOf("=") ?? -1;
-        if (value === undefined || split <= 0) {
-          return {
-            ok: false,
-            reason: `--var needs NAME=VALUE, such as --var customer_name=Dana${
-              value === undefined ? "" : `: current value is "${value}"`
-            }`,
-          };
-        }
-        flags.variables[value.slice(0, split)] = value.slice(split + 1);
-        break;
-      }
-      case "--reminder-ms":
-      case "--timeout-ms": {
-        const value = takeValue();
-        const number = Number(value);
-        const min = name === "--reminder-ms" ? 0 : 1;
-        if (
-          value === undefined || value.trim() === "" ||
-          !Number.isSafeInteger(number) || number < min
-        ) {
-          return {
-            ok: false,
-            reason: `${name} must be a whole number of ms${
-              min === 0 ? "" : " above 0"
-            }${value === undefined ? "" : `: current value is "${value}"`}`,
-          };
-        }
-        if (name === "--reminder-ms") flags.reminderMs = number;
-        else flags.timeoutMs = number;
-        break;
-      }
-      default:
-        return { ok: false, reason: `Unknown option ${name}` };
-    }
+  const { tokens, positionals } = parseArgs({
+    args: [...args],
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind !== "option") continue;
+    const reason = isOptionName(token.name)
+      ? setFlag(flags, token.name, token.value)
+      : `Cannot use ${token.rawName}: there is no such option`;
+    if (reason !== undefined) return { ok: false, reason };
   }
-  if (positional.length > 1) {
+  if (positionals.length > 1) {
     return {
       ok: false,
-      reason: `Expected at most one URL, got ${positional.length}: ${
-        positional.join(" ")
+      reason: `Cannot use ${positionals.length} URLs: give at most one, got ${
+        positionals.join(" ")
       }`,
     };
   }
-  if (positional[0] !== undefined) flags.url = positional[0];
+  if (positionals[0] !== undefined) flags.url = positionals[0];
   return { ok: true, flags };
+}
+
+function isOptionName(name: string): name is OptionName {
+  return Object.hasOwn(OPTIONS, name);
+}
+
+/**
+ * Stores one option in `flags`.
+ *
+ * @returns Why the option cannot be used, or undefined when it was stored.
+ */
+function setFlag(
+  flags: SimulatorFlags,
+  name: OptionName,
+  value: string | undefined,
+): string | undefined {
+  switch (name) {
+    case "help":
+      flags.help = true;
+      return undefined;
+    case "json":
+      flags.json = true;
+      return undefined;
+    case "script":
+    case "call-id":
+      if (value === undefined || value === "") {
+        return cannotUse(name, "a value", value);
+      }
+      if (name === "script") flags.script = value;
+      else flags.callId = value;
+      return undefined;
+    case "var": {
+      const split = value?.indexOf("=") ?? -1;
+      if (value === undefined || split <= 0) {
+        return cannotUse(
+          name,
+          "NAME=VALUE, such as --var customer_name=Dana",
+          value,
+        );
+      }
+      flags.variables[value.slice(0, split)] = value.slice(split + 1);
+      return undefined;
+    }
+    case "reminder-ms":
+    case "timeout-ms": {
+      const number = Number(value);
+      const min = name === "reminder-ms" ? 0 : 1;
+      if (
+        value === undefined || value.trim() === "" ||
+        !Number.isSafeInteger(number) || number < min
+      ) {
+        return cannotUse(
+          name,
+          `a whole number of ms${min === 0 ? "" : " above 0"}`,
+          value,
+        );
+      }
+      if (name === "reminder-ms") flags.reminderMs = number;
+      else flags.timeoutMs = number;
+      return undefined;
+    }
+  }
+}
+
+/** Why `--name` cannot be used: it needs `wanted`, and got `value` (or none). */
+function cannotUse(
+  name: OptionName,
+  wanted: string,
+  value: string | undefined,
+): string {
+  return value === undefined
+    ? `Cannot use --${name}: it needs ${wanted}`
+    : `Cannot use --${name} as it needs ${wanted}: current value is "${value}"`;
 }
