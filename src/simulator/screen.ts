@@ -46,80 +46,36 @@ export interface Screen {
  * @returns The screen.
  */
 export function createScreen(io: ScreenIo): Screen {
-  const echo = io.stdinIsTerminal !== true;
-  let midLine = false;
-  let prompting = false;
+  const cursor = createCursor(io);
+  /** The response whose words are streaming, if any. */
   let speaking: number | undefined;
+  /** The `agent_interrupt` whose words are streaming, if any. */
   let interrupting: number | undefined;
 
-  function write(text: string): void {
-    if (text === "") return;
-    io.write(text);
-    midLine = !text.endsWith("\n");
-  }
-
-  function line(text: string): void {
-    if (midLine) write("\n");
-    write(`${text}\n`);
-    if (prompting) write("you> ");
-  }
-
   function startSpeaking(prefix: string): void {
-    if (midLine) write("\n");
-    prompting = false;
-    write(prefix);
+    cursor.breakLine();
+    cursor.hidePrompt();
+    cursor.write(prefix);
   }
 
   function endSpeaking(): void {
-    if (midLine) write("\n");
+    cursor.breakLine();
     speaking = undefined;
     interrupting = undefined;
   }
 
-  function show(event: SimulatorEvent): void {
+  /** Streams the agent's words, one response (or interruption) at a time. */
+  function speak(event: SpeechEvent): void {
     switch (event.type) {
-      case "open":
-        line(`Connected to ${event.url}`);
-        line(
-          "Type what the caller says and press Enter; typing while the agent speaks interrupts it. Ctrl-D hangs up.",
-        );
-        return;
-      case "config": {
-        const settings = Object.entries(event.config).map(([name, on]) =>
-          `${name} ${on ? "on" : "off"}`
-        );
-        line(`[config: ${settings.join(", ") || "defaults"}]`);
-        return;
-      }
-      case "call_details": {
-        const variables = Object.entries(
-          event.call.retell_llm_dynamic_variables ?? {},
-        ).map(([name, value]) => `${name}=${value}`);
-        line(
-          `[call_details sent; dynamic variables: ${
-            variables.join(", ") || "none"
-          }]`,
-        );
-        return;
-      }
-      case "request":
-        if (event.kind === "reminder") {
-          // The agent speaks next: no prompt until it has.
-          prompting = false;
-          line(
-            `[the caller is silent: reminder_required, response ${event.responseId}]`,
-          );
-        }
-        return;
       case "agent_text":
         if (speaking !== event.responseId) {
           if (interrupting !== undefined) endSpeaking();
           startSpeaking("agent> ");
           speaking = event.responseId;
         }
-        write(event.content);
+        cursor.write(event.content);
         return;
-      case "response_complete": {
+      case "response_complete":
         if (speaking !== event.responseId) {
           startSpeaking(
             event.text === ""
@@ -130,22 +86,18 @@ export function createScreen(io: ScreenIo): Screen {
           );
         }
         endSpeaking();
-        write(
+        cursor.write(
           `  (first frame ${formatMs(event.firstFrameMs)} ms, complete ${
             formatMs(event.completeMs)
           } ms)\n`,
         );
         return;
-      }
       case "response_interrupted":
         if (speaking === event.responseId) {
-          if (midLine) write("…");
+          if (cursor.midLine) cursor.write("…");
           endSpeaking();
-          write("  [interrupted]\n");
+          cursor.write("  [interrupted]\n");
         }
-        return;
-      case "action":
-        line(describeAction(event.action));
         return;
       case "agent_interrupt":
         if (interrupting !== event.interruptId) {
@@ -153,51 +105,167 @@ export function createScreen(io: ScreenIo): Screen {
           startSpeaking("agent (interrupting)> ");
           interrupting = event.interruptId;
         }
-        write(event.content);
+        cursor.write(event.content);
         if (event.complete) endSpeaking();
-        return;
-      case "update_agent":
-        line(`[update_agent ${JSON.stringify(event.agentConfig)}]`);
-        return;
-      case "tool_call_invocation":
-        line(`[tool ${event.name}(${event.arguments})]`);
-        return;
-      case "tool_call_result":
-        line(
-          `[tool result ${event.content}${
-            event.successful === undefined
-              ? ""
-              : event.successful
-              ? " (ok)"
-              : " (failed)"
-          }]`,
-        );
-        return;
-      case "metadata":
-        line(`[metadata ${JSON.stringify(event.metadata)}]`);
-        return;
-      case "ping_echo":
-        return;
-      case "violation":
-        line(formatViolation(event.violation));
-        return;
-      case "closed":
-        prompting = false;
-        speaking = undefined;
-        interrupting = undefined;
-        line(
-          event.byServer
-            ? `[call ended: the server closed the socket with code ${event.code}${
-              event.reason ? ` (${event.reason})` : ""
-            }]`
-            : "[call ended]",
-        );
         return;
     }
   }
 
+  function show(event: SimulatorEvent): void {
+    switch (event.type) {
+      case "agent_text":
+      case "response_complete":
+      case "response_interrupted":
+      case "agent_interrupt":
+        speak(event);
+        return;
+      case "request":
+        // A reminder: the agent speaks next, so no prompt until it has.
+        if (event.kind === "reminder") cursor.hidePrompt();
+        break;
+      case "closed":
+        cursor.hidePrompt();
+        speaking = undefined;
+        interrupting = undefined;
+        break;
+    }
+    const text = describeEvent(event);
+    if (text !== undefined) cursor.line(text);
+  }
+
   return {
     show,
+    typed: cursor.typed,
+    prompt: cursor.prompt,
+    line: cursor.line,
+  };
+}
+
+/** The events that carry the agent's words. */
+type SpeechEvent = Extract<
+  SimulatorEvent,
+  {
+    type:
+      | "agent_text"
+      | "response_complete"
+      | "response_interrupted"
+      | "agent_interrupt";
+  }
+>;
+
+/**
+ * The line an event is shown as, for the events shown on a line of their
+ * own; undefined for the agent's words and for events not shown.
+ */
+function describeEvent(event: SimulatorEvent): string | undefined {
+  switch (event.type) {
+    case "open":
+      return `Connected to ${event.url}\n` +
+        "Type what the caller says and press Enter; typing while the agent speaks interrupts it. Ctrl-D hangs up.";
+    case "config": {
+      const settings = Object.entries(event.config).map(([name, on]) =>
+        `${name} ${on ? "on" : "off"}`
+      );
+      return `[config: ${settings.join(", ") || "defaults"}]`;
+    }
+    case "call_details": {
+      const variables = Object.entries(
+        event.call.retell_llm_dynamic_variables ?? {},
+      ).map(([name, value]) => `${name}=${value}`);
+      return `[call_details sent; dynamic variables: ${
+        variables.join(", ") || "none"
+      }]`;
+    }
+    case "request":
+      return event.kind === "reminder"
+        ? `[the caller is silent: reminder_required, response ${event.responseId}]`
+        : undefined;
+    case "action":
+      return describeAction(event.action);
+    case "update_agent":
+      return `[update_agent ${JSON.stringify(event.agentConfig)}]`;
+    case "tool_call_invocation":
+      return `[tool ${event.name}(${event.arguments})]`;
+    case "tool_call_result":
+      return `[tool result ${event.content}${
+        event.successful === undefined
+          ? ""
+          : event.successful
+          ? " (ok)"
+          : " (failed)"
+      }]`;
+    case "metadata":
+      return `[metadata ${JSON.stringify(event.metadata)}]`;
+    case "violation":
+      return formatViolation(event.violation);
+    case "closed":
+      return event.byServer
+        ? `[call ended: the server closed the socket with code ${event.code}${
+          event.reason ? ` (${event.reason})` : ""
+        }]`
+        : "[call ended]";
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Where the next text goes: whether the cursor is mid-line, and whether the
+ * prompt is showing, so that lines of their own keep the prompt after them
+ * and what the caller types reads as a conversation.
+ */
+interface Cursor {
+  /** Whether the last text written did not end its line. */
+  readonly midLine: boolean;
+  /** Writes text as is. */
+  write(text: string): void;
+  /** Ends the current line, unless the cursor is at the start of one. */
+  breakLine(): void;
+  /** Writes a line of its own, then the prompt again if it was showing. */
+  line(text: string): void;
+  /** The prompt is no longer showing (the agent speaks, or the call ended). */
+  hidePrompt(): void;
+  /** As {@linkcode Screen.prompt}. */
+  prompt(): void;
+  /** As {@linkcode Screen.typed}. */
+  typed(text: string, say: () => void): void;
+}
+
+function createCursor(io: ScreenIo): Cursor {
+  const echo = io.stdinIsTerminal !== true;
+  let midLine = false;
+  let prompting = false;
+
+  function write(text: string): void {
+    if (text === "") return;
+    io.write(text);
+    midLine = !text.endsWith("\n");
+  }
+
+  function breakLine(): void {
+    if (midLine) write("\n");
+  }
+
+  return {
+    get midLine() {
+      return midLine;
+    },
+    write,
+    breakLine,
+    line(text) {
+      breakLine();
+      write(`${text}\n`);
+      if (prompting) write("you> ");
+    },
+    hidePrompt() {
+      prompting = false;
+    },
+    prompt() {
+      if (prompting) return;
+      breakLine();
+      prompting = true;
+      write("you> ");
+    },
     typed(text, say) {
       if (!echo) {
         midLine = false;
@@ -214,15 +282,8 @@ export function createScreen(io: ScreenIo): Screen {
       }
       // Show the interruption (if any) before the words that caused it.
       say();
-      if (midLine) write("\n");
+      breakLine();
       write(`you> ${text}\n`);
     },
-    prompt() {
-      if (prompting) return;
-      if (midLine) write("\n");
-      prompting = true;
-      write("you> ");
-    },
-    line,
   };
 }
