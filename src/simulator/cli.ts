@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { AgentConfigUpdate } from "../protocol/outbound.ts";
 import {
   parseSimulatorArgs,
   SIMULATOR_USAGE,
@@ -205,6 +206,45 @@ function createLineReader(stream: ReadableStream<Uint8Array>) {
   };
 }
 
+/**
+ * Retell's reminder on caller silence: once the agent is done speaking,
+ * `ms` of silence calls `remind`, at most `reminder_max_count` times (1)
+ * per silence; `remind` returns whether it sent one.
+ */
+function createReminders(ms: number, remind: () => boolean) {
+  let max = 1;
+  let sent = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    /** The agent is done speaking: the silence starts. */
+    arm(): void {
+      clearTimeout(timer);
+      if (ms <= 0 || sent >= max) return;
+      timer = setTimeout(() => {
+        if (remind()) sent++;
+      }, ms);
+    },
+    /** The caller spoke: the silence ends, and the next may be reminded. */
+    reset(): void {
+      clearTimeout(timer);
+      sent = 0;
+    },
+    /** Retell applies these mid-call (§4.5); the simulator follows the reminder settings. */
+    update(config: AgentConfigUpdate): void {
+      if (config.reminder_trigger_ms !== undefined) {
+        ms = config.reminder_trigger_ms;
+      }
+      if (config.reminder_max_count !== undefined) {
+        max = config.reminder_max_count;
+      }
+    },
+    /** The call ended. */
+    stop(): void {
+      clearTimeout(timer);
+    },
+  };
+}
+
 async function interactive(
   flags: SimulatorFlags,
   io: SimulatorIo,
@@ -212,25 +252,16 @@ async function interactive(
 ): Promise<number> {
   const screen = flags.json ? undefined : createScreen(io);
   const timeoutMs = flags.timeoutMs ?? 10_000;
-  const reminders = {
-    ms: flags.reminderMs,
-    max: 1,
-    sent: 0,
-    timer: undefined as ReturnType<typeof setTimeout> | undefined,
-  };
   const input = createLineReader(io.stdin);
   let call: Awaited<ReturnType<typeof startSimulatedCall>> | undefined;
-
-  function armReminder(): void {
-    clearTimeout(reminders.timer);
-    if (reminders.ms <= 0 || reminders.sent >= reminders.max) return;
-    reminders.timer = setTimeout(() => {
-      if (call === undefined || !call.isOpen) return;
-      if (call.response(call.latestResponseId)?.status !== "complete") return;
-      reminders.sent++;
-      call.remind();
-    }, reminders.ms);
-  }
+  const reminders = createReminders(flags.reminderMs, () => {
+    if (call === undefined || !call.isOpen) return false;
+    if (call.response(call.latestResponseId)?.status !== "complete") {
+      return false;
+    }
+    call.remind();
+    return true;
+  });
 
   function onEvent(event: SimulatorEvent): void {
     if (flags.json) io.write(`${JSON.stringify(event)}\n`);
@@ -242,23 +273,17 @@ async function interactive(
           event.action?.type !== "end_call"
         ) {
           screen?.prompt();
-          armReminder();
+          reminders.arm();
         }
         return;
       case "action":
         if (event.action.type !== "end_call") screen?.prompt();
         return;
       case "update_agent":
-        // Retell applies these mid-call (§4.5); the simulator follows the reminder settings.
-        if (event.agentConfig.reminder_trigger_ms !== undefined) {
-          reminders.ms = event.agentConfig.reminder_trigger_ms;
-        }
-        if (event.agentConfig.reminder_max_count !== undefined) {
-          reminders.max = event.agentConfig.reminder_max_count;
-        }
+        reminders.update(event.agentConfig);
         return;
       case "closed":
-        clearTimeout(reminders.timer);
+        reminders.stop();
         void input.cancel();
         return;
     }
@@ -279,7 +304,7 @@ async function interactive(
   // Frames that came with the handshake are handled before `call` is set:
   // the begin message may be complete already.
   if (call.response(call.latestResponseId)?.status === "complete") {
-    armReminder();
+    reminders.arm();
   }
   while (call.isOpen) {
     const line = await input.next();
@@ -290,8 +315,7 @@ async function interactive(
       screen?.prompt();
       continue;
     }
-    clearTimeout(reminders.timer);
-    reminders.sent = 0;
+    reminders.reset();
     const active = call;
     if (screen === undefined) active.say(text);
     else screen.typed(text, () => active.say(text));
@@ -302,7 +326,7 @@ async function interactive(
     await call.close();
   }
   await call.closed;
-  clearTimeout(reminders.timer);
+  reminders.stop();
   await input.cancel();
   const count = call.violations.length;
   if (screen !== undefined && count > 0) {
