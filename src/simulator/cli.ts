@@ -20,7 +20,12 @@ import {
   startSimulatedCall,
 } from "./call.ts";
 import type { ConformanceOptions } from "./conformance.ts";
-import { formatReport, formatViolation } from "./report.ts";
+import {
+  formatReport,
+  formatReportRecord,
+  formatViolation,
+  formatViolationCount,
+} from "./report.ts";
 import { parseScenario, runScenario, type ScenarioReport } from "./scenario.ts";
 import { createScreen } from "./screen.ts";
 
@@ -330,11 +335,7 @@ async function interactive(
   await input.cancel();
   const count = call.violations.length;
   if (screen !== undefined && count > 0) {
-    screen.line(
-      `${count} protocol violation${
-        count === 1 ? "" : "s"
-      } (lines starting with !)`,
-    );
+    screen.line(formatViolationCount(count));
   }
   return 0;
 }
@@ -398,11 +399,7 @@ async function scripted(
   } catch (error) {
     return connectFailed(error, flags, io);
   }
-  if (flags.json) {
-    io.write(`${JSON.stringify({ type: "report", ...report })}\n`);
-  } else {
-    io.write(formatReport(report));
-  }
+  io.write(flags.json ? formatReportRecord(report) : formatReport(report));
   return report.ok ? 0 : 1;
 }
 

@@ -1,6 +1,7 @@
 /**
  * The simulator's results in words: a violation on one line, an action in
- * brackets, and the per-turn table and summary of a scripted run.
+ * brackets, the per-turn table and summary of a scripted run (or its one
+ * `--json` record), and the violation count an interactive call ends with.
  *
  * @module
  */
@@ -153,6 +154,27 @@ export function formatReport(report: ScenarioReport): string {
     }
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The report of a scripted run as `--json` prints it: one record, after the
+ * events.
+ *
+ * @param report The report of {@linkcode runScenario}.
+ * @returns The JSON record, ending in a line break.
+ */
+export function formatReportRecord(report: ScenarioReport): string {
+  return `${JSON.stringify({ type: "report", ...report })}\n`;
+}
+
+/**
+ * The line an interactive call ends with when the server broke the protocol.
+ *
+ * @param count How many violations there were.
+ * @returns The line, without a line break.
+ */
+export function formatViolationCount(count: number): string {
+  return `${plural(count, "protocol violation")} (lines starting with !)`;
 }
 
 function plural(count: number, noun: string): string {
