@@ -11,7 +11,13 @@
  *
  * @module
  */
-import { decodeFrame, encodeFrame } from "./_websocket_frames.ts";
+import {
+  concatBytes,
+  createFrameDecoder,
+  encodeFrame,
+  OPCODE,
+  type ServerFrame,
+} from "./_websocket_frames.ts";
 
 /** Why the socket could not be opened. */
 export class SimulatorConnectError extends Error {
@@ -152,7 +158,7 @@ async function handshake(
         "the server closed the connection during the handshake",
       );
     }
-    received = concat(received, chunk.subarray(0, read));
+    received = concatBytes(received, chunk.subarray(0, read));
     end = indexOfHeaderEnd(received);
     if (end < 0 && received.length > 65536) {
       throw new SimulatorConnectError(url, "the handshake answer is too long");
@@ -225,42 +231,14 @@ function createClientSocket(
   }
 
   async function readLoop(): Promise<void> {
-    let buffer = leftover;
-    let fragments: Uint8Array[] = [];
-    let fragmentOpcode = 0;
+    const decoder = createFrameDecoder();
     const chunk = new Uint8Array(65536);
-    while (state !== "closed") {
-      let frame = decodeFrame(buffer);
-      while (frame !== undefined) {
-        buffer = buffer.subarray(frame.length);
-        const { opcode, fin, payload } = frame;
-        if (opcode === 0x8) {
-          const code = payload.length >= 2
-            ? (payload[0]! << 8) | payload[1]!
-            : 1005;
-          const reason = new TextDecoder().decode(payload.subarray(2));
-          if (state === "open") {
-            // The server closed: echo its close frame, as RFC 6455 asks.
-            write(0x8, payload.subarray(0, Math.min(2, payload.length)));
-            finish({ code, reason, byServer: true });
-          } else {
-            finish({ code: sentCode ?? code, reason, byServer: false });
-          }
-          return;
-        }
-        if (opcode === 0x9) {
-          if (state === "open") write(0xa, payload);
-        } else if (opcode === 0x1 || opcode === 0x2) {
-          fragmentOpcode = opcode;
-          fragments = [payload];
-          if (fin) deliver(fragmentOpcode, fragments);
-        } else if (opcode === 0x0) {
-          fragments.push(payload);
-          if (fin) deliver(fragmentOpcode, fragments);
-        }
-        // A handler may have closed the socket meanwhile.
-        if ((state as string) === "closed") return;
-        frame = decodeFrame(buffer);
+    let frames = decoder.push(leftover);
+    while (true) {
+      for (const frame of frames) {
+        receive(frame);
+        // The frame, or a handler, may have closed the socket.
+        if (state === "closed") return;
       }
       let read: number | null;
       try {
@@ -277,16 +255,34 @@ function createClientSocket(
         );
         return;
       }
-      buffer = concat(buffer, chunk.subarray(0, read));
+      frames = decoder.push(chunk.subarray(0, read));
     }
   }
 
-  function deliver(opcode: number, parts: Uint8Array[]): void {
-    const payload = parts.length === 1 ? parts[0]! : parts.reduce(concat);
-    if (state !== "open" && state !== "closing") return;
-    handlers?.message(
-      opcode === 0x1 ? new TextDecoder().decode(payload) : payload,
-    );
+  function receive(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "message":
+        handlers?.message(frame.data);
+        return;
+      case "ping":
+        if (state === "open") write(OPCODE.pong, frame.payload);
+        return;
+      case "pong":
+        return;
+      case "close":
+        if (state === "open") {
+          // The server closed: echo its close frame, as RFC 6455 asks.
+          write(OPCODE.close, closePayload(frame.code));
+          finish({ code: frame.code, reason: frame.reason, byServer: true });
+        } else {
+          finish({
+            code: sentCode ?? frame.code,
+            reason: frame.reason,
+            byServer: false,
+          });
+        }
+        return;
+    }
   }
 
   return {
@@ -298,13 +294,13 @@ function createClientSocket(
       void readLoop();
     },
     send(text) {
-      if (state === "open") write(0x1, encoder.encode(text));
+      if (state === "open") write(OPCODE.text, encoder.encode(text));
     },
     close(code) {
       if (state !== "open") return;
       state = "closing";
       sentCode = code;
-      write(0x8, new Uint8Array([code >> 8, code & 0xff]));
+      write(OPCODE.close, closePayload(code));
       closeTimer = setTimeout(
         () => finish({ code, reason: "", byServer: false }),
         CLOSE_TIMEOUT_MS,
@@ -323,12 +319,11 @@ function indexOfHeaderEnd(bytes: Uint8Array): number {
   return -1;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
+/** The payload of a close frame with `code`; none for 1005, which means "no code". */
+function closePayload(code: number): Uint8Array {
+  return code === 1005
+    ? new Uint8Array(0)
+    : new Uint8Array([code >> 8, code & 0xff]);
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
