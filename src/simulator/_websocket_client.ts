@@ -43,11 +43,18 @@ export class SimulatorConnectError extends Error {
 
 /** How a socket ended. */
 export interface SocketClose {
-  /** The close code: the server's, ours, 1005 (no code) or 1006 (dropped). */
+  /**
+   * The close code: the server's, ours, 1005 (no code), 1006 (dropped), or
+   * the one we failed the connection with when the server's bytes broke
+   * RFC 6455 (1002, 1007 or 1009).
+   */
   code: number;
-  /** The close reason, often empty. */
+  /** The close reason, often empty; what was wrong when we failed the connection. */
   reason: string;
-  /** Whether the server closed it or the connection dropped, rather than us. */
+  /**
+   * Whether the server ended the call (it closed, the connection dropped,
+   * or it broke the protocol), rather than us.
+   */
   byServer: boolean;
 }
 
@@ -270,8 +277,11 @@ function createClientSocket(
       case "pong":
         return;
       case "close":
+      case "error":
         if (state === "open") {
-          // The server closed: echo its close frame, as RFC 6455 asks.
+          // The server closed: echo its close frame, as RFC 6455 asks. Or
+          // its bytes broke the protocol: fail the connection with the code
+          // of the error (§7.1.7).
           write(OPCODE.close, closePayload(frame.code));
           finish({ code: frame.code, reason: frame.reason, byServer: true });
         } else {

@@ -339,3 +339,214 @@ Deno.test("createFrameDecoder() reads the same frames however the bytes are cut"
     assert.deepStrictEqual(frames, whole);
   });
 });
+
+Deno.test("createFrameDecoder() keeps a leading byte order mark in text", () => {
+  // Retell's JSON.parse refuses "\uFEFF{...}"; the simulator must see it too.
+  assert.deepStrictEqual(
+    decode(
+      serverFrame(
+        OPCODE.text,
+        join(new Uint8Array([0xef, 0xbb, 0xbf]), encoder.encode("{}")),
+      ),
+    ),
+    [{ type: "message", data: "\uFEFF{}" }],
+  );
+});
+
+Deno.test("createFrameDecoder() accepts every close code a server may send", () => {
+  for (
+    const code of [
+      1000,
+      1001,
+      1002,
+      1003,
+      1007,
+      1011,
+      1012,
+      1014,
+      3000,
+      4000,
+      4999,
+    ]
+  ) {
+    assert.deepStrictEqual(decode(closeFrame(code)), [
+      { type: "close", code, reason: "" },
+    ], String(code));
+  }
+});
+
+Deno.test("createFrameDecoder() gives an error for bytes RFC 6455 forbids, and reads nothing after", async (t) => {
+  const table: Array<
+    [string, Uint8Array[], ServerFrame[], 1002 | 1007 | 1009, string]
+  > = [
+    [
+      "reserved bit RSV1",
+      [serverFrame(OPCODE.text, "hi", { rsv: 0x40 })],
+      [],
+      1002,
+      "a text frame has reserved bits set (0x40), and no extension was agreed",
+    ],
+    [
+      "reserved bits RSV2 and RSV3",
+      [serverFrame(OPCODE.binary, "hi", { rsv: 0x30 })],
+      [],
+      1002,
+      "a binary frame has reserved bits set (0x30), and no extension was agreed",
+    ],
+    [
+      "a reserved bit on a ping between fragments",
+      [
+        serverFrame(OPCODE.text, "Hel", { fin: false }),
+        serverFrame(OPCODE.ping, "", { rsv: 0x10 }),
+      ],
+      [],
+      1002,
+      "a ping frame has reserved bits set (0x10), and no extension was agreed",
+    ],
+    [
+      "opcode 0x3",
+      [serverFrame(0x3, "hi")],
+      [],
+      1002,
+      "opcode 0x3 is not defined",
+    ],
+    ["opcode 0xb", [serverFrame(0xb)], [], 1002, "opcode 0xb is not defined"],
+    [
+      "a masked frame",
+      [serverFrame(OPCODE.text, "Hello", { mask: [0x37, 0xfa, 0x21, 0x3d] })],
+      [],
+      1002,
+      "a text frame is masked, and a server must not mask",
+    ],
+    [
+      "a continuation with no message",
+      [serverFrame(OPCODE.continuation, "lo")],
+      [],
+      1002,
+      "a continuation frame has no message to continue",
+    ],
+    [
+      "a continuation after a whole message",
+      [
+        serverFrame(OPCODE.text, "Hello"),
+        serverFrame(OPCODE.continuation, " again"),
+      ],
+      [{ type: "message", data: "Hello" }],
+      1002,
+      "a continuation frame has no message to continue",
+    ],
+    [
+      "a new message inside a fragmented one",
+      [
+        serverFrame(OPCODE.text, "Hel", { fin: false }),
+        serverFrame(OPCODE.text, "lo"),
+      ],
+      [],
+      1002,
+      "a text frame starts a message before the fragmented one ended",
+    ],
+    [
+      "a fragmented ping",
+      [serverFrame(OPCODE.ping, "p", { fin: false })],
+      [],
+      1002,
+      "a ping frame is fragmented, and control frames cannot be",
+    ],
+    [
+      "a ping of 126 bytes",
+      [serverFrame(OPCODE.ping, bytes(126))],
+      [],
+      1002,
+      "a ping frame carries 126 bytes, and control frames carry at most 125",
+    ],
+    [
+      "a close frame of 1 byte",
+      [serverFrame(OPCODE.close, new Uint8Array([0x03]))],
+      [],
+      1002,
+      "a close frame carries 1 byte, too few for a code",
+    ],
+    ...[999, 1004, 1005, 1006, 1015, 2999, 5000].map((
+      code,
+    ): [string, Uint8Array[], ServerFrame[], 1002, string] => [
+      `close code ${code}`,
+      [closeFrame(code)],
+      [],
+      1002,
+      `a close frame carries code ${code}, which may not be sent`,
+    ]),
+    [
+      "text that is not UTF-8",
+      [serverFrame(OPCODE.text, new Uint8Array([0x48, 0xff]))],
+      [],
+      1007,
+      "a text message is not valid UTF-8",
+    ],
+    [
+      "text whose fragments end inside a character",
+      [
+        serverFrame(OPCODE.text, new Uint8Array([0x48, 0xe2, 0x98]), {
+          fin: false,
+        }),
+        serverFrame(OPCODE.continuation, new Uint8Array(0)),
+      ],
+      [],
+      1007,
+      "a text message is not valid UTF-8",
+    ],
+    [
+      "a close reason that is not UTF-8",
+      [serverFrame(OPCODE.close, new Uint8Array([0x03, 0xe8, 0xc3]))],
+      [],
+      1007,
+      "a close reason is not valid UTF-8",
+    ],
+    [
+      "a 64-bit length of 1 TiB, before any payload",
+      [new Uint8Array([0x82, 0x7f, 0, 0, 0x01, 0, 0, 0, 0, 0])],
+      [],
+      1009,
+      "a message of 1099511627776 bytes or more is above the limit of 67108864",
+    ],
+  ];
+  for (const [name, chunks, before, code, detail] of table) {
+    await t.step(name, () => {
+      const decoder = createFrameDecoder();
+      assert.deepStrictEqual(chunks.flatMap((chunk) => decoder.push(chunk)), [
+        ...before,
+        {
+          type: "error",
+          code,
+          reason: `Cannot read the server's frames: ${detail}`,
+        },
+      ]);
+      assert.deepStrictEqual(
+        decoder.push(serverFrame(OPCODE.text, "more")),
+        [],
+      );
+    });
+  }
+});
+
+Deno.test("createFrameDecoder() limits the size of a message, fragments included", () => {
+  const decoder = createFrameDecoder({ maxMessageBytes: 10 });
+  assert.deepStrictEqual(
+    decoder.push(
+      join(
+        serverFrame(OPCODE.binary, bytes(10)),
+        serverFrame(OPCODE.text, "12345", { fin: false }),
+      ),
+    ),
+    [{ type: "message", data: bytes(10) }],
+  );
+  // The second fragment's header is enough: its payload never has to come.
+  assert.deepStrictEqual(
+    decoder.push(serverFrame(OPCODE.continuation, "678901").subarray(0, 2)),
+    [{
+      type: "error",
+      code: 1009,
+      reason:
+        "Cannot read the server's frames: a message of 11 bytes or more is above the limit of 10",
+    }],
+  );
+});
