@@ -3,8 +3,11 @@
  * your agent from the terminal, or play a scenario file for CI, while every
  * frame the server sends is checked against the protocol.
  *
- * This is the one simulator file that touches the terminal, and only through
- * a {@linkcode SimulatorIo}, so tests can drive {@linkcode main}.
+ * This file wires the pieces: the command line is read in `args.ts`, an
+ * interactive call is shown by `screen.ts`, and what a finished call prints
+ * is written in `report.ts`. It is the one simulator file that touches the
+ * terminal, and only through a {@linkcode SimulatorIo}, so tests can drive
+ * {@linkcode main}.
  *
  * @module
  */
