@@ -11,6 +11,13 @@
  *
  * @module
  */
+import {
+  concatBytes,
+  createFrameDecoder,
+  encodeFrame,
+  OPCODE,
+  type ServerFrame,
+} from "./_websocket_frames.ts";
 
 /** Why the socket could not be opened. */
 export class SimulatorConnectError extends Error {
@@ -36,11 +43,18 @@ export class SimulatorConnectError extends Error {
 
 /** How a socket ended. */
 export interface SocketClose {
-  /** The close code: the server's, ours, 1005 (no code) or 1006 (dropped). */
+  /**
+   * The close code: the server's, ours, 1005 (no code), 1006 (dropped), or
+   * the one we failed the connection with when the server's bytes broke
+   * RFC 6455 (1002, 1007 or 1009).
+   */
   code: number;
-  /** The close reason, often empty. */
+  /** The close reason, often empty; what was wrong when we failed the connection. */
   reason: string;
-  /** Whether the server closed it or the connection dropped, rather than us. */
+  /**
+   * Whether the server ended the call (it closed, the connection dropped,
+   * or it broke the protocol), rather than us.
+   */
   byServer: boolean;
 }
 
@@ -151,7 +165,7 @@ async function handshake(
         "the server closed the connection during the handshake",
       );
     }
-    received = concat(received, chunk.subarray(0, read));
+    received = concatBytes(received, chunk.subarray(0, read));
     end = indexOfHeaderEnd(received);
     if (end < 0 && received.length > 65536) {
       throw new SimulatorConnectError(url, "the handshake answer is too long");
@@ -224,42 +238,14 @@ function createClientSocket(
   }
 
   async function readLoop(): Promise<void> {
-    let buffer = leftover;
-    let fragments: Uint8Array[] = [];
-    let fragmentOpcode = 0;
+    const decoder = createFrameDecoder();
     const chunk = new Uint8Array(65536);
-    while (state !== "closed") {
-      let frame = decodeFrame(buffer);
-      while (frame !== undefined) {
-        buffer = buffer.subarray(frame.length);
-        const { opcode, fin, payload } = frame;
-        if (opcode === 0x8) {
-          const code = payload.length >= 2
-            ? (payload[0]! << 8) | payload[1]!
-            : 1005;
-          const reason = new TextDecoder().decode(payload.subarray(2));
-          if (state === "open") {
-            // The server closed: echo its close frame, as RFC 6455 asks.
-            write(0x8, payload.subarray(0, Math.min(2, payload.length)));
-            finish({ code, reason, byServer: true });
-          } else {
-            finish({ code: sentCode ?? code, reason, byServer: false });
-          }
-          return;
-        }
-        if (opcode === 0x9) {
-          if (state === "open") write(0xa, payload);
-        } else if (opcode === 0x1 || opcode === 0x2) {
-          fragmentOpcode = opcode;
-          fragments = [payload];
-          if (fin) deliver(fragmentOpcode, fragments);
-        } else if (opcode === 0x0) {
-          fragments.push(payload);
-          if (fin) deliver(fragmentOpcode, fragments);
-        }
-        // A handler may have closed the socket meanwhile.
-        if ((state as string) === "closed") return;
-        frame = decodeFrame(buffer);
+    let frames = decoder.push(leftover);
+    while (true) {
+      for (const frame of frames) {
+        receive(frame);
+        // The frame, or a handler, may have closed the socket.
+        if (state === "closed") return;
       }
       let read: number | null;
       try {
@@ -276,16 +262,37 @@ function createClientSocket(
         );
         return;
       }
-      buffer = concat(buffer, chunk.subarray(0, read));
+      frames = decoder.push(chunk.subarray(0, read));
     }
   }
 
-  function deliver(opcode: number, parts: Uint8Array[]): void {
-    const payload = parts.length === 1 ? parts[0]! : parts.reduce(concat);
-    if (state !== "open" && state !== "closing") return;
-    handlers?.message(
-      opcode === 0x1 ? new TextDecoder().decode(payload) : payload,
-    );
+  function receive(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "message":
+        handlers?.message(frame.data);
+        return;
+      case "ping":
+        if (state === "open") write(OPCODE.pong, frame.payload);
+        return;
+      case "pong":
+        return;
+      case "close":
+      case "error":
+        if (state === "open") {
+          // The server closed: echo its close frame, as RFC 6455 asks. Or
+          // its bytes broke the protocol: fail the connection with the code
+          // of the error (§7.1.7).
+          write(OPCODE.close, closePayload(frame.code));
+          finish({ code: frame.code, reason: frame.reason, byServer: true });
+        } else {
+          finish({
+            code: sentCode ?? frame.code,
+            reason: frame.reason,
+            byServer: false,
+          });
+        }
+        return;
+    }
   }
 
   return {
@@ -297,76 +304,19 @@ function createClientSocket(
       void readLoop();
     },
     send(text) {
-      if (state === "open") write(0x1, encoder.encode(text));
+      if (state === "open") write(OPCODE.text, encoder.encode(text));
     },
     close(code) {
       if (state !== "open") return;
       state = "closing";
       sentCode = code;
-      write(0x8, new Uint8Array([code >> 8, code & 0xff]));
+      write(OPCODE.close, closePayload(code));
       closeTimer = setTimeout(
         () => finish({ code, reason: "", byServer: false }),
         CLOSE_TIMEOUT_MS,
       );
     },
   };
-}
-
-/** A masked client frame (RFC 6455 §5.2). */
-function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
-  const length = payload.length;
-  const extra = length < 126 ? 0 : length < 65536 ? 2 : 8;
-  const frame = new Uint8Array(2 + extra + 4 + length);
-  frame[0] = 0x80 | opcode;
-  const view = new DataView(frame.buffer);
-  if (extra === 0) {
-    frame[1] = 0x80 | length;
-  } else if (extra === 2) {
-    frame[1] = 0x80 | 126;
-    view.setUint16(2, length);
-  } else {
-    frame[1] = 0x80 | 127;
-    view.setBigUint64(2, BigInt(length));
-  }
-  const mask = crypto.getRandomValues(new Uint8Array(4));
-  frame.set(mask, 2 + extra);
-  const start = 2 + extra + 4;
-  for (let index = 0; index < length; index++) {
-    frame[start + index] = payload[index]! ^ mask[index % 4]!;
-  }
-  return frame;
-}
-
-/** The first complete frame in `buffer`, or undefined when more bytes are needed. */
-function decodeFrame(buffer: Uint8Array):
-  | { opcode: number; fin: boolean; payload: Uint8Array; length: number }
-  | undefined {
-  if (buffer.length < 2) return undefined;
-  const fin = (buffer[0]! & 0x80) !== 0;
-  const opcode = buffer[0]! & 0x0f;
-  const masked = (buffer[1]! & 0x80) !== 0;
-  let length = buffer[1]! & 0x7f;
-  let offset = 2;
-  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
-  if (length === 126) {
-    if (buffer.length < 4) return undefined;
-    length = view.getUint16(2);
-    offset = 4;
-  } else if (length === 127) {
-    if (buffer.length < 10) return undefined;
-    length = Number(view.getBigUint64(2));
-    offset = 10;
-  }
-  const maskOffset = offset;
-  if (masked) offset += 4;
-  if (buffer.length < offset + length) return undefined;
-  const payload = buffer.slice(offset, offset + length);
-  if (masked) {
-    for (let index = 0; index < length; index++) {
-      payload[index] = payload[index]! ^ buffer[maskOffset + (index % 4)]!;
-    }
-  }
-  return { opcode, fin, payload, length: offset + length };
 }
 
 function indexOfHeaderEnd(bytes: Uint8Array): number {
@@ -379,12 +329,11 @@ function indexOfHeaderEnd(bytes: Uint8Array): number {
   return -1;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
+/** The payload of a close frame with `code`; none for 1005, which means "no code". */
+function closePayload(code: number): Uint8Array {
+  return code === 1005
+    ? new Uint8Array(0)
+    : new Uint8Array([code >> 8, code & 0xff]);
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

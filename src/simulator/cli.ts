@@ -3,27 +3,34 @@
  * your agent from the terminal, or play a scenario file for CI, while every
  * frame the server sends is checked against the protocol.
  *
- * This is the one simulator file that touches the terminal, and only through
- * a {@linkcode SimulatorIo}, so tests can drive {@linkcode main}.
+ * This file wires the pieces: the command line is read in `args.ts`, an
+ * interactive call is shown by `screen.ts`, and what a finished call prints
+ * is written in `report.ts`. It is the one simulator file that touches the
+ * terminal, and only through a {@linkcode SimulatorIo}, so tests can drive
+ * {@linkcode main}.
  *
  * @module
  */
-import type { CallAction } from "../protocol/outbound.ts";
+import type { AgentConfigUpdate } from "../protocol/outbound.ts";
+import {
+  parseSimulatorArgs,
+  SIMULATOR_USAGE,
+  type SimulatorFlags,
+} from "./args.ts";
 import {
   SimulatorConnectError,
   type SimulatorEvent,
   startSimulatedCall,
 } from "./call.ts";
-import type { ConformanceOptions, Violation } from "./conformance.ts";
+import type { ConformanceOptions } from "./conformance.ts";
 import {
-  parseScenario,
-  runScenario,
-  type ScenarioReport,
-  type ScenarioTurn,
-} from "./scenario.ts";
-
-/** The server the simulator calls when no URL is given. */
-export const DEFAULT_SIMULATOR_URL = "ws://127.0.0.1:8080/llm-websocket";
+  formatReport,
+  formatReportRecord,
+  formatViolation,
+  formatViolationCount,
+} from "./report.ts";
+import { parseScenario, runScenario, type ScenarioReport } from "./scenario.ts";
+import { createScreen } from "./screen.ts";
 
 /** The terminal, as {@linkcode main} sees it. */
 export interface SimulatorIo {
@@ -102,151 +109,6 @@ function writeAll(
   }
 }
 
-const USAGE =
-  `Retell simulator: talk to your agent from the terminal, and check a
-server's protocol, without Retell or a tunnel.
-
-Usage:
-  deno task simulate [URL] [options]                 interactive call
-  deno task simulate --script FILE [URL] [options]   scripted call, for CI
-
-URL is the server's socket URL without the call id, as you would give it to
-Retell (default ${DEFAULT_SIMULATOR_URL}); a fresh call id is
-appended, as Retell does.
-
-Options:
-  --script FILE     play a scenario file without a terminal; print a table of
-                    turns; exit 1 on any violation or failed expectation
-  --json            print one JSON object per event (and, with --script, the
-                    report last) instead of text
-  --var NAME=VALUE  a dynamic variable for call_details (repeatable)
-  --call-id ID      the call id to append (default sim_<random>)
-  --reminder-ms N   interactive: caller silence in ms before reminder_required
-                    (default 10000; 0 turns reminders off)
-  --timeout-ms N    longest wait in ms for a reply (scripted mode: overrides
-                    the scenario's timeout_ms; interactive: wait for the last
-                    reply after input ends) (default 10000)
-  -h, --help        show this help
-
-Interactive: type what the caller says and press Enter. Typing while the agent
-speaks interrupts it. Ctrl-D hangs up.
-
-Exit status: 0 when the call ran (scripted: and passed); 1 scripted run with
-violations or failed expectations; 2 bad arguments, bad scenario file, or no
-connection.
-`;
-
-/** The parsed command line. */
-interface Flags {
-  url: string;
-  script: string | undefined;
-  json: boolean;
-  variables: Record<string, string>;
-  callId: string | undefined;
-  reminderMs: number;
-  timeoutMs: number | undefined;
-  help: boolean;
-}
-
-type ParsedArgs = { ok: true; flags: Flags } | { ok: false; reason: string };
-
-/** Reads the command line; never throws. */
-function parseArgs(args: readonly string[]): ParsedArgs {
-  const flags: Flags = {
-    url: DEFAULT_SIMULATOR_URL,
-    script: undefined,
-    json: false,
-    variables: {},
-    callId: undefined,
-    reminderMs: 10_000,
-    timeoutMs: undefined,
-    help: false,
-  };
-  const positional: string[] = [];
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index]!;
-    if (arg === "--") continue;
-    if (!arg.startsWith("-") || arg === "-") {
-      positional.push(arg);
-      continue;
-    }
-    const equals = arg.indexOf("=");
-    const name = equals > 0 ? arg.slice(0, equals) : arg;
-    const takeValue = (): string | undefined => {
-      if (equals > 0) return arg.slice(equals + 1);
-      const next = args[index + 1];
-      if (next === undefined) return undefined;
-      index++;
-      return next;
-    };
-    switch (name) {
-      case "-h":
-      case "--help":
-        flags.help = true;
-        break;
-      case "--json":
-        flags.json = true;
-        break;
-      case "--script":
-      case "--call-id": {
-        const value = takeValue();
-        if (value === undefined || value === "") {
-          return { ok: false, reason: `${name} needs a value` };
-        }
-        if (name === "--script") flags.script = value;
-        else flags.callId = value;
-        break;
-      }
-      case "--var": {
-        const value = takeValue();
-        const split = value?.indexOf("=") ?? -1;
-        if (value === undefined || split <= 0) {
-          return {
-            ok: false,
-            reason: `--var needs NAME=VALUE, such as --var customer_name=Dana${
-              value === undefined ? "" : `: current value is "${value}"`
-            }`,
-          };
-        }
-        flags.variables[value.slice(0, split)] = value.slice(split + 1);
-        break;
-      }
-      case "--reminder-ms":
-      case "--timeout-ms": {
-        const value = takeValue();
-        const number = Number(value);
-        const min = name === "--reminder-ms" ? 0 : 1;
-        if (
-          value === undefined || value.trim() === "" ||
-          !Number.isSafeInteger(number) || number < min
-        ) {
-          return {
-            ok: false,
-            reason: `${name} must be a whole number of ms${
-              min === 0 ? "" : " above 0"
-            }${value === undefined ? "" : `: current value is "${value}"`}`,
-          };
-        }
-        if (name === "--reminder-ms") flags.reminderMs = number;
-        else flags.timeoutMs = number;
-        break;
-      }
-      default:
-        return { ok: false, reason: `Unknown option ${name}` };
-    }
-  }
-  if (positional.length > 1) {
-    return {
-      ok: false,
-      reason: `Expected at most one URL, got ${positional.length}: ${
-        positional.join(" ")
-      }`,
-    };
-  }
-  if (positional[0] !== undefined) flags.url = positional[0];
-  return { ok: true, flags };
-}
-
 /**
  * Runs the simulator with command-line arguments and returns the exit
  * status: 0 when the call ran (in scripted mode: with no violation and no
@@ -279,14 +141,14 @@ export async function main(
   io: SimulatorIo,
   options: MainOptions = {},
 ): Promise<number> {
-  const parsed = parseArgs(args);
+  const parsed = parseSimulatorArgs(args);
   if (!parsed.ok) {
     io.error(`${parsed.reason}\nRun with --help for usage.\n`);
     return 2;
   }
   const flags = parsed.flags;
   if (flags.help) {
-    io.write(USAGE);
+    io.write(SIMULATOR_USAGE);
     return 0;
   }
   return flags.script === undefined
@@ -295,7 +157,11 @@ export async function main(
 }
 
 /** Reports a failed connection and returns exit status 2. */
-function connectFailed(error: unknown, flags: Flags, io: SimulatorIo): number {
+function connectFailed(
+  error: unknown,
+  flags: SimulatorFlags,
+  io: SimulatorIo,
+): number {
   const message = error instanceof Error ? error.message : String(error);
   let hint = "";
   if (error instanceof SimulatorConnectError) {
@@ -314,255 +180,6 @@ function connectFailed(error: unknown, flags: Flags, io: SimulatorIo): number {
   }
   io.error(`${message}${hint}\n`);
   return 2;
-}
-
-/** Plain-words names of violation codes. */
-const VIOLATION_LABELS: Readonly<Record<Violation["code"], string>> = {
-  not_json: "not JSON",
-  not_event: "not an event",
-  missing_response_type: "missing response_type",
-  unknown_response_type: "unknown response_type",
-  invalid_frame: "invalid frame",
-  binary_frame: "binary frame",
-  config_not_first: "config not first",
-  no_begin: "no begin message",
-  stale_response: "stale response",
-  after_complete: "content after completion",
-  unrequested_response: "unrequested response",
-  never_completed: "response never completed",
-  ping_late: "late ping echo",
-  ping_missing: "missing ping echo",
-  ping_unknown: "unknown ping echo",
-  bad_close_code: "bad close code",
-};
-
-/**
- * One violation on one line, as printed: its rule, its name in words and
- * what happened (`! §4.0, §8.4 missing response_type: The server sent ...`).
- *
- * @param violation The violation.
- * @returns The line, without a line break.
- */
-export function formatViolation(violation: Violation): string {
-  return `! ${violation.rule} ${
-    VIOLATION_LABELS[violation.code] ?? violation.code
-  }: ${violation.message}`;
-}
-
-function describeAction(action: CallAction): string {
-  switch (action.type) {
-    case "end_call":
-      return "[agent hangs up]";
-    case "transfer_call":
-      return `[transfer to ${action.number}${
-        action.showTransfereeAsCaller ? ", showing the caller's number" : ""
-      }]`;
-    case "press_digit":
-      return `[press digits ${action.digits}]`;
-  }
-}
-
-function formatMs(ms: number | undefined): string {
-  if (ms === undefined) return "-";
-  return ms < 10 ? ms.toFixed(1) : String(Math.round(ms));
-}
-
-/** Text output of an interactive call: the agent's words as they stream, and bracketed events. */
-interface Screen {
-  /** Shows an event. */
-  show(event: SimulatorEvent): void;
-  /**
-   * A line was read and is about to be said: `say` sends it. With a
-   * terminal the user's Enter has already moved the cursor to a new line;
-   * without one the line is echoed, after whatever `say` shows.
-   */
-  typed(line: string, say: () => void): void;
-  /** Shows the prompt, unless it is showing. */
-  prompt(): void;
-  /** Writes a line of its own. */
-  line(text: string): void;
-}
-
-function createScreen(io: SimulatorIo): Screen {
-  const echo = io.stdinIsTerminal !== true;
-  let midLine = false;
-  let prompting = false;
-  let speaking: number | undefined;
-  let interrupting: number | undefined;
-
-  function write(text: string): void {
-    if (text === "") return;
-    io.write(text);
-    midLine = !text.endsWith("\n");
-  }
-
-  function line(text: string): void {
-    if (midLine) write("\n");
-    write(`${text}\n`);
-    if (prompting) write("you> ");
-  }
-
-  function startSpeaking(prefix: string): void {
-    if (midLine) write("\n");
-    prompting = false;
-    write(prefix);
-  }
-
-  function endSpeaking(): void {
-    if (midLine) write("\n");
-    speaking = undefined;
-    interrupting = undefined;
-  }
-
-  function show(event: SimulatorEvent): void {
-    switch (event.type) {
-      case "open":
-        line(`Connected to ${event.url}`);
-        line(
-          "Type what the caller says and press Enter; typing while the agent speaks interrupts it. Ctrl-D hangs up.",
-        );
-        return;
-      case "config": {
-        const settings = Object.entries(event.config).map(([name, on]) =>
-          `${name} ${on ? "on" : "off"}`
-        );
-        line(`[config: ${settings.join(", ") || "defaults"}]`);
-        return;
-      }
-      case "call_details": {
-        const variables = Object.entries(
-          event.call.retell_llm_dynamic_variables ?? {},
-        ).map(([name, value]) => `${name}=${value}`);
-        line(
-          `[call_details sent; dynamic variables: ${
-            variables.join(", ") || "none"
-          }]`,
-        );
-        return;
-      }
-      case "request":
-        if (event.kind === "reminder") {
-          // The agent speaks next: no prompt until it has.
-          prompting = false;
-          line(
-            `[the caller is silent: reminder_required, response ${event.responseId}]`,
-          );
-        }
-        return;
-      case "agent_text":
-        if (speaking !== event.responseId) {
-          if (interrupting !== undefined) endSpeaking();
-          startSpeaking("agent> ");
-          speaking = event.responseId;
-        }
-        write(event.content);
-        return;
-      case "response_complete": {
-        if (speaking !== event.responseId) {
-          startSpeaking(
-            event.text === ""
-              ? event.kind === "begin"
-                ? "agent> (empty begin message: the caller speaks first)"
-                : "agent> (nothing)"
-              : "agent> ",
-          );
-        }
-        endSpeaking();
-        write(
-          `  (first frame ${formatMs(event.firstFrameMs)} ms, complete ${
-            formatMs(event.completeMs)
-          } ms)\n`,
-        );
-        return;
-      }
-      case "response_interrupted":
-        if (speaking === event.responseId) {
-          if (midLine) write("…");
-          endSpeaking();
-          write("  [interrupted]\n");
-        }
-        return;
-      case "action":
-        line(describeAction(event.action));
-        return;
-      case "agent_interrupt":
-        if (interrupting !== event.interruptId) {
-          if (speaking !== undefined) endSpeaking();
-          startSpeaking("agent (interrupting)> ");
-          interrupting = event.interruptId;
-        }
-        write(event.content);
-        if (event.complete) endSpeaking();
-        return;
-      case "update_agent":
-        line(`[update_agent ${JSON.stringify(event.agentConfig)}]`);
-        return;
-      case "tool_call_invocation":
-        line(`[tool ${event.name}(${event.arguments})]`);
-        return;
-      case "tool_call_result":
-        line(
-          `[tool result ${event.content}${
-            event.successful === undefined
-              ? ""
-              : event.successful
-              ? " (ok)"
-              : " (failed)"
-          }]`,
-        );
-        return;
-      case "metadata":
-        line(`[metadata ${JSON.stringify(event.metadata)}]`);
-        return;
-      case "ping_echo":
-        return;
-      case "violation":
-        line(formatViolation(event.violation));
-        return;
-      case "closed":
-        prompting = false;
-        speaking = undefined;
-        interrupting = undefined;
-        line(
-          event.byServer
-            ? `[call ended: the server closed the socket with code ${event.code}${
-              event.reason ? ` (${event.reason})` : ""
-            }]`
-            : "[call ended]",
-        );
-        return;
-    }
-  }
-
-  return {
-    show,
-    typed(text, say) {
-      if (!echo) {
-        midLine = false;
-        prompting = false;
-        say();
-        return;
-      }
-      const wasPrompting = prompting && midLine;
-      prompting = false;
-      if (wasPrompting) {
-        write(`${text}\n`);
-        say();
-        return;
-      }
-      // Show the interruption (if any) before the words that caused it.
-      say();
-      if (midLine) write("\n");
-      write(`you> ${text}\n`);
-    },
-    prompt() {
-      if (prompting) return;
-      if (midLine) write("\n");
-      prompting = true;
-      write("you> ");
-    },
-    line,
-  };
 }
 
 /** Reads lines from a byte stream; `cancel` ends a pending read. */
@@ -597,32 +214,62 @@ function createLineReader(stream: ReadableStream<Uint8Array>) {
   };
 }
 
+/**
+ * Retell's reminder on caller silence: once the agent is done speaking,
+ * `ms` of silence calls `remind`, at most `reminder_max_count` times (1)
+ * per silence; `remind` returns whether it sent one.
+ */
+function createReminders(ms: number, remind: () => boolean) {
+  let max = 1;
+  let sent = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    /** The agent is done speaking: the silence starts. */
+    arm(): void {
+      clearTimeout(timer);
+      if (ms <= 0 || sent >= max) return;
+      timer = setTimeout(() => {
+        if (remind()) sent++;
+      }, ms);
+    },
+    /** The caller spoke: the silence ends, and the next may be reminded. */
+    reset(): void {
+      clearTimeout(timer);
+      sent = 0;
+    },
+    /** Retell applies these mid-call (§4.5); the simulator follows the reminder settings. */
+    update(config: AgentConfigUpdate): void {
+      if (config.reminder_trigger_ms !== undefined) {
+        ms = config.reminder_trigger_ms;
+      }
+      if (config.reminder_max_count !== undefined) {
+        max = config.reminder_max_count;
+      }
+    },
+    /** The call ended. */
+    stop(): void {
+      clearTimeout(timer);
+    },
+  };
+}
+
 async function interactive(
-  flags: Flags,
+  flags: SimulatorFlags,
   io: SimulatorIo,
   options: MainOptions,
 ): Promise<number> {
   const screen = flags.json ? undefined : createScreen(io);
   const timeoutMs = flags.timeoutMs ?? 10_000;
-  const reminders = {
-    ms: flags.reminderMs,
-    max: 1,
-    sent: 0,
-    timer: undefined as ReturnType<typeof setTimeout> | undefined,
-  };
   const input = createLineReader(io.stdin);
   let call: Awaited<ReturnType<typeof startSimulatedCall>> | undefined;
-
-  function armReminder(): void {
-    clearTimeout(reminders.timer);
-    if (reminders.ms <= 0 || reminders.sent >= reminders.max) return;
-    reminders.timer = setTimeout(() => {
-      if (call === undefined || !call.isOpen) return;
-      if (call.response(call.latestResponseId)?.status !== "complete") return;
-      reminders.sent++;
-      call.remind();
-    }, reminders.ms);
-  }
+  const reminders = createReminders(flags.reminderMs, () => {
+    if (call === undefined || !call.isOpen) return false;
+    if (call.response(call.latestResponseId)?.status !== "complete") {
+      return false;
+    }
+    call.remind();
+    return true;
+  });
 
   function onEvent(event: SimulatorEvent): void {
     if (flags.json) io.write(`${JSON.stringify(event)}\n`);
@@ -634,23 +281,17 @@ async function interactive(
           event.action?.type !== "end_call"
         ) {
           screen?.prompt();
-          armReminder();
+          reminders.arm();
         }
         return;
       case "action":
         if (event.action.type !== "end_call") screen?.prompt();
         return;
       case "update_agent":
-        // Retell applies these mid-call (§4.5); the simulator follows the reminder settings.
-        if (event.agentConfig.reminder_trigger_ms !== undefined) {
-          reminders.ms = event.agentConfig.reminder_trigger_ms;
-        }
-        if (event.agentConfig.reminder_max_count !== undefined) {
-          reminders.max = event.agentConfig.reminder_max_count;
-        }
+        reminders.update(event.agentConfig);
         return;
       case "closed":
-        clearTimeout(reminders.timer);
+        reminders.stop();
         void input.cancel();
         return;
     }
@@ -671,7 +312,7 @@ async function interactive(
   // Frames that came with the handshake are handled before `call` is set:
   // the begin message may be complete already.
   if (call.response(call.latestResponseId)?.status === "complete") {
-    armReminder();
+    reminders.arm();
   }
   while (call.isOpen) {
     const line = await input.next();
@@ -682,8 +323,7 @@ async function interactive(
       screen?.prompt();
       continue;
     }
-    clearTimeout(reminders.timer);
-    reminders.sent = 0;
+    reminders.reset();
     const active = call;
     if (screen === undefined) active.say(text);
     else screen.typed(text, () => active.say(text));
@@ -694,15 +334,11 @@ async function interactive(
     await call.close();
   }
   await call.closed;
-  clearTimeout(reminders.timer);
+  reminders.stop();
   await input.cancel();
   const count = call.violations.length;
   if (screen !== undefined && count > 0) {
-    screen.line(
-      `${count} protocol violation${
-        count === 1 ? "" : "s"
-      } (lines starting with !)`,
-    );
+    screen.line(formatViolationCount(count));
   }
   return 0;
 }
@@ -721,7 +357,7 @@ function callOptions(options: MainOptions) {
 }
 
 async function scripted(
-  flags: Flags,
+  flags: SimulatorFlags,
   path: string,
   io: SimulatorIo,
   options: MainOptions,
@@ -766,100 +402,8 @@ async function scripted(
   } catch (error) {
     return connectFailed(error, flags, io);
   }
-  if (flags.json) {
-    io.write(`${JSON.stringify({ type: "report", ...report })}\n`);
-  } else {
-    io.write(formatReport(report));
-  }
+  io.write(flags.json ? formatReportRecord(report) : formatReport(report));
   return report.ok ? 0 : 1;
-}
-
-/** Cuts `text` to `width` characters, on one line. */
-function truncate(text: string, width: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
-}
-
-function replyCell(turn: ScenarioTurn): string {
-  const notes: string[] = [];
-  if (turn.action !== undefined) notes.push(describeAction(turn.action));
-  if (turn.status === "superseded") notes.push("[interrupted]");
-  if (turn.status === "closed") notes.push("[call closed]");
-  if (turn.status === "waiting" || turn.status === "streaming") {
-    notes.push("[incomplete]");
-  }
-  const suffix = notes.length > 0 ? ` ${notes.join(" ")}` : "";
-  const text = turn.reply === "" && turn.frames === 0 ? "-" : turn.reply;
-  return `${truncate(JSON.stringify(text).slice(1, -1), 40)}${suffix}`;
-}
-
-/**
- * The per-turn table and summary of a scripted run, as printed.
- *
- * @param report The report of {@linkcode runScenario}.
- * @returns Text ending in a line break.
- */
-export function formatReport(report: ScenarioReport): string {
-  const header = [
-    "#",
-    "id",
-    "kind",
-    "caller",
-    "reply",
-    "first ms",
-    "complete ms",
-    "frames",
-    "violations",
-  ];
-  const rows = report.turns.map((turn) => [
-    String(turn.index),
-    String(turn.responseId),
-    turn.kind,
-    turn.said === undefined ? "-" : truncate(turn.said, 24),
-    replyCell(turn),
-    formatMs(turn.firstFrameMs),
-    formatMs(turn.completeMs),
-    String(turn.frames),
-    String(turn.violations.length),
-  ]);
-  const numeric = new Set([0, 1, 5, 6, 7, 8]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length))
-  );
-  const render = (row: string[]) =>
-    row.map((cell, column) =>
-      numeric.has(column)
-        ? cell.padStart(widths[column]!)
-        : cell.padEnd(widths[column]!)
-    ).join("  ").trimEnd();
-  const lines = [render(header), ...rows.map(render), ""];
-  const problems = report.violations.length + report.failures.length;
-  if (problems === 0) {
-    lines.push(
-      `PASS ${report.name}: ${report.turns.length} turns, no violations, every expectation met`,
-    );
-  } else {
-    lines.push(
-      `FAIL ${report.name}: ${plural(report.violations.length, "violation")}, ${
-        plural(report.failures.length, "failed expectation")
-      }`,
-    );
-    if (report.violations.length > 0) {
-      lines.push("Violations:");
-      for (const violation of report.violations) {
-        lines.push(`  ${formatViolation(violation)}`);
-      }
-    }
-    if (report.failures.length > 0) {
-      lines.push("Failed expectations:");
-      for (const failure of report.failures) lines.push(`  - ${failure}`);
-    }
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 if (import.meta.main) {
