@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { createWatchdog } from "./_watchdog.ts";
-import { describeError, type Logger } from "./log.ts";
+import type { Logger } from "./log.ts";
 import {
   type CallDetails,
   parseInbound,
@@ -18,20 +17,15 @@ import {
   type CallConfig,
   createConfigEvent,
   createPingPongEvent,
-  createResponseEvent,
-  createToolCallInvocationEvent,
-  createToolCallResultEvent,
   encodeOutbound,
   type OutboundEvent,
-  type ResponseActions,
-  withActionFlags,
 } from "./protocol/outbound.ts";
+import { runReply } from "./reply.ts";
 import type {
   CallContext,
   Reply,
   Responder,
   ResponderOptions,
-  ResponsePart,
   Turn,
 } from "./responder.ts";
 
@@ -277,158 +271,29 @@ export function startCallSession(
   }
 
   /**
-   * Streams one reply under `id`. Before every send it checks that `id` is
-   * still the newest request and the socket is open; after a failure it
-   * still completes the response so the agent is never left mute (§5.2).
+   * Runs one reply under `id` (see `reply.ts`) as the current response, so
+   * a newer request or the close can abort it.
    */
   async function runResponse(
     id: number,
     produce: (options: ResponderOptions) => Reply | Promise<Reply>,
   ): Promise<void> {
-    const receivedAt = performance.now();
-    const controller = new AbortController();
-    const run: ResponseRun = { id, controller };
+    const run: ResponseRun = { id, controller: new AbortController() };
     current = run;
-    const isLive = () => !closed && latestId === id;
-    // One promise and one timer per turn, not per frame: `stopped` rejects when
-    // the run is aborted (superseded, timed out, closed), even if the responder
-    // ignores its signal.
-    const stopped = new Promise<never>((_, rejectStopped) => {
-      controller.signal.addEventListener(
-        "abort",
-        () => rejectStopped(controller.signal.reason),
-        { once: true },
-      );
+    const { outcome } = await runReply({
+      callId,
+      responseId: id,
+      produce,
+      signal: run.controller.signal,
+      liveness: () =>
+        closed ? "closed" : latestId === id ? "live" : "superseded",
+      send,
+      timeoutMs,
+      fallbackText,
+      log,
     });
-    stopped.catch(() => {});
-    const watchdog = createWatchdog(() =>
-      controller.abort(
-        new DOMException(
-          `No reply from the responder within ${timeoutMs} ms`,
-          "TimeoutError",
-        ),
-      )
-    );
-    watchdog.arm(timeoutMs);
-    const marks: Record<string, number> = {};
-    const mark = (name: string) => {
-      marks[`${name}_ms`] ??= elapsed(receivedAt);
-    };
-    let pending: ResponseActions = {};
-    // The last character sent, so a fallback after partial text gets a space.
-    let lastChar = "";
-    let iterator: AsyncIterator<ResponsePart> | undefined;
-    let outcome: "completed" | "failed" | "superseded" | "closed" = "completed";
-
-    function respond(content: string, complete: boolean): void {
-      if (!isLive()) return;
-      send(
-        createResponseEvent({
-          response_id: id,
-          content,
-          content_complete: complete,
-          ...pending,
-        }),
-      );
-      pending = {};
-      if (content !== "") lastChar = content.at(-1)!;
-      mark("first_frame");
-    }
-
-    try {
-      const reply = await Promise.race([
-        produce({ signal: controller.signal, mark }),
-        stopped,
-      ]);
-      if (typeof reply === "string") {
-        respond(reply, true);
-        return;
-      }
-      iterator = reply[Symbol.asyncIterator]();
-      while (true) {
-        const step = await Promise.race([iterator.next(), stopped]);
-        if (!isLive()) return;
-        if (step.done) {
-          iterator = undefined;
-          break;
-        }
-        watchdog.arm(timeoutMs);
-        const part = step.value;
-        if (typeof part === "string") {
-          if (part !== "") respond(part, false);
-        } else {
-          pending = applyAction(part, pending);
-        }
-      }
-      respond("", true);
-    } catch (error) {
-      if (!isLive()) return;
-      outcome = "failed";
-      counts.errors++;
-      log.error("responder_failed", {
-        call_id: callId,
-        response_id: id,
-        error: describeError(error),
-      });
-      pending = {};
-      const gap = lastChar === "" || /\s/.test(lastChar) ? "" : " ";
-      respond(`${gap}${fallbackText}`, true);
-    } finally {
-      watchdog.stop();
-      if (current === run) current = undefined;
-      if (outcome === "completed" && !isLive()) {
-        outcome = closed ? "closed" : "superseded";
-      }
-      if (!controller.signal.aborted) {
-        controller.abort(new DOMException("Response finished", "AbortError"));
-      }
-      // Leaving early: let the responder's generator run its finally blocks
-      // (which cancel its fetch). Not awaited: a stuck responder must not
-      // hold this call.
-      iterator?.return?.().catch(() => {});
-      // One latency record per turn (PROTOCOL.md §5.11 names the same stages).
-      log.info("turn_finished", {
-        call_id: callId,
-        response_id: id,
-        outcome,
-        ...marks,
-        total_ms: elapsed(receivedAt),
-      });
-    }
-
-    function applyAction(
-      part: Exclude<ResponsePart, string>,
-      actions: ResponseActions,
-    ): ResponseActions {
-      switch (part.type) {
-        case "end_call":
-        case "transfer_call":
-        case "press_digit":
-          return withActionFlags(actions, part);
-        case "tool_call_invocation":
-          if (isLive()) {
-            send(
-              createToolCallInvocationEvent(
-                part.toolCallId,
-                part.name,
-                part.arguments,
-              ),
-            );
-          }
-          return actions;
-        case "tool_call_result":
-          if (isLive()) {
-            send(
-              createToolCallResultEvent(
-                part.toolCallId,
-                part.content,
-                part.successful,
-              ),
-            );
-          }
-          return actions;
-      }
-    }
+    if (current === run) current = undefined;
+    if (outcome === "failed") counts.errors++;
   }
 
   function send(event: OutboundEvent): void {
@@ -478,9 +343,4 @@ export function startCallSession(
   }
 
   return { callId, ended: ended.promise };
-}
-
-/** Milliseconds since `start`, to a tenth. */
-function elapsed(start: number): number {
-  return Math.round((performance.now() - start) * 10) / 10;
 }
