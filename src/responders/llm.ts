@@ -14,6 +14,7 @@ import {
   toChatMessages,
 } from "../llm/messages.ts";
 import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
+import { createToolCallAssembler } from "../llm/tool_calls.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import type { Logger } from "../log.ts";
 import type { CallContext, Responder, ResponsePart } from "../responder.ts";
@@ -290,7 +291,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           );
         });
         const startedAt = performance.now();
-        const calls: ChatToolCall[] = [];
+        const toolCalls = createToolCallAssembler();
         let text = "";
         watchdog.arm(firstTokenTimeoutMs);
         try {
@@ -321,19 +322,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
             for (const piece of delta.tool_calls ?? []) {
               gotToken = true;
               watchdog.arm(stallTimeoutMs);
-              const slot = calls[piece.index] ??= {
-                id: "",
-                type: "function",
-                function: { name: "", arguments: "" },
-              };
-              if (piece.id) slot.id = piece.id;
-              else if (slot.id === "") slot.id = `call_${crypto.randomUUID()}`;
-              if (piece.function?.name) {
-                slot.function.name += piece.function.name;
-              }
-              if (piece.function?.arguments) {
-                slot.function.arguments += piece.function.arguments;
-              }
+              toolCalls.push(piece);
             }
           }
           // The SDK ends the stream quietly when its request is aborted.
@@ -357,9 +346,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           watchdog.stop();
         }
 
-        const requested = calls.filter((slot) =>
-          slot !== undefined && slot.function.name !== ""
-        );
+        const requested = toolCalls.calls();
         if (requested.length === 0) return;
         messages.push({
           role: "assistant",
