@@ -20,7 +20,7 @@ import {
   encodeOutbound,
   type OutboundEvent,
 } from "./protocol/outbound.ts";
-import { runReply } from "./reply.ts";
+import { type ReplyLiveness, runReply } from "./reply.ts";
 import type {
   CallContext,
   Reply,
@@ -95,12 +95,6 @@ export interface CallSession {
   readonly ended: Promise<CallSummary>;
 }
 
-/** The response being produced, if any. */
-interface ResponseRun {
-  readonly id: number;
-  readonly controller: AbortController;
-}
-
 /**
  * Runs the Retell protocol on an upgraded socket: sends `config` and the
  * begin message, echoes keepalives, answers requests with the responder's
@@ -128,10 +122,9 @@ export function startCallSession(
   const { callId, responder, log } = options;
   const callConfig = options.callConfig ??
     { auto_reconnect: true, call_details: true };
-  const timeoutMs = options.responderTimeoutMs ?? 30_000;
-  const fallbackText = options.fallbackText ?? DEFAULT_FALLBACK_TEXT;
   const debug = log.enabled("debug");
   const startedAt = performance.now();
+  const send = createSender(socket, callId, log);
 
   const callController = new AbortController();
   const call: CallContext & { details: CallDetails | undefined } = {
@@ -140,13 +133,20 @@ export function startCallSession(
     signal: callController.signal,
   };
   let transcript: readonly Utterance[] = [];
-  let latestId = -1;
-  let current: ResponseRun | undefined;
   let closed = false;
   let begun = false;
   let detailsTimer: ReturnType<typeof setTimeout> | undefined;
   const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
   const ended = Promise.withResolvers<CallSummary>();
+  const responses = createResponseSlot({
+    callId,
+    log,
+    send,
+    timeoutMs: options.responderTimeoutMs ?? 30_000,
+    fallbackText: options.fallbackText ?? DEFAULT_FALLBACK_TEXT,
+    isClosed: () => closed,
+    counts,
+  });
 
   socket.addEventListener("open", onOpen);
   socket.addEventListener("message", onMessage);
@@ -169,9 +169,8 @@ export function startCallSession(
     if (begun || closed) return;
     begun = true;
     // A request that came first owns the floor; a greeting now would be stale.
-    if (latestId >= 0) return;
-    latestId = 0;
-    void runResponse(
+    if (responses.latestId() >= 0) return;
+    responses.start(
       0,
       (responderOptions) => responder.begin(call, responderOptions),
     );
@@ -232,43 +231,115 @@ export function startCallSession(
   function startTurn(
     request: ResponseRequiredRequest | ReminderRequiredRequest,
   ): void {
-    const id = request.response_id;
-    if (id <= latestId) {
-      log.warn("request_out_of_order", {
+    const turn = toTurn(call, request, transcript);
+    const started = responses.start(
+      turn.responseId,
+      (responderOptions) => responder.respond(turn, responderOptions),
+    );
+    if (started) counts.turns++;
+  }
+
+  function onError(event: Event): void {
+    const message = event instanceof ErrorEvent ? event.message : event.type;
+    log.warn("socket_error", { call_id: callId, error: message });
+  }
+
+  function onClose(event: CloseEvent): void {
+    closed = true;
+    clearTimeout(detailsTimer);
+    const reason = new DOMException("Call closed", "AbortError");
+    responses.abort(reason);
+    callController.abort(reason);
+    const summary: CallSummary = {
+      callId,
+      durationMs: Math.round(performance.now() - startedAt),
+      ...counts,
+      closeCode: event.code,
+    };
+    logCallEnded(log, summary);
+    ended.resolve(summary);
+  }
+
+  return { callId, ended: ended.promise };
+}
+
+/**
+ * Sends events on the call's socket: encoded and checked first, dropped
+ * once the socket is no longer open.
+ */
+function createSender(
+  socket: WebSocket,
+  callId: string,
+  log: Logger,
+): (event: OutboundEvent) => void {
+  const debug = log.enabled("debug");
+  return function send(event) {
+    const encoded = encodeOutbound(event);
+    if (!encoded.ok) {
+      // Our bug: Retell would drop it silently (§4.0), so say so loudly.
+      log.error("outbound_invalid", {
         call_id: callId,
-        response_id: id,
-        latest_response_id: latestId,
+        reason: encoded.reason,
       });
       return;
     }
-    latestId = id;
-    if (current !== undefined) {
-      // Only the newest id is spoken; stop the old one's work now (§5.1).
-      counts.superseded++;
-      log.info("response_superseded", {
-        call_id: callId,
-        response_id: current.id,
-        by: id,
-      });
-      current.controller.abort(
-        new DOMException(`Superseded by response ${id}`, "AbortError"),
-      );
+    if (socket.readyState !== WebSocket.OPEN) return;
+    socket.send(encoded.text);
+    if (debug) {
+      log.debug("frame_sent", { call_id: callId, frame: encoded.text });
     }
-    counts.turns++;
-    const turn: Turn = {
-      call,
-      responseId: id,
-      kind: request.interaction_type === "reminder_required"
-        ? "reminder"
-        : "response",
-      transcript,
-      transcriptWithToolCalls: request.transcript_with_tool_calls,
-    };
-    void runResponse(
-      id,
-      (responderOptions) => responder.respond(turn, responderOptions),
-    );
-  }
+  };
+}
+
+/** Options of {@linkcode createResponseSlot}. */
+interface ResponseSlotOptions {
+  /** The call id, for log lines. */
+  callId: string;
+  /** Where log lines go. */
+  log: Logger;
+  /** Sends one event on the call's socket. */
+  send: (event: OutboundEvent) => void;
+  /** The responder timeout of each run. */
+  timeoutMs: number;
+  /** Spoken when a run fails. */
+  fallbackText: string;
+  /** Whether the call's socket has closed. */
+  isClosed: () => boolean;
+  /** The call's counters of superseded and failed responses. */
+  counts: { superseded: number; errors: number };
+}
+
+/** The call's one response in progress, and the newest response id. */
+interface ResponseSlot {
+  /** The newest response id taken, or -1 before any. */
+  latestId(): number;
+  /**
+   * Starts a reply under `id` when it is newer than every id before,
+   * aborting the response in progress; returns false (and logs) otherwise.
+   */
+  start(
+    id: number,
+    produce: (options: ResponderOptions) => Reply | Promise<Reply>,
+  ): boolean;
+  /** Aborts the response in progress, if any. */
+  abort(reason: unknown): void;
+}
+
+/** The response being produced, if any. */
+interface ResponseRun {
+  readonly id: number;
+  readonly controller: AbortController;
+}
+
+/**
+ * Keeps the rule that only the newest `response_id` is spoken (§5.1): a
+ * newer id aborts the run in progress at once, and each run checks that
+ * its id is still the newest before every send.
+ */
+function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
+  const { callId, log, counts } = options;
+  let latestId = -1;
+  let current: ResponseRun | undefined;
 
   /**
    * Runs one reply under `id` (see `reply.ts`) as the current response, so
@@ -285,62 +356,80 @@ export function startCallSession(
       responseId: id,
       produce,
       signal: run.controller.signal,
-      liveness: () =>
-        closed ? "closed" : latestId === id ? "live" : "superseded",
-      send,
-      timeoutMs,
-      fallbackText,
+      liveness: () => livenessOf(id),
+      send: options.send,
+      timeoutMs: options.timeoutMs,
+      fallbackText: options.fallbackText,
       log,
     });
     if (current === run) current = undefined;
     if (outcome === "failed") counts.errors++;
   }
 
-  function send(event: OutboundEvent): void {
-    const encoded = encodeOutbound(event);
-    if (!encoded.ok) {
-      // Our bug: Retell would drop it silently (§4.0), so say so loudly.
-      log.error("outbound_invalid", {
-        call_id: callId,
-        reason: encoded.reason,
-      });
-      return;
-    }
-    if (socket.readyState !== WebSocket.OPEN) return;
-    socket.send(encoded.text);
-    if (debug) {
-      log.debug("frame_sent", { call_id: callId, frame: encoded.text });
-    }
+  function livenessOf(id: number): ReplyLiveness {
+    if (options.isClosed()) return "closed";
+    return id === latestId ? "live" : "superseded";
   }
 
-  function onError(event: Event): void {
-    const message = event instanceof ErrorEvent ? event.message : event.type;
-    log.warn("socket_error", { call_id: callId, error: message });
-  }
+  return {
+    latestId: () => latestId,
+    start(id, produce) {
+      if (id <= latestId) {
+        log.warn("request_out_of_order", {
+          call_id: callId,
+          response_id: id,
+          latest_response_id: latestId,
+        });
+        return false;
+      }
+      latestId = id;
+      if (current !== undefined) {
+        // Only the newest id is spoken; stop the old one's work now (§5.1).
+        counts.superseded++;
+        log.info("response_superseded", {
+          call_id: callId,
+          response_id: current.id,
+          by: id,
+        });
+        current.controller.abort(
+          new DOMException(`Superseded by response ${id}`, "AbortError"),
+        );
+      }
+      void runResponse(id, produce);
+      return true;
+    },
+    abort(reason) {
+      current?.controller.abort(reason);
+    },
+  };
+}
 
-  function onClose(event: CloseEvent): void {
-    closed = true;
-    clearTimeout(detailsTimer);
-    const reason = new DOMException("Call closed", "AbortError");
-    current?.controller.abort(reason);
-    callController.abort(reason);
-    const summary: CallSummary = {
-      callId,
-      durationMs: Math.round(performance.now() - startedAt),
-      ...counts,
-      closeCode: event.code,
-    };
-    log.info("call_ended", {
-      call_id: callId,
-      duration_ms: summary.durationMs,
-      turns: summary.turns,
-      superseded: summary.superseded,
-      errors: summary.errors,
-      rejected_frames: summary.rejectedFrames,
-      close_code: summary.closeCode,
-    });
-    ended.resolve(summary);
-  }
+/** The responder's view of a request, with the transcript as it stands. */
+function toTurn(
+  call: CallContext,
+  request: ResponseRequiredRequest | ReminderRequiredRequest,
+  transcript: readonly Utterance[],
+): Turn {
+  return {
+    call,
+    responseId: request.response_id,
+    kind: request.interaction_type === "reminder_required"
+      ? "reminder"
+      : "response",
+    transcript,
+    transcriptWithToolCalls: request.transcript_with_tool_calls,
+  };
+}
 
-  return { callId, ended: ended.promise };
+/** Writes the call's summary line. */
+function logCallEnded(log: Logger, summary: CallSummary): void {
+  log.info("call_ended", {
+    call_id: summary.callId,
+    duration_ms: summary.durationMs,
+    turns: summary.turns,
+    superseded: summary.superseded,
+    errors: summary.errors,
+    rejected_frames: summary.rejectedFrames,
+    close_code: summary.closeCode,
+  });
 }
