@@ -66,8 +66,9 @@ export interface ReplyResult {
 
 /**
  * Streams one reply under `options.responseId`. Before every send it checks
- * that the run is still live; after a failure it still completes the
- * response so the agent is never left mute (§5.2). Never rejects.
+ * that the run is still live; after a failure or a timeout it still
+ * completes the response with the fallback text, so the agent is never left
+ * mute (§5.2). A failing responder does not make it reject.
  *
  * @param options Ids, the producer, liveness, send, timeout, fallback and logger.
  * @returns The outcome and the latency marks, once the run is over.
@@ -180,48 +181,28 @@ export async function runReply(options: ReplyOptions): Promise<ReplyResult> {
         break;
       }
       watchdog.arm(timeoutMs);
+      // Still live here: nothing was awaited since the check above.
       const part = step.value;
       if (typeof part === "string") {
         if (part !== "") respond(part, false);
+      } else if (part.type === "tool_call_invocation") {
+        send(createToolCallInvocationEvent(
+          part.toolCallId,
+          part.name,
+          part.arguments,
+        ));
+      } else if (part.type === "tool_call_result") {
+        send(createToolCallResultEvent(
+          part.toolCallId,
+          part.content,
+          part.successful,
+        ));
       } else {
-        pending = applyAction(part, pending);
+        // Hang-up, transfer and digits ride on the next response frame (§5.6).
+        pending = withActionFlags(pending, part);
       }
     }
     respond("", true);
-  }
-
-  function applyAction(
-    part: Exclude<ResponsePart, string>,
-    actions: ResponseActions,
-  ): ResponseActions {
-    switch (part.type) {
-      case "end_call":
-      case "transfer_call":
-      case "press_digit":
-        return withActionFlags(actions, part);
-      case "tool_call_invocation":
-        if (isLive()) {
-          send(
-            createToolCallInvocationEvent(
-              part.toolCallId,
-              part.name,
-              part.arguments,
-            ),
-          );
-        }
-        return actions;
-      case "tool_call_result":
-        if (isLive()) {
-          send(
-            createToolCallResultEvent(
-              part.toolCallId,
-              part.content,
-              part.successful,
-            ),
-          );
-        }
-        return actions;
-    }
   }
 }
 
