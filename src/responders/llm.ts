@@ -187,64 +187,10 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
     DEFAULT_REMINDER_INSTRUCTION;
   const transferNumber = options.transferNumber;
 
-  const userTools = new Map<string, LlmTool>();
-  for (const tool of options.tools ?? []) {
-    if (
-      userTools.has(tool.name) || tool.name === "end_call" ||
-      tool.name === "transfer_call"
-    ) {
-      throw new TypeError(
-        `Cannot add tool "${tool.name}": the name is already taken`,
-      );
-    }
-    userTools.set(tool.name, tool);
-  }
-  const toolSpecs = [
-    ...builtInTools(transferNumber),
-    ...[...userTools.values()].map((tool) => ({
-      type: "function" as const,
-      function: {
-        name: tool.name,
-        description: tool.description,
-        parameters: { ...tool.parameters },
-      },
-    })),
-  ];
-  // Results of tools per call, so a re-asked turn reuses them (PROTOCOL.md §5.9).
-  const toolResults = new WeakMap<
-    CallContext,
-    Map<string, Promise<ToolOutcome>>
-  >();
+  const tools = createToolbox(options.tools ?? [], transferNumber, log);
 
   function variablesOf(call: CallContext) {
     return call.details?.retell_llm_dynamic_variables;
-  }
-
-  function runToolOnce(
-    tool: LlmTool,
-    key: string,
-    args: unknown,
-    call: CallContext,
-    toolCallId: string,
-  ): Promise<ToolOutcome> {
-    let results = toolResults.get(call);
-    if (results === undefined) {
-      results = new Map();
-      toolResults.set(call, results);
-    }
-    const cacheKey = `${tool.name}\u0000${key}`;
-    let outcome = results.get(cacheKey);
-    if (outcome === undefined) {
-      outcome = tool.run(args, { call, signal: call.signal, toolCallId });
-      results.set(cacheKey, outcome);
-    } else {
-      log.info("tool_reused", {
-        call_id: call.callId,
-        tool: tool.name,
-        tool_call_id: toolCallId,
-      });
-    }
-    return outcome;
   }
 
   return {
@@ -303,7 +249,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
               { temperature: options.temperature }),
             ...(options.maxTokens !== undefined &&
               { max_tokens: options.maxTokens }),
-            ...(offerTools && { tools: toolSpecs }),
+            ...(offerTools && { tools: tools.specs }),
           }, { signal: AbortSignal.any([signal, request.signal]) });
           // Leaving this loop early (a superseded turn returns this generator
           // at a yield) makes the SDK cancel the response body, which is what
@@ -390,7 +336,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
         toolCall: ChatToolCall,
       ): AsyncGenerator<ResponsePart, ToolOutcome | undefined> {
         const name = toolCall.function.name;
-        const tool = userTools.get(name);
+        const tool = tools.find(name);
         if (tool === undefined) {
           log.warn("tool_unknown", {
             call_id: call.callId,
@@ -423,7 +369,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           name,
           arguments: toolCall.function.arguments,
         };
-        const outcome = await runToolOnce(
+        const outcome = await tools.runOnce(
           tool,
           parsed.key,
           parsed.value,
@@ -439,6 +385,90 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
         };
         return outcome;
       }
+    },
+  };
+}
+
+/** The tools one responder offers the model, and what each call returned. */
+interface Toolbox {
+  /** Function definitions for a request, the built-in tools first. */
+  readonly specs: OpenAI.Chat.ChatCompletionFunctionTool[];
+  /** The user tool of this name, if any. */
+  find(name: string): LlmTool | undefined;
+  /**
+   * Runs a tool, or returns what it gave earlier in the same call for the
+   * same arguments, so a re-asked turn reuses it (PROTOCOL.md §5.9).
+   */
+  runOnce(
+    tool: LlmTool,
+    key: string,
+    args: unknown,
+    call: CallContext,
+    toolCallId: string,
+  ): Promise<ToolOutcome>;
+}
+
+/**
+ * Collects the built-in tools and the user's tools of one responder.
+ *
+ * @throws {TypeError} When a tool's name is used twice or clashes with a built-in tool.
+ */
+function createToolbox(
+  tools: readonly LlmTool[],
+  transferNumber: string | undefined,
+  log: Logger,
+): Toolbox {
+  const userTools = new Map<string, LlmTool>();
+  for (const tool of tools) {
+    if (
+      userTools.has(tool.name) || tool.name === "end_call" ||
+      tool.name === "transfer_call"
+    ) {
+      throw new TypeError(
+        `Cannot add tool "${tool.name}": the name is already taken`,
+      );
+    }
+    userTools.set(tool.name, tool);
+  }
+  const specs = [
+    ...builtInTools(transferNumber),
+    ...[...userTools.values()].map((tool) => ({
+      type: "function" as const,
+      function: {
+        name: tool.name,
+        description: tool.description,
+        parameters: { ...tool.parameters },
+      },
+    })),
+  ];
+  // Per call, and gone with it.
+  const toolResults = new WeakMap<
+    CallContext,
+    Map<string, Promise<ToolOutcome>>
+  >();
+
+  return {
+    specs,
+    find: (name) => userTools.get(name),
+    runOnce(tool, key, args, call, toolCallId) {
+      let results = toolResults.get(call);
+      if (results === undefined) {
+        results = new Map();
+        toolResults.set(call, results);
+      }
+      const cacheKey = `${tool.name}\u0000${key}`;
+      let outcome = results.get(cacheKey);
+      if (outcome === undefined) {
+        outcome = tool.run(args, { call, signal: call.signal, toolCallId });
+        results.set(cacheKey, outcome);
+      } else {
+        log.info("tool_reused", {
+          call_id: call.callId,
+          tool: tool.name,
+          tool_call_id: toolCallId,
+        });
+      }
+      return outcome;
     },
   };
 }
