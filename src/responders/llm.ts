@@ -222,26 +222,9 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       for (let round = 0; round <= maxToolRounds; round++) {
         if (signal.aborted) return;
         const offerTools = round < maxToolRounds;
-        const request = new AbortController();
-        let failure: FailureKind | undefined;
-        let gotToken = false;
-        const watchdog = createWatchdog(() => {
-          failure = gotToken ? "stall" : "first_token_timeout";
-          request.abort(
-            new DOMException(
-              gotToken
-                ? `The model's stream stalled for ${stallTimeoutMs} ms`
-                : `No first token from the model within ${firstTokenTimeoutMs} ms`,
-              "TimeoutError",
-            ),
-          );
-        });
-        const startedAt = performance.now();
-        const toolCalls = createToolCallAssembler();
-        let text = "";
-        watchdog.arm(firstTokenTimeoutMs);
-        try {
-          const stream = await client.chat.completions.create({
+        const result = yield* streamRound({
+          client,
+          body: {
             model,
             messages,
             stream: true,
@@ -250,49 +233,23 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
             ...(options.maxTokens !== undefined &&
               { max_tokens: options.maxTokens }),
             ...(offerTools && { tools: tools.specs }),
-          }, { signal: AbortSignal.any([signal, request.signal]) });
-          // Leaving this loop early (a superseded turn returns this generator
-          // at a yield) makes the SDK cancel the response body, which is what
-          // closes the upstream request (PITFALLS: aborting alone may not).
-          for await (const chunk of stream) {
-            const delta = chunk.choices[0]?.delta;
-            if (delta === undefined) continue;
-            if (delta.content) {
-              if (!gotToken) mark("first_token");
-              gotToken = true;
-              watchdog.arm(stallTimeoutMs);
-              text += delta.content;
-              const speakable = strip.push(delta.content);
-              if (speakable !== "") yield speak(speakable);
-            }
-            for (const piece of delta.tool_calls ?? []) {
-              gotToken = true;
-              watchdog.arm(stallTimeoutMs);
-              toolCalls.push(piece);
-            }
-          }
-          // The SDK ends the stream quietly when its request is aborted.
-          if (signal.aborted) return;
-          if (failure !== undefined) throw request.signal.reason;
-        } catch (error) {
-          if (signal.aborted) return;
-          const detail = describeFailure(error, failure, options.apiKey);
-          log.error("llm_failed", {
-            call_id: call.callId,
-            response_id: turn.responseId,
-            model,
-            ...detail,
-            elapsed_ms: Math.round(performance.now() - startedAt),
-          });
-          throw new Error(
-            `Model request failed (${detail.kind}): ${detail.error}`,
-            { cause: error },
-          );
-        } finally {
-          watchdog.stop();
-        }
+          },
+          signal,
+          mark,
+          firstTokenTimeoutMs,
+          stallTimeoutMs,
+          speak: (delta) => {
+            const speakable = strip.push(delta);
+            return speakable === "" ? "" : speak(speakable);
+          },
+          log,
+          callId: call.callId,
+          responseId: turn.responseId,
+          apiKey: options.apiKey,
+        });
+        if (result === undefined) return;
 
-        const requested = toolCalls.calls();
+        const { text, toolCalls: requested } = result;
         if (requested.length === 0) return;
         messages.push({
           role: "assistant",
@@ -471,6 +428,117 @@ function createToolbox(
       return outcome;
     },
   };
+}
+
+/** Options of {@linkcode streamRound}. */
+interface RoundOptions {
+  /** The provider's client. */
+  client: OpenAI;
+  /** The request. */
+  body: OpenAI.Chat.ChatCompletionCreateParamsStreaming;
+  /** The turn's signal: aborting it ends the round quietly. */
+  signal: AbortSignal;
+  /** Records `first_token` on the turn's latency line. */
+  mark: (name: string) => void;
+  /** Longest wait in ms for the first token. */
+  firstTokenTimeoutMs: number;
+  /** Longest gap in ms between two pieces of the stream. */
+  stallTimeoutMs: number;
+  /** Turns a text delta into the piece to speak, "" when none is ready. */
+  speak: (delta: string) => string;
+  /** Where `llm_failed` goes. */
+  log: Logger;
+  /** The call id, for the log line. */
+  callId: string;
+  /** The response id, for the log line. */
+  responseId: number;
+  /** Redacted from error messages. */
+  apiKey: string;
+}
+
+/** What the model wrote in one round. */
+interface RoundResult {
+  /** The whole text, as the model wrote it. */
+  text: string;
+  /** The tool calls it asked for. */
+  toolCalls: ChatToolCall[];
+}
+
+/**
+ * Streams one request to the model: yields the spoken pieces as the text
+ * arrives, under a first-token and a stall deadline, and returns the whole
+ * text with the tool calls; undefined when the turn was aborted.
+ *
+ * @throws {Error} When the request fails, after logging `llm_failed`.
+ */
+async function* streamRound(
+  options: RoundOptions,
+): AsyncGenerator<string, RoundResult | undefined> {
+  const { signal, firstTokenTimeoutMs, stallTimeoutMs } = options;
+  const request = new AbortController();
+  let failure: FailureKind | undefined;
+  let gotToken = false;
+  const watchdog = createWatchdog(() => {
+    failure = gotToken ? "stall" : "first_token_timeout";
+    request.abort(
+      new DOMException(
+        gotToken
+          ? `The model's stream stalled for ${stallTimeoutMs} ms`
+          : `No first token from the model within ${firstTokenTimeoutMs} ms`,
+        "TimeoutError",
+      ),
+    );
+  });
+  const startedAt = performance.now();
+  const toolCalls = createToolCallAssembler();
+  let text = "";
+  watchdog.arm(firstTokenTimeoutMs);
+  try {
+    const stream = await options.client.chat.completions.create(
+      options.body,
+      { signal: AbortSignal.any([signal, request.signal]) },
+    );
+    // Leaving this loop early (a superseded turn returns this generator
+    // at a yield) makes the SDK cancel the response body, which is what
+    // closes the upstream request (PITFALLS: aborting alone may not).
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta;
+      if (delta === undefined) continue;
+      if (delta.content) {
+        if (!gotToken) options.mark("first_token");
+        gotToken = true;
+        watchdog.arm(stallTimeoutMs);
+        text += delta.content;
+        const piece = options.speak(delta.content);
+        if (piece !== "") yield piece;
+      }
+      for (const piece of delta.tool_calls ?? []) {
+        gotToken = true;
+        watchdog.arm(stallTimeoutMs);
+        toolCalls.push(piece);
+      }
+    }
+    // The SDK ends the stream quietly when its request is aborted.
+    if (signal.aborted) return undefined;
+    if (failure !== undefined) throw request.signal.reason;
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    const detail = describeFailure(error, failure, options.apiKey);
+    options.log.error("llm_failed", {
+      call_id: options.callId,
+      response_id: options.responseId,
+      model: options.body.model,
+      ...detail,
+      elapsed_ms: Math.round(performance.now() - startedAt),
+    });
+    throw new Error(
+      `Model request failed (${detail.kind}): ${detail.error}`,
+      { cause: error },
+    );
+  } finally {
+    watchdog.stop();
+  }
+  return { text, toolCalls: toolCalls.calls() };
 }
 
 /** Whether two spoken pieces need a space between them. */
