@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { createWatchdog } from "./_watchdog.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
-import { describeError, type Logger } from "./log.ts";
+import type { Logger } from "./log.ts";
 import {
   type CallDetails,
   parseInbound,
@@ -19,20 +18,15 @@ import {
   type CallConfig,
   createConfigEvent,
   createPingPongEvent,
-  createResponseEvent,
-  createToolCallInvocationEvent,
-  createToolCallResultEvent,
   encodeOutbound,
   type OutboundEvent,
-  type ResponseActions,
-  withActionFlags,
 } from "./protocol/outbound.ts";
+import { type ReplyLiveness, runReply } from "./reply.ts";
 import type {
   CallContext,
   Reply,
   Responder,
   ResponderOptions,
-  ResponsePart,
   Turn,
 } from "./responder.ts";
 
@@ -102,12 +96,6 @@ export interface CallSession {
   readonly ended: Promise<CallSummary>;
 }
 
-/** The response being produced, if any. */
-interface ResponseRun {
-  readonly id: number;
-  readonly controller: AbortController;
-}
-
 /**
  * Runs the Retell protocol on an upgraded socket: sends `config` and the
  * begin message, echoes keepalives, answers requests with the responder's
@@ -137,11 +125,9 @@ export function startCallSession(
     auto_reconnect: DEFAULT_CONFIG.autoReconnect,
     call_details: DEFAULT_CONFIG.callDetails,
   };
-  const timeoutMs = options.responderTimeoutMs ??
-    DEFAULT_CONFIG.responderTimeoutMs;
-  const fallbackText = options.fallbackText ?? DEFAULT_FALLBACK_TEXT;
   const debug = log.enabled("debug");
   const startedAt = performance.now();
+  const send = createSender(socket, callId, log);
 
   const callController = new AbortController();
   const call: CallContext & { details: CallDetails | undefined } = {
@@ -150,13 +136,20 @@ export function startCallSession(
     signal: callController.signal,
   };
   let transcript: readonly Utterance[] = [];
-  let latestId = -1;
-  let current: ResponseRun | undefined;
   let closed = false;
   let begun = false;
   let detailsTimer: ReturnType<typeof setTimeout> | undefined;
   const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
   const ended = Promise.withResolvers<CallSummary>();
+  const responses = createResponseSlot({
+    callId,
+    log,
+    send,
+    timeoutMs: options.responderTimeoutMs ?? DEFAULT_CONFIG.responderTimeoutMs,
+    fallbackText: options.fallbackText ?? DEFAULT_FALLBACK_TEXT,
+    isClosed: () => closed,
+    counts,
+  });
 
   socket.addEventListener("open", onOpen);
   socket.addEventListener("message", onMessage);
@@ -179,9 +172,8 @@ export function startCallSession(
     if (begun || closed) return;
     begun = true;
     // A request that came first owns the floor; a greeting now would be stale.
-    if (latestId >= 0) return;
-    latestId = 0;
-    void runResponse(
+    if (responses.latestId() >= 0) return;
+    responses.start(
       0,
       (responderOptions) => responder.begin(call, responderOptions),
     );
@@ -242,200 +234,49 @@ export function startCallSession(
   function startTurn(
     request: ResponseRequiredRequest | ReminderRequiredRequest,
   ): void {
-    const id = request.response_id;
-    if (id <= latestId) {
-      log.warn("request_out_of_order", {
-        call_id: callId,
-        response_id: id,
-        latest_response_id: latestId,
-      });
-      return;
-    }
-    latestId = id;
-    if (current !== undefined) {
-      // Only the newest id is spoken; stop the old one's work now (§5.1).
-      counts.superseded++;
-      log.info("response_superseded", {
-        call_id: callId,
-        response_id: current.id,
-        by: id,
-      });
-      current.controller.abort(
-        new DOMException(`Superseded by response ${id}`, "AbortError"),
-      );
-    }
-    counts.turns++;
-    const turn: Turn = {
-      call,
-      responseId: id,
-      kind: request.interaction_type === "reminder_required"
-        ? "reminder"
-        : "response",
-      transcript,
-      transcriptWithToolCalls: request.transcript_with_tool_calls,
-    };
-    void runResponse(
-      id,
+    const turn = toTurn(call, request, transcript);
+    const started = responses.start(
+      turn.responseId,
       (responderOptions) => responder.respond(turn, responderOptions),
     );
+    if (started) counts.turns++;
   }
 
-  /**
-   * Streams one reply under `id`. Before every send it checks that `id` is
-   * still the newest request and the socket is open; after a failure it
-   * still completes the response so the agent is never left mute (§5.2).
-   */
-  async function runResponse(
-    id: number,
-    produce: (options: ResponderOptions) => Reply | Promise<Reply>,
-  ): Promise<void> {
-    const receivedAt = performance.now();
-    const controller = new AbortController();
-    const run: ResponseRun = { id, controller };
-    current = run;
-    const isLive = () => !closed && latestId === id;
-    // One promise and one timer per turn, not per frame: `stopped` rejects when
-    // the run is aborted (superseded, timed out, closed), even if the responder
-    // ignores its signal.
-    const stopped = new Promise<never>((_, rejectStopped) => {
-      controller.signal.addEventListener(
-        "abort",
-        () => rejectStopped(controller.signal.reason),
-        { once: true },
-      );
-    });
-    stopped.catch(() => {});
-    const watchdog = createWatchdog(() =>
-      controller.abort(
-        new DOMException(
-          `No reply from the responder within ${timeoutMs} ms`,
-          "TimeoutError",
-        ),
-      )
-    );
-    watchdog.arm(timeoutMs);
-    const marks: Record<string, number> = {};
-    const mark = (name: string) => {
-      marks[`${name}_ms`] ??= elapsed(receivedAt);
+  function onError(event: Event): void {
+    const message = event instanceof ErrorEvent ? event.message : event.type;
+    log.warn("socket_error", { call_id: callId, error: message });
+  }
+
+  function onClose(event: CloseEvent): void {
+    closed = true;
+    clearTimeout(detailsTimer);
+    const reason = new DOMException("Call closed", "AbortError");
+    responses.abort(reason);
+    callController.abort(reason);
+    const summary: CallSummary = {
+      callId,
+      durationMs: Math.round(performance.now() - startedAt),
+      ...counts,
+      closeCode: event.code,
     };
-    let pending: ResponseActions = {};
-    // The last character sent, so a fallback after partial text gets a space.
-    let lastChar = "";
-    let iterator: AsyncIterator<ResponsePart> | undefined;
-    let outcome: "completed" | "failed" | "superseded" | "closed" = "completed";
-
-    function respond(content: string, complete: boolean): void {
-      if (!isLive()) return;
-      send(
-        createResponseEvent({
-          response_id: id,
-          content,
-          content_complete: complete,
-          ...pending,
-        }),
-      );
-      pending = {};
-      if (content !== "") lastChar = content.at(-1)!;
-      mark("first_frame");
-    }
-
-    try {
-      const reply = await Promise.race([
-        produce({ signal: controller.signal, mark }),
-        stopped,
-      ]);
-      if (typeof reply === "string") {
-        respond(reply, true);
-        return;
-      }
-      iterator = reply[Symbol.asyncIterator]();
-      while (true) {
-        const step = await Promise.race([iterator.next(), stopped]);
-        if (!isLive()) return;
-        if (step.done) {
-          iterator = undefined;
-          break;
-        }
-        watchdog.arm(timeoutMs);
-        const part = step.value;
-        if (typeof part === "string") {
-          if (part !== "") respond(part, false);
-        } else {
-          pending = applyAction(part, pending);
-        }
-      }
-      respond("", true);
-    } catch (error) {
-      if (!isLive()) return;
-      outcome = "failed";
-      counts.errors++;
-      log.error("responder_failed", {
-        call_id: callId,
-        response_id: id,
-        error: describeError(error),
-      });
-      pending = {};
-      const gap = lastChar === "" || /\s/.test(lastChar) ? "" : " ";
-      respond(`${gap}${fallbackText}`, true);
-    } finally {
-      watchdog.stop();
-      if (current === run) current = undefined;
-      if (outcome === "completed" && !isLive()) {
-        outcome = closed ? "closed" : "superseded";
-      }
-      if (!controller.signal.aborted) {
-        controller.abort(new DOMException("Response finished", "AbortError"));
-      }
-      // Leaving early: let the responder's generator run its finally blocks
-      // (which cancel its fetch). Not awaited: a stuck responder must not
-      // hold this call.
-      iterator?.return?.().catch(() => {});
-      // One latency record per turn (PROTOCOL.md §5.11 names the same stages).
-      log.info("turn_finished", {
-        call_id: callId,
-        response_id: id,
-        outcome,
-        ...marks,
-        total_ms: elapsed(receivedAt),
-      });
-    }
-
-    function applyAction(
-      part: Exclude<ResponsePart, string>,
-      actions: ResponseActions,
-    ): ResponseActions {
-      switch (part.type) {
-        case "end_call":
-        case "transfer_call":
-        case "press_digit":
-          return withActionFlags(actions, part);
-        case "tool_call_invocation":
-          if (isLive()) {
-            send(
-              createToolCallInvocationEvent(
-                part.toolCallId,
-                part.name,
-                part.arguments,
-              ),
-            );
-          }
-          return actions;
-        case "tool_call_result":
-          if (isLive()) {
-            send(
-              createToolCallResultEvent(
-                part.toolCallId,
-                part.content,
-                part.successful,
-              ),
-            );
-          }
-          return actions;
-      }
-    }
+    logCallEnded(log, summary);
+    ended.resolve(summary);
   }
 
-  function send(event: OutboundEvent): void {
+  return { callId, ended: ended.promise };
+}
+
+/**
+ * Sends events on the call's socket: encoded and checked first, dropped
+ * once the socket is no longer open.
+ */
+function createSender(
+  socket: WebSocket,
+  callId: string,
+  log: Logger,
+): (event: OutboundEvent) => void {
+  const debug = log.enabled("debug");
+  return function send(event) {
     const encoded = encodeOutbound(event);
     if (!encoded.ok) {
       // Our bug: Retell would drop it silently (§4.0), so say so loudly.
@@ -450,41 +291,148 @@ export function startCallSession(
     if (debug) {
       log.debug("frame_sent", { call_id: callId, frame: encoded.text });
     }
-  }
-
-  function onError(event: Event): void {
-    const message = event instanceof ErrorEvent ? event.message : event.type;
-    log.warn("socket_error", { call_id: callId, error: message });
-  }
-
-  function onClose(event: CloseEvent): void {
-    closed = true;
-    clearTimeout(detailsTimer);
-    const reason = new DOMException("Call closed", "AbortError");
-    current?.controller.abort(reason);
-    callController.abort(reason);
-    const summary: CallSummary = {
-      callId,
-      durationMs: Math.round(performance.now() - startedAt),
-      ...counts,
-      closeCode: event.code,
-    };
-    log.info("call_ended", {
-      call_id: callId,
-      duration_ms: summary.durationMs,
-      turns: summary.turns,
-      superseded: summary.superseded,
-      errors: summary.errors,
-      rejected_frames: summary.rejectedFrames,
-      close_code: summary.closeCode,
-    });
-    ended.resolve(summary);
-  }
-
-  return { callId, ended: ended.promise };
+  };
 }
 
-/** Milliseconds since `start`, to a tenth. */
-function elapsed(start: number): number {
-  return Math.round((performance.now() - start) * 10) / 10;
+/** Options of {@linkcode createResponseSlot}. */
+interface ResponseSlotOptions {
+  /** The call id, for log lines. */
+  callId: string;
+  /** Where log lines go. */
+  log: Logger;
+  /** Sends one event on the call's socket. */
+  send: (event: OutboundEvent) => void;
+  /** The responder timeout of each run. */
+  timeoutMs: number;
+  /** Spoken when a run fails. */
+  fallbackText: string;
+  /** Whether the call's socket has closed. */
+  isClosed: () => boolean;
+  /** The call's counters of superseded and failed responses. */
+  counts: { superseded: number; errors: number };
+}
+
+/** The call's one response in progress, and the newest response id. */
+interface ResponseSlot {
+  /** The newest response id taken, or -1 before any. */
+  latestId(): number;
+  /**
+   * Starts a reply under `id` when it is newer than every id before,
+   * aborting the response in progress; returns false (and logs) otherwise.
+   */
+  start(
+    id: number,
+    produce: (options: ResponderOptions) => Reply | Promise<Reply>,
+  ): boolean;
+  /** Aborts the response in progress, if any. */
+  abort(reason: unknown): void;
+}
+
+/** The response being produced, if any. */
+interface ResponseRun {
+  readonly id: number;
+  readonly controller: AbortController;
+}
+
+/**
+ * Keeps the rule that only the newest `response_id` is spoken (§5.1): a
+ * newer id aborts the run in progress at once, and each run checks that
+ * its id is still the newest before every send.
+ */
+function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
+  const { callId, log, counts } = options;
+  let latestId = -1;
+  let current: ResponseRun | undefined;
+
+  /**
+   * Runs one reply under `id` (see `reply.ts`) as the current response, so
+   * a newer request or the close can abort it.
+   */
+  async function runResponse(
+    id: number,
+    produce: (options: ResponderOptions) => Reply | Promise<Reply>,
+  ): Promise<void> {
+    const run: ResponseRun = { id, controller: new AbortController() };
+    current = run;
+    const { outcome } = await runReply({
+      callId,
+      responseId: id,
+      produce,
+      signal: run.controller.signal,
+      liveness: () => livenessOf(id),
+      send: options.send,
+      timeoutMs: options.timeoutMs,
+      fallbackText: options.fallbackText,
+      log,
+    });
+    if (current === run) current = undefined;
+    if (outcome === "failed") counts.errors++;
+  }
+
+  function livenessOf(id: number): ReplyLiveness {
+    if (options.isClosed()) return "closed";
+    return id === latestId ? "live" : "superseded";
+  }
+
+  return {
+    latestId: () => latestId,
+    start(id, produce) {
+      if (id <= latestId) {
+        log.warn("request_out_of_order", {
+          call_id: callId,
+          response_id: id,
+          latest_response_id: latestId,
+        });
+        return false;
+      }
+      latestId = id;
+      if (current !== undefined) {
+        // Only the newest id is spoken; stop the old one's work now (§5.1).
+        counts.superseded++;
+        log.info("response_superseded", {
+          call_id: callId,
+          response_id: current.id,
+          by: id,
+        });
+        current.controller.abort(
+          new DOMException(`Superseded by response ${id}`, "AbortError"),
+        );
+      }
+      void runResponse(id, produce);
+      return true;
+    },
+    abort(reason) {
+      current?.controller.abort(reason);
+    },
+  };
+}
+
+/** The responder's view of a request, with the transcript as it stands. */
+function toTurn(
+  call: CallContext,
+  request: ResponseRequiredRequest | ReminderRequiredRequest,
+  transcript: readonly Utterance[],
+): Turn {
+  return {
+    call,
+    responseId: request.response_id,
+    kind: request.interaction_type === "reminder_required"
+      ? "reminder"
+      : "response",
+    transcript,
+    transcriptWithToolCalls: request.transcript_with_tool_calls,
+  };
+}
+
+/** Writes the call's summary line. */
+function logCallEnded(log: Logger, summary: CallSummary): void {
+  log.info("call_ended", {
+    call_id: summary.callId,
+    duration_ms: summary.durationMs,
+    turns: summary.turns,
+    superseded: summary.superseded,
+    errors: summary.errors,
+    rejected_frames: summary.rejectedFrames,
+    close_code: summary.closeCode,
+  });
 }

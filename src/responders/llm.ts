@@ -14,6 +14,7 @@ import {
   toChatMessages,
 } from "../llm/messages.ts";
 import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
+import { createToolCallAssembler } from "../llm/tool_calls.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import type { Logger } from "../log.ts";
 import type { CallContext, Responder, ResponsePart } from "../responder.ts";
@@ -186,64 +187,10 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
     DEFAULT_REMINDER_INSTRUCTION;
   const transferNumber = options.transferNumber;
 
-  const userTools = new Map<string, LlmTool>();
-  for (const tool of options.tools ?? []) {
-    if (
-      userTools.has(tool.name) || tool.name === "end_call" ||
-      tool.name === "transfer_call"
-    ) {
-      throw new TypeError(
-        `Cannot add tool "${tool.name}": the name is already taken`,
-      );
-    }
-    userTools.set(tool.name, tool);
-  }
-  const toolSpecs = [
-    ...builtInTools(transferNumber),
-    ...[...userTools.values()].map((tool) => ({
-      type: "function" as const,
-      function: {
-        name: tool.name,
-        description: tool.description,
-        parameters: { ...tool.parameters },
-      },
-    })),
-  ];
-  // Results of tools per call, so a re-asked turn reuses them (PROTOCOL.md §5.9).
-  const toolResults = new WeakMap<
-    CallContext,
-    Map<string, Promise<ToolOutcome>>
-  >();
+  const tools = createToolbox(options.tools ?? [], transferNumber, log);
 
   function variablesOf(call: CallContext) {
     return call.details?.retell_llm_dynamic_variables;
-  }
-
-  function runToolOnce(
-    tool: LlmTool,
-    key: string,
-    args: unknown,
-    call: CallContext,
-    toolCallId: string,
-  ): Promise<ToolOutcome> {
-    let results = toolResults.get(call);
-    if (results === undefined) {
-      results = new Map();
-      toolResults.set(call, results);
-    }
-    const cacheKey = `${tool.name}\u0000${key}`;
-    let outcome = results.get(cacheKey);
-    if (outcome === undefined) {
-      outcome = tool.run(args, { call, signal: call.signal, toolCallId });
-      results.set(cacheKey, outcome);
-    } else {
-      log.info("tool_reused", {
-        call_id: call.callId,
-        tool: tool.name,
-        tool_call_id: toolCallId,
-      });
-    }
-    return outcome;
   }
 
   return {
@@ -275,26 +222,9 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       for (let round = 0; round <= maxToolRounds; round++) {
         if (signal.aborted) return;
         const offerTools = round < maxToolRounds;
-        const request = new AbortController();
-        let failure: FailureKind | undefined;
-        let gotToken = false;
-        const watchdog = createWatchdog(() => {
-          failure = gotToken ? "stall" : "first_token_timeout";
-          request.abort(
-            new DOMException(
-              gotToken
-                ? `The model's stream stalled for ${stallTimeoutMs} ms`
-                : `No first token from the model within ${firstTokenTimeoutMs} ms`,
-              "TimeoutError",
-            ),
-          );
-        });
-        const startedAt = performance.now();
-        const calls: ChatToolCall[] = [];
-        let text = "";
-        watchdog.arm(firstTokenTimeoutMs);
-        try {
-          const stream = await client.chat.completions.create({
+        const result = yield* streamRound({
+          client,
+          body: {
             model,
             messages,
             stream: true,
@@ -302,64 +232,24 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
               { temperature: options.temperature }),
             ...(options.maxTokens !== undefined &&
               { max_tokens: options.maxTokens }),
-            ...(offerTools && { tools: toolSpecs }),
-          }, { signal: AbortSignal.any([signal, request.signal]) });
-          // Leaving this loop early (a superseded turn returns this generator
-          // at a yield) makes the SDK cancel the response body, which is what
-          // closes the upstream request (PITFALLS: aborting alone may not).
-          for await (const chunk of stream) {
-            const delta = chunk.choices[0]?.delta;
-            if (delta === undefined) continue;
-            if (delta.content) {
-              if (!gotToken) mark("first_token");
-              gotToken = true;
-              watchdog.arm(stallTimeoutMs);
-              text += delta.content;
-              const speakable = strip.push(delta.content);
-              if (speakable !== "") yield speak(speakable);
-            }
-            for (const piece of delta.tool_calls ?? []) {
-              gotToken = true;
-              watchdog.arm(stallTimeoutMs);
-              const slot = calls[piece.index] ??= {
-                id: "",
-                type: "function",
-                function: { name: "", arguments: "" },
-              };
-              if (piece.id) slot.id = piece.id;
-              else if (slot.id === "") slot.id = `call_${crypto.randomUUID()}`;
-              if (piece.function?.name) {
-                slot.function.name += piece.function.name;
-              }
-              if (piece.function?.arguments) {
-                slot.function.arguments += piece.function.arguments;
-              }
-            }
-          }
-          // The SDK ends the stream quietly when its request is aborted.
-          if (signal.aborted) return;
-          if (failure !== undefined) throw request.signal.reason;
-        } catch (error) {
-          if (signal.aborted) return;
-          const detail = describeFailure(error, failure, options.apiKey);
-          log.error("llm_failed", {
-            call_id: call.callId,
-            response_id: turn.responseId,
-            model,
-            ...detail,
-            elapsed_ms: Math.round(performance.now() - startedAt),
-          });
-          throw new Error(
-            `Model request failed (${detail.kind}): ${detail.error}`,
-            { cause: error },
-          );
-        } finally {
-          watchdog.stop();
-        }
+            ...(offerTools && { tools: tools.specs }),
+          },
+          signal,
+          mark,
+          firstTokenTimeoutMs,
+          stallTimeoutMs,
+          speak: (delta) => {
+            const speakable = strip.push(delta);
+            return speakable === "" ? "" : speak(speakable);
+          },
+          log,
+          callId: call.callId,
+          responseId: turn.responseId,
+          apiKey: options.apiKey,
+        });
+        if (result === undefined) return;
 
-        const requested = calls.filter((slot) =>
-          slot !== undefined && slot.function.name !== ""
-        );
+        const { text, toolCalls: requested } = result;
         if (requested.length === 0) return;
         messages.push({
           role: "assistant",
@@ -403,7 +293,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
         toolCall: ChatToolCall,
       ): AsyncGenerator<ResponsePart, ToolOutcome | undefined> {
         const name = toolCall.function.name;
-        const tool = userTools.get(name);
+        const tool = tools.find(name);
         if (tool === undefined) {
           log.warn("tool_unknown", {
             call_id: call.callId,
@@ -436,7 +326,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           name,
           arguments: toolCall.function.arguments,
         };
-        const outcome = await runToolOnce(
+        const outcome = await tools.runOnce(
           tool,
           parsed.key,
           parsed.value,
@@ -454,6 +344,201 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       }
     },
   };
+}
+
+/** The tools one responder offers the model, and what each call returned. */
+interface Toolbox {
+  /** Function definitions for a request, the built-in tools first. */
+  readonly specs: OpenAI.Chat.ChatCompletionFunctionTool[];
+  /** The user tool of this name, if any. */
+  find(name: string): LlmTool | undefined;
+  /**
+   * Runs a tool, or returns what it gave earlier in the same call for the
+   * same arguments, so a re-asked turn reuses it (PROTOCOL.md §5.9).
+   */
+  runOnce(
+    tool: LlmTool,
+    key: string,
+    args: unknown,
+    call: CallContext,
+    toolCallId: string,
+  ): Promise<ToolOutcome>;
+}
+
+/**
+ * Collects the built-in tools and the user's tools of one responder.
+ *
+ * @throws {TypeError} When a tool's name is used twice or clashes with a built-in tool.
+ */
+function createToolbox(
+  tools: readonly LlmTool[],
+  transferNumber: string | undefined,
+  log: Logger,
+): Toolbox {
+  const userTools = new Map<string, LlmTool>();
+  for (const tool of tools) {
+    if (
+      userTools.has(tool.name) || tool.name === "end_call" ||
+      tool.name === "transfer_call"
+    ) {
+      throw new TypeError(
+        `Cannot add tool "${tool.name}": the name is already taken`,
+      );
+    }
+    userTools.set(tool.name, tool);
+  }
+  const specs = [
+    ...builtInTools(transferNumber),
+    ...[...userTools.values()].map((tool) => ({
+      type: "function" as const,
+      function: {
+        name: tool.name,
+        description: tool.description,
+        parameters: { ...tool.parameters },
+      },
+    })),
+  ];
+  // Per call, and gone with it.
+  const toolResults = new WeakMap<
+    CallContext,
+    Map<string, Promise<ToolOutcome>>
+  >();
+
+  return {
+    specs,
+    find: (name) => userTools.get(name),
+    runOnce(tool, key, args, call, toolCallId) {
+      let results = toolResults.get(call);
+      if (results === undefined) {
+        results = new Map();
+        toolResults.set(call, results);
+      }
+      const cacheKey = `${tool.name}\u0000${key}`;
+      let outcome = results.get(cacheKey);
+      if (outcome === undefined) {
+        outcome = tool.run(args, { call, signal: call.signal, toolCallId });
+        results.set(cacheKey, outcome);
+      } else {
+        log.info("tool_reused", {
+          call_id: call.callId,
+          tool: tool.name,
+          tool_call_id: toolCallId,
+        });
+      }
+      return outcome;
+    },
+  };
+}
+
+/** Options of {@linkcode streamRound}. */
+interface RoundOptions {
+  /** The provider's client. */
+  client: OpenAI;
+  /** The request. */
+  body: OpenAI.Chat.ChatCompletionCreateParamsStreaming;
+  /** The turn's signal: aborting it ends the round quietly. */
+  signal: AbortSignal;
+  /** Records `first_token` on the turn's latency line. */
+  mark: (name: string) => void;
+  /** Longest wait in ms for the first token. */
+  firstTokenTimeoutMs: number;
+  /** Longest gap in ms between two pieces of the stream. */
+  stallTimeoutMs: number;
+  /** Turns a text delta into the piece to speak, "" when none is ready. */
+  speak: (delta: string) => string;
+  /** Where `llm_failed` goes. */
+  log: Logger;
+  /** The call id, for the log line. */
+  callId: string;
+  /** The response id, for the log line. */
+  responseId: number;
+  /** Redacted from error messages. */
+  apiKey: string;
+}
+
+/** What the model wrote in one round. */
+interface RoundResult {
+  /** The whole text, as the model wrote it. */
+  text: string;
+  /** The tool calls it asked for. */
+  toolCalls: ChatToolCall[];
+}
+
+/**
+ * Streams one request to the model: yields the spoken pieces as the text
+ * arrives, under a first-token and a stall deadline, and returns the whole
+ * text with the tool calls; undefined when the turn was aborted.
+ *
+ * @throws {Error} When the request fails, after logging `llm_failed`.
+ */
+async function* streamRound(
+  options: RoundOptions,
+): AsyncGenerator<string, RoundResult | undefined> {
+  const { signal, firstTokenTimeoutMs, stallTimeoutMs } = options;
+  const request = new AbortController();
+  let failure: FailureKind | undefined;
+  let gotToken = false;
+  const watchdog = createWatchdog(() => {
+    failure = gotToken ? "stall" : "first_token_timeout";
+    request.abort(
+      new DOMException(
+        gotToken
+          ? `The model's stream stalled for ${stallTimeoutMs} ms`
+          : `No first token from the model within ${firstTokenTimeoutMs} ms`,
+        "TimeoutError",
+      ),
+    );
+  });
+  const startedAt = performance.now();
+  const toolCalls = createToolCallAssembler();
+  let text = "";
+  watchdog.arm(firstTokenTimeoutMs);
+  try {
+    const stream = await options.client.chat.completions.create(
+      options.body,
+      { signal: AbortSignal.any([signal, request.signal]) },
+    );
+    // Leaving this loop early (a superseded turn returns this generator
+    // at a yield) makes the SDK cancel the response body, which is what
+    // closes the upstream request (PITFALLS: aborting alone may not).
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta;
+      if (delta === undefined) continue;
+      if (delta.content) {
+        if (!gotToken) options.mark("first_token");
+        gotToken = true;
+        watchdog.arm(stallTimeoutMs);
+        text += delta.content;
+        const piece = options.speak(delta.content);
+        if (piece !== "") yield piece;
+      }
+      for (const piece of delta.tool_calls ?? []) {
+        gotToken = true;
+        watchdog.arm(stallTimeoutMs);
+        toolCalls.push(piece);
+      }
+    }
+    // The SDK ends the stream quietly when its request is aborted.
+    if (signal.aborted) return undefined;
+    if (failure !== undefined) throw request.signal.reason;
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    const detail = describeFailure(error, failure, options.apiKey);
+    options.log.error("llm_failed", {
+      call_id: options.callId,
+      response_id: options.responseId,
+      model: options.body.model,
+      ...detail,
+      elapsed_ms: Math.round(performance.now() - startedAt),
+    });
+    throw new Error(
+      `Model request failed (${detail.kind}): ${detail.error}`,
+      { cause: error },
+    );
+  } finally {
+    watchdog.stop();
+  }
+  return { text, toolCalls: toolCalls.calls() };
 }
 
 /** Whether two spoken pieces need a space between them. */
