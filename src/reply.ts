@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createWatchdog } from "./_watchdog.ts";
+import { createWatchdog } from "./watchdog.ts";
 import { describeError, type Logger } from "./log.ts";
 import {
   createResponseEvent,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createWatchdog, type Watchdog } from "../src/_watchdog.ts";
+import { createWatchdog, type Watchdog } from "../src/watchdog.ts";
 import { waitUntil } from "./_support/wait.ts";
 
 /** Bounded wait for an expiry that should come. */

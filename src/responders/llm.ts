@@ -5,8 +5,8 @@
  * @module
  */
 import OpenAI from "openai";
-import { createWatchdog } from "../_watchdog.ts";
-import { compactFetch } from "../llm/_compact_fetch.ts";
+import { createWatchdog } from "../watchdog.ts";
+import { compactFetch } from "../llm/compact_fetch.ts";
 import { createMarkdownStripper } from "../llm/markdown.ts";
 import {
   type ChatMessage,
