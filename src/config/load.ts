@@ -5,6 +5,7 @@
  * @module
  */
 import type { z } from "zod";
+import { describeError } from "../log.ts";
 import {
   type Config,
   type Setting,
@@ -166,7 +167,7 @@ function readPrompt(
     }
     return text;
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = describeError(error);
     problems.push(`AGENT_PROMPT_FILE cannot be read (${detail}): ${where}`);
     return undefined;
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { describeError } from "../log.ts";
 import type { CallContext } from "../responder.ts";
 
 /**
@@ -211,7 +212,7 @@ export function defineTool<Args>(definition: ToolDefinition<Args>): LlmTool {
           successful: true,
         };
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = describeError(error);
         return { content: `The tool failed: ${message}`, successful: false };
       }
     },

@@ -16,7 +16,7 @@ import {
 import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
 import { createToolCallAssembler } from "../llm/tool_calls.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
-import type { Logger } from "../log.ts";
+import { describeError, type Logger } from "../log.ts";
 import type { CallContext, Responder, ResponsePart } from "../responder.ts";
 
 /** The system prompt used when none is configured. */
@@ -568,7 +568,7 @@ function describeFailure(
   if (timedOut !== undefined) {
     return {
       kind: timedOut,
-      error: redact(error instanceof Error ? error.message : String(error)),
+      error: redact(describeError(error)),
     };
   }
   if (error instanceof OpenAI.APIConnectionError) {
@@ -579,6 +579,6 @@ function describeFailure(
   }
   return {
     kind: "stream",
-    error: redact(error instanceof Error ? error.message : String(error)),
+    error: redact(describeError(error)),
   };
 }

@@ -22,6 +22,7 @@
  */
 import process from "node:process";
 import { SETTING_NAMES } from "../../src/config/settings.ts";
+import { describeError } from "../../src/log.ts";
 import {
   type FakeLlm,
   type LlmScript,
@@ -440,7 +441,7 @@ async function openCall(url: string, tag: string): Promise<OpenCall> {
         }));
         await within(done.promise, timeoutMs, `${tag}: reply incomplete`);
       } catch (error) {
-        result.error = error instanceof Error ? error.message : String(error);
+        result.error = describeError(error);
       } finally {
         await close();
       }
