@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { formatIssues, toIssues } from "../protocol/issues.ts";
 import type { CallContext } from "../responder.ts";
 
 /**
@@ -184,15 +185,11 @@ export function defineTool<Args>(definition: ToolDefinition<Args>): LlmTool {
         };
       }
       if (result.issues !== undefined) {
-        const problems = result.issues.map((issue) => {
-          const path = (issue.path ?? []).map((part) =>
-            typeof part === "object" ? String(part.key) : String(part)
-          ).join(".");
-          return path === "" ? issue.message : `${path}: ${issue.message}`;
-        });
         return {
           ok: false,
-          error: `Invalid arguments for ${name}: ${problems.join("; ")}`,
+          error: `Invalid arguments for ${name}: ${
+            formatIssues(toIssues(result.issues))
+          }`,
         };
       }
       return {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { formatIssues, type Issue } from "../protocol/issues.ts";
 import {
   type OutboundEvent,
   parseOutbound,
@@ -321,53 +322,18 @@ export function createConformanceChecker(
     }
   }
 
-  /**
-   * Reports an invalid frame. Returns the event Retell still reads from it
-   * when its only fault is `null` for optional fields, which Retell
-   * tolerates (§4.0); otherwise undefined, since Retell drops the frame.
-   */
+  /** Reports a frame Retell drops for a wrong, missing or unknown field. */
   function onInvalid(
     into: Violation[],
-    text: string,
-    reason: string,
-  ): OutboundEvent | undefined {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const record = typeof json === "object" && json !== null
-      ? json as Record<string, unknown>
-      : {};
-    const nulls = Object.keys(record).filter((key) => record[key] === null);
-    if (nulls.length > 0) {
-      const rest = Object.fromEntries(
-        Object.entries(record).filter(([, value]) => value !== null),
-      );
-      const retry = parseOutbound(JSON.stringify(rest));
-      if (retry.ok) {
-        const fields = nulls.map((key) => `"${key}"`).join(", ");
-        report(
-          into,
-          "invalid_frame",
-          `The server sent a ${retry.event.response_type} frame with null for ${fields}; Retell tolerates null there in practice, but the documented form leaves an optional field out.`,
-          retry.event.response_type === "response"
-            ? retry.event.response_id
-            : undefined,
-        );
-        return retry.event;
-      }
-    }
-    const id = Number.isSafeInteger(record.response_id) &&
-        record.response_type === "response"
-      ? record.response_id as number
+    object: Record<string, unknown>,
+    responseType: string,
+    issues: Issue[],
+  ): void {
+    const id = responseType === "response" &&
+        Number.isSafeInteger(object.response_id)
+      ? object.response_id as number
       : undefined;
-    const issues = reason.replace(/^Invalid \S+ frame: /, "").replaceAll(
-      "(root): ",
-      "",
-    );
-    const flag = record.content_complete;
+    const flag = object.content_complete;
     const message = typeof flag === "string"
       ? `${
         id === undefined ? "A frame" : name(id, true)
@@ -379,12 +345,11 @@ export function createConformanceChecker(
         flag === "true" && id !== undefined
           ? " and the response does not complete"
           : ""
-      } (${issues}).`
-      : `The server sent an invalid ${
-        typeof record.response_type === "string" ? record.response_type : ""
-      } frame (${issues}); Retell drops it silently.`;
+      } (${formatIssues(issues)}).`
+      : `The server sent an invalid ${responseType} frame (${
+        formatIssues(issues)
+      }); Retell drops it silently.`;
     report(into, "invalid_frame", message, id);
-    return undefined;
   }
 
   function receive(data: unknown): ReceiveResult {
@@ -417,7 +382,7 @@ export function createConformanceChecker(
           report(
             into,
             "not_event",
-            isObject(data)
+            result.object !== undefined
               ? `The server sent ${
                 preview(data)
               }, whose "response_type" is not a string; Retell cannot read it and drops it.`
@@ -431,14 +396,24 @@ export function createConformanceChecker(
             into,
             "unknown_response_type",
             `The server sent response_type ${
-              JSON.stringify(responseTypeOf(data))
+              JSON.stringify(result.responseType)
             }, which is not one Retell knows (config, response, agent_interrupt, ping_pong, update_agent, tool_call_invocation, tool_call_result, metadata); Retell drops it.`,
           );
           break;
-        case "invalid": {
-          const tolerated = onInvalid(into, data, result.reason);
-          if (tolerated !== undefined) dispatch(into, tolerated, framesBefore);
-          return { event: tolerated, violations: into };
+        case "invalid":
+          onInvalid(into, result.object, result.responseType, result.issues);
+          break;
+        case "null_optional": {
+          const event = result.event;
+          const fields = result.nullFields.map((key) => `"${key}"`).join(", ");
+          report(
+            into,
+            "invalid_frame",
+            `The server sent a ${event.response_type} frame with null for ${fields}; Retell tolerates null there in practice, but the documented form leaves an optional field out.`,
+            event.response_type === "response" ? event.response_id : undefined,
+          );
+          dispatch(into, event, framesBefore);
+          return { event, violations: into };
         }
         case "missing_response_type": {
           const reading = result.asResponse;
@@ -447,11 +422,7 @@ export function createConformanceChecker(
             "missing_response_type",
             reading === undefined
               ? `The server sent a frame without "response_type"; Retell reads such a frame as a response, and this one is not a valid response either (${
-                result.reason.replace(
-                  /^.*read as a response it is invalid: /,
-                  "",
-                )
-                  .replaceAll("(root): ", "")
+                formatIssues(result.issues)
               }), so it is dropped.`
               : `The server sent response ${reading.response_id} without "response_type"; Retell still reads it as a response (old protocol), but every frame must set "response_type".`,
             reading?.response_id,
@@ -622,25 +593,6 @@ function preview(text: string): string {
   return JSON.stringify(
     text.length > limit ? `${text.slice(0, limit)}…` : text,
   );
-}
-
-/** Whether a text frame is a JSON object. */
-function isObject(text: string): boolean {
-  try {
-    const json: unknown = JSON.parse(text);
-    return typeof json === "object" && json !== null && !Array.isArray(json);
-  } catch {
-    return false;
-  }
-}
-
-/** The `response_type` of a frame already known to be a JSON object. */
-function responseTypeOf(text: string): unknown {
-  try {
-    return (JSON.parse(text) as { response_type?: unknown }).response_type;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Size of a binary frame in bytes, when it can be told. */

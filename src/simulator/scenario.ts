@@ -53,6 +53,7 @@
  * @module
  */
 import { z } from "zod";
+import { formatIssue, type Issue, toIssues } from "../protocol/issues.ts";
 import type { CallAction } from "../protocol/outbound.ts";
 import {
   type ResponseRecord,
@@ -144,6 +145,8 @@ export type ScenarioParseResult =
     ok: false;
     /** One line per problem, each naming the field path (`steps[2].wait`). */
     reason: string;
+    /** The same problems, as data. */
+    issues: Issue[];
   };
 
 const texts = z.union([
@@ -210,60 +213,59 @@ export function parseScenario(text: string): ScenarioParseResult {
     json = JSON.parse(text);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    return { ok: false, reason: `Cannot parse scenario as JSON: ${detail}` };
+    const issues = [{ path: [], message: detail }];
+    return {
+      ok: false,
+      reason: `Cannot parse scenario as JSON: ${detail}`,
+      issues,
+    };
   }
   const top = scenarioSchema.safeParse(json);
-  if (!top.success) return { ok: false, reason: describeIssues(top.error) };
-  const problems: string[] = [];
+  if (!top.success) return failed(toIssues(top.error.issues));
+  const issues: Issue[] = [];
   const steps: ScenarioStep[] = [];
   top.data.steps.forEach((raw, index) => {
-    const at = `steps[${index}]`;
+    const at = ["steps", index];
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      problems.push(`${at}: expected an object`);
+      issues.push({ path: at, message: "expected an object" });
       return;
     }
     const kinds = STEP_KEYS.filter((key) => Object.hasOwn(raw, key));
     if (kinds.length !== 1) {
-      problems.push(
-        `${at}: a step has exactly one of ${
+      issues.push({
+        path: at,
+        message: `a step has exactly one of ${
           STEP_KEYS.map((key) => `"${key}"`).join(", ")
         }${
           kinds.length > 1
             ? `, found ${kinds.map((key) => `"${key}"`).join(" and ")}`
             : ""
         }`,
-      );
+      });
       return;
     }
     const parsed = stepSchemas[kinds[0]!].safeParse(raw);
     if (parsed.success) steps.push(parsed.data);
-    else problems.push(describeIssues(parsed.error, ["steps", index]));
+    else {
+      for (const issue of toIssues(parsed.error.issues)) {
+        issues.push({ ...issue, path: [...at, ...issue.path] });
+      }
+    }
   });
-  if (steps.length === 0 && problems.length === 0) {
-    problems.push("steps: Too small: expected at least one step");
+  if (steps.length === 0 && issues.length === 0) {
+    issues.push({
+      path: ["steps"],
+      message: "Too small: expected at least one step",
+    });
   }
-  if (problems.length > 0) return { ok: false, reason: problems.join("\n") };
+  if (issues.length > 0) return failed(issues);
   const scenario: Scenario = { ...top.data, steps };
   return { ok: true, scenario };
 }
 
-/** Each issue as `path: message` on its own line, paths like `steps[2].expect.contains`. */
-function describeIssues(
-  error: z.ZodError,
-  prefix: PropertyKey[] = [],
-): string {
-  return error.issues.map((issue) => {
-    const path = formatPath([...prefix, ...issue.path]);
-    return `${path === "" ? "(root)" : path}: ${issue.message}`;
-  }).join("\n");
-}
-
-function formatPath(path: PropertyKey[]): string {
-  return path.map((part, index) =>
-    typeof part === "number"
-      ? `[${part}]`
-      : `${index === 0 ? "" : "."}${String(part)}`
-  ).join("");
+/** The failure for these issues, one per line in `reason`. */
+function failed(issues: Issue[]): ScenarioParseResult {
+  return { ok: false, reason: issues.map(formatIssue).join("\n"), issues };
 }
 
 /** Options of {@linkcode runScenario}: the call's options, plus timing. */

@@ -121,13 +121,13 @@ Deno.test("parseScenario() accepts the shipped scenarios", async () => {
 
 Deno.test("parseScenario() names the field at fault", async (t) => {
   const cases: Array<[string, unknown, string]> = [
-    ["a file that is not an object", [1], "(root): Invalid input"],
+    ["a file that is not an object", [1], "Invalid input: expected object"],
     ["a missing steps list", { name: "x" }, "steps: Invalid input"],
     ["no steps", { steps: [] }, "steps: Too small"],
     [
       "an unknown top-level key",
       { steps: [{ say: "Hi" }], stpes: [] },
-      '(root): Unrecognized key: "stpes"',
+      'Unrecognized key: "stpes"',
     ],
     [
       "a variable that is not a string",
