@@ -5,6 +5,8 @@ import {
   createConformanceChecker,
   type Violation,
 } from "../../src/simulator/conformance.ts";
+import { chunk, defaultConfig, done, pong } from "../_support/frames.ts";
+import type { Frame } from "../_support/retell_client.ts";
 
 /** A checker on a fake clock that the test moves with `clock.advance`. */
 function setup(options: Omit<ConformanceOptions, "now"> = {}): {
@@ -21,32 +23,13 @@ function setup(options: Omit<ConformanceOptions, "now"> = {}): {
   return { checker, clock };
 }
 
-/** A `response` frame as JSON text. */
-function response(
-  id: number,
-  content: string,
-  complete: boolean,
-  extra: Record<string, unknown> = {},
-): string {
-  return JSON.stringify({
-    response_type: "response",
-    response_id: id,
-    content,
-    content_complete: complete,
-    ...extra,
-  });
+/** A frame as the JSON text the server sends. */
+function text(frame: Frame): string {
+  return JSON.stringify(frame);
 }
 
-/** A `ping_pong` echo as JSON text. */
-function pong(timestamp: number): string {
-  return JSON.stringify({ response_type: "ping_pong", timestamp });
-}
-
-const CONFIG = JSON.stringify({
-  response_type: "config",
-  config: { auto_reconnect: true, call_details: true },
-});
-const BEGIN = response(0, "Hello, how can I help?", true);
+const CONFIG = text(defaultConfig());
+const BEGIN = text(done(0, "Hello, how can I help?"));
 
 function codes(violations: readonly Violation[]): string[] {
   return violations.map((v) => v.code);
@@ -94,22 +77,22 @@ Deno.test("a clean full conversation produces no violation", () => {
   };
   assert.equal(receive(CONFIG).event?.response_type, "config");
   clock.advance(20);
-  receive(response(0, "Hello, ", false));
-  receive(response(0, "how can I help?", false));
-  receive(response(0, "", true));
+  receive(text(chunk(0, "Hello, ")));
+  receive(text(chunk(0, "how can I help?")));
+  receive(text(done(0, "")));
   assert.ok(checker.isComplete(0));
 
   for (let tick = 0; tick < 3; tick++) {
     clock.advance(2000);
     checker.pinged(1767225600000 + tick * 2000);
     clock.advance(5);
-    receive(pong(1767225600000 + tick * 2000));
+    receive(text(pong(1767225600000 + tick * 2000)));
     seen.push(...codes(checker.check()));
   }
 
   // Discard-and-re-ask: request 1 is superseded by 2 mid-stream (§5.1).
   checker.requested(1);
-  receive(response(1, "Our hours", false));
+  receive(text(chunk(1, "Our hours")));
   clock.advance(300);
   checker.requested(2);
   assert.equal(checker.latestRequested, 2);
@@ -138,15 +121,15 @@ Deno.test("a clean full conversation produces no violation", () => {
   receive(
     JSON.stringify({ response_type: "metadata", metadata: { step: 2 } }),
   );
-  receive(response(2, "We are open ", false));
-  receive(response(2, "9 to 5.", false));
-  receive(response(2, "", true));
+  receive(text(chunk(2, "We are open ")));
+  receive(text(chunk(2, "9 to 5.")));
+  receive(text(done(2, "")));
   assert.ok(checker.isComplete(2));
   assert.ok(!checker.isComplete(1));
 
   clock.advance(20000);
   checker.requested(3); // a reminder
-  receive(response(3, "Are you still there?", true));
+  receive(text(done(3, "Are you still there?")));
   receive(
     JSON.stringify({
       response_type: "agent_interrupt",
@@ -156,7 +139,7 @@ Deno.test("a clean full conversation produces no violation", () => {
     }),
   );
   checker.requested(4);
-  receive(response(4, "Goodbye!", true, { end_call: true }));
+  receive(text(done(4, "Goodbye!", { end_call: true })));
   clock.advance(60000);
   seen.push(...codes(checker.check()));
   seen.push(...codes(checker.closed(1000, true)));
@@ -166,15 +149,15 @@ Deno.test("a clean full conversation produces no violation", () => {
 
 Deno.test("the begin message streamed in several chunks is fine", () => {
   const { checker, clock } = setup();
-  for (const chunk of ["Hi ", "there, ", "this is ", "Ava."]) {
+  for (const piece of ["Hi ", "there, ", "this is ", "Ava."]) {
     assert.deepStrictEqual(
-      checker.receive(response(0, chunk, false)).violations,
+      checker.receive(text(chunk(0, piece))).violations,
       [],
     );
     clock.advance(200);
   }
   assert.ok(!checker.isComplete(0));
-  checker.receive(response(0, "", true));
+  checker.receive(text(done(0, "")));
   assert.ok(checker.isComplete(0));
   clock.advance(20000);
   assert.deepStrictEqual(checker.check(), []);
@@ -184,7 +167,7 @@ Deno.test("the begin message streamed in several chunks is fine", () => {
 
 Deno.test("an empty begin message (caller speaks first) is fine", () => {
   const { checker } = setup();
-  checker.receive(response(0, "", true));
+  checker.receive(text(done(0, "")));
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
@@ -287,7 +270,7 @@ Deno.test("missing_response_type: the old-style reading is held to the response-
 Deno.test("missing_response_type negative: a frame with response_type is not reported", () => {
   const { checker } = setup();
   assert.deepStrictEqual(
-    checker.receive(response(0, "Hi", true)).violations,
+    checker.receive(text(done(0, "Hi"))).violations,
     [],
   );
 });
@@ -331,7 +314,7 @@ Deno.test('invalid_frame: content_complete as the string "true"', () => {
   checker.receive(BEGIN);
   checker.requested(1);
   const result = checker.receive(
-    response(1, "Sure.", "true" as unknown as boolean),
+    text({ ...done(1, "Sure."), content_complete: "true" }),
   );
   assert.equal(result.event, undefined);
   const v = assertOne(
@@ -353,12 +336,12 @@ Deno.test('invalid_frame: content_complete as the string "true"', () => {
 Deno.test("invalid_frame: wrong types and unknown keys are named", () => {
   const { checker } = setup();
   assertOne(
-    checker.receive(response("1" as unknown as number, "Hi", true)).violations,
+    checker.receive(text({ ...done(0, "Hi"), response_id: "1" })).violations,
     "invalid_frame",
     "response_id",
   );
   assertOne(
-    checker.receive(response(0, "Hi", true, { contnet: "x" })).violations,
+    checker.receive(text({ ...done(0, "Hi"), contnet: "x" })).violations,
     "invalid_frame",
     '"contnet"',
   );
@@ -374,7 +357,7 @@ Deno.test("invalid_frame: wrong types and unknown keys are named", () => {
 
 Deno.test("invalid_frame: messages are plain words, without the parser's prefixes", () => {
   const { checker } = setup();
-  checker.receive(response(0, "Hi", true, { contnet: "x" }));
+  checker.receive(text({ ...done(0, "Hi"), contnet: "x" }));
   checker.receive(JSON.stringify({ response_id: 0, content: 5 }));
   checker.receive(JSON.stringify([1]));
   checker.receive(JSON.stringify({ response_type: 3 }));
@@ -389,7 +372,7 @@ Deno.test("invalid_frame: messages are plain words, without the parser's prefixe
 Deno.test("invalid_frame: null for an optional field is reported, but the response still counts as Retell tolerates it", () => {
   const { checker } = setup();
   const result = checker.receive(
-    response(0, "Hi", true, { transfer_number: null, digit_to_press: null }),
+    text({ ...done(0, "Hi"), transfer_number: null, digit_to_press: null }),
   );
   assertOne(
     result.violations,
@@ -409,7 +392,7 @@ Deno.test("invalid_frame: null for an optional field is reported, but the respon
 Deno.test("invalid_frame: null for a required field drops the frame", () => {
   const { checker } = setup();
   const result = checker.receive(
-    response(0, null as unknown as string, true, { transfer_number: null }),
+    text({ ...done(0), content: null, transfer_number: null }),
   );
   assert.equal(result.event, undefined);
   assertOne(result.violations, "invalid_frame", "content", "drops it");
@@ -421,7 +404,7 @@ Deno.test("invalid_frame negative: a JSON boolean is fine", () => {
   checker.receive(BEGIN);
   checker.requested(1);
   assert.deepStrictEqual(
-    checker.receive(response(1, "Sure.", true)).violations,
+    checker.receive(text(done(1, "Sure."))).violations,
     [],
   );
   assert.ok(checker.isComplete(1));
@@ -510,10 +493,10 @@ Deno.test("no_begin: the deadline is configurable", () => {
 Deno.test("no_begin negative: a begin message before the deadline, even if not yet complete", () => {
   const { checker, clock } = setup();
   clock.advance(4000);
-  checker.receive(response(0, "Hi", false));
+  checker.receive(text(chunk(0, "Hi")));
   clock.advance(2000);
   assert.deepStrictEqual(checker.check(), []);
-  checker.receive(response(0, "", true));
+  checker.receive(text(done(0, "")));
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
@@ -521,10 +504,10 @@ Deno.test("stale_response: content for an id a newer request superseded", () => 
   const { checker } = setup();
   checker.receive(BEGIN);
   checker.requested(1);
-  checker.receive(response(1, "Let me ", false));
+  checker.receive(text(chunk(1, "Let me ")));
   checker.requested(2);
   const v = assertOne(
-    checker.receive(response(1, "check.", false)).violations,
+    checker.receive(text(chunk(1, "check."))).violations,
     "stale_response",
     "Response 1",
     "response 2",
@@ -532,7 +515,7 @@ Deno.test("stale_response: content for an id a newer request superseded", () => 
   assert.equal(v.rule, "§5.1, §8.7");
   assert.equal(v.responseId, 1);
   // Reported once per id, not once per chunk.
-  assert.deepStrictEqual(checker.receive(response(1, "", true)).violations, []);
+  assert.deepStrictEqual(checker.receive(text(done(1, ""))).violations, []);
   assert.ok(!checker.isComplete(1));
   assertOne(checker.violations, "stale_response");
 });
@@ -553,7 +536,7 @@ Deno.test("stale_response negative: content for the latest id", () => {
   checker.receive(BEGIN);
   checker.requested(1);
   checker.requested(2);
-  checker.receive(response(2, "Yes.", true));
+  checker.receive(text(done(2, "Yes.")));
   assertClean(checker);
 });
 
@@ -561,9 +544,9 @@ Deno.test("after_complete: content for an id already complete", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
   checker.requested(3);
-  checker.receive(response(3, "Done.", true));
+  checker.receive(text(done(3, "Done.")));
   const v = assertOne(
-    checker.receive(response(3, " Anything else?", false)).violations,
+    checker.receive(text(chunk(3, " Anything else?"))).violations,
     "after_complete",
   );
   assert.equal(
@@ -572,14 +555,14 @@ Deno.test("after_complete: content for an id already complete", () => {
   );
   assert.equal(v.rule, "§5.1, §8.7");
   assert.equal(v.responseId, 3);
-  assert.deepStrictEqual(checker.receive(response(3, "", true)).violations, []);
+  assert.deepStrictEqual(checker.receive(text(done(3, ""))).violations, []);
 });
 
 Deno.test("after_complete: more begin message after it completed", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
   assertOne(
-    checker.receive(response(0, "Hello?", true)).violations,
+    checker.receive(text(done(0, "Hello?"))).violations,
     "after_complete",
     "begin message",
   );
@@ -589,10 +572,10 @@ Deno.test("after_complete: wins over stale for a completed, superseded id", () =
   const { checker } = setup();
   checker.receive(BEGIN);
   checker.requested(1);
-  checker.receive(response(1, "Hi", true));
+  checker.receive(text(done(1, "Hi")));
   checker.requested(2);
   assertOne(
-    checker.receive(response(1, "again", true)).violations,
+    checker.receive(text(done(1, "again"))).violations,
     "after_complete",
   );
 });
@@ -601,9 +584,9 @@ Deno.test("after_complete negative: chunks before the final one", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
   checker.requested(1);
-  checker.receive(response(1, "One, ", false));
-  checker.receive(response(1, "two, ", false));
-  checker.receive(response(1, "three.", true));
+  checker.receive(text(chunk(1, "One, ")));
+  checker.receive(text(chunk(1, "two, ")));
+  checker.receive(text(done(1, "three.")));
   assertClean(checker);
 });
 
@@ -611,7 +594,7 @@ Deno.test("unrequested_response: an id Retell never asked for", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
   const v = assertOne(
-    checker.receive(response(1, "Hi", true)).violations,
+    checker.receive(text(done(1, "Hi"))).violations,
     "unrequested_response",
     "Response 1",
     "not asked",
@@ -620,7 +603,7 @@ Deno.test("unrequested_response: an id Retell never asked for", () => {
   assert.equal(v.responseId, 1);
   checker.requested(1);
   assertOne(
-    checker.receive(response(5, "Hi", true)).violations,
+    checker.receive(text(done(5, "Hi"))).violations,
     "unrequested_response",
     "Response 5",
     "up to 1",
@@ -632,7 +615,7 @@ Deno.test("unrequested_response negative: the requested id", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
   checker.requested(1);
-  checker.receive(response(1, "Hi", true));
+  checker.receive(text(done(1, "Hi")));
   assertClean(checker);
 });
 
@@ -640,7 +623,7 @@ Deno.test("never_completed: the latest request left open past the deadline", () 
   const { checker, clock } = setup();
   checker.receive(BEGIN);
   checker.requested(1);
-  checker.receive(response(1, "Let me check", false));
+  checker.receive(text(chunk(1, "Let me check")));
   clock.advance(15000);
   assert.deepStrictEqual(checker.check(), []);
   clock.advance(1);
@@ -677,7 +660,7 @@ Deno.test("never_completed: still open when the socket closes", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
   checker.requested(2);
-  checker.receive(response(2, "Hmm", false));
+  checker.receive(text(chunk(2, "Hmm")));
   clock.advance(2500);
   assertOne(
     checker.closed(1000, false),
@@ -689,7 +672,7 @@ Deno.test("never_completed: still open when the socket closes", () => {
 
 Deno.test("never_completed: a begin message that never completes", () => {
   const { checker } = setup();
-  checker.receive(response(0, "Hello", false));
+  checker.receive(text(chunk(0, "Hello")));
   assertOne(checker.closed(1000, false), "never_completed", "begin message");
 });
 
@@ -697,12 +680,12 @@ Deno.test("never_completed negative: superseded ids never count", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
   checker.requested(1);
-  checker.receive(response(1, "Our hours are", false));
+  checker.receive(text(chunk(1, "Our hours are")));
   clock.advance(10000);
   checker.requested(2);
   clock.advance(10000);
   checker.requested(3);
-  checker.receive(response(3, "Nine to five.", true));
+  checker.receive(text(done(3, "Nine to five.")));
   clock.advance(60000);
   assert.deepStrictEqual(checker.check(), []);
   assert.deepStrictEqual(checker.closed(1000, false), []);
@@ -711,9 +694,9 @@ Deno.test("never_completed negative: superseded ids never count", () => {
 
 Deno.test("never_completed negative: a superseded begin message never counts", () => {
   const { checker } = setup();
-  checker.receive(response(0, "Hel", false));
+  checker.receive(text(chunk(0, "Hel")));
   checker.requested(1);
-  checker.receive(response(1, "", true));
+  checker.receive(text(done(1, "")));
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
@@ -722,7 +705,7 @@ Deno.test("never_completed negative: completed within the deadline", () => {
   checker.receive(BEGIN);
   checker.requested(1);
   clock.advance(14000);
-  checker.receive(response(1, "Sorry for the wait.", true));
+  checker.receive(text(done(1, "Sorry for the wait.")));
   clock.advance(5000);
   assert.deepStrictEqual(checker.check(), []);
   assert.deepStrictEqual(checker.closed(1000, false), []);
@@ -734,7 +717,7 @@ Deno.test("ping_late: an echo after the deadline, before any check()", () => {
   checker.pinged(1767225600000);
   clock.advance(6200);
   const v = assertOne(
-    checker.receive(pong(1767225600000)).violations,
+    checker.receive(text(pong(1767225600000))).violations,
     "ping_late",
     "1767225600000",
     "1.2 s late",
@@ -750,10 +733,10 @@ Deno.test("ping_late negative: a prompt echo, and one exactly at the deadline", 
   checker.receive(BEGIN);
   checker.pinged(1);
   clock.advance(3);
-  checker.receive(pong(1));
+  checker.receive(text(pong(1)));
   checker.pinged(2);
   clock.advance(5000);
-  checker.receive(pong(2));
+  checker.receive(text(pong(2)));
   assert.deepStrictEqual(checker.check(), []);
   assertClean(checker);
 });
@@ -768,7 +751,10 @@ Deno.test("ping_missing: no echo within the deadline", () => {
   assert.deepStrictEqual(checker.check(), []);
   // The echo turning up later is not a second violation.
   clock.advance(1000);
-  assert.deepStrictEqual(checker.receive(pong(1767225600000)).violations, []);
+  assert.deepStrictEqual(
+    checker.receive(text(pong(1767225600000))).violations,
+    [],
+  );
   assert.deepStrictEqual(checker.closed(1000, false), []);
   assertOne(checker.violations, "ping_missing");
 });
@@ -808,7 +794,7 @@ Deno.test("ping_unknown: an echo of a timestamp never sent", () => {
   checker.receive(BEGIN);
   checker.pinged(1767225600000);
   const v = assertOne(
-    checker.receive(pong(Date.UTC(2030, 0, 1))).violations,
+    checker.receive(text(pong(Date.UTC(2030, 0, 1)))).violations,
     "ping_unknown",
     String(Date.UTC(2030, 0, 1)),
   );
@@ -819,9 +805,9 @@ Deno.test("ping_unknown: a second echo of the same ping", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
   checker.pinged(1767225600000);
-  checker.receive(pong(1767225600000));
+  checker.receive(text(pong(1767225600000)));
   assertOne(
-    checker.receive(pong(1767225600000)).violations,
+    checker.receive(text(pong(1767225600000))).violations,
     "ping_unknown",
     "second time",
   );
@@ -832,8 +818,8 @@ Deno.test("ping_unknown negative: two pings with the same timestamp, each echoed
   checker.receive(BEGIN);
   checker.pinged(5);
   checker.pinged(5);
-  checker.receive(pong(5));
-  checker.receive(pong(5));
+  checker.receive(text(pong(5)));
+  checker.receive(text(pong(5)));
   assertClean(checker);
 });
 

@@ -10,12 +10,16 @@ import {
 } from "../../src/simulator/scenario.ts";
 import { startTestServer } from "../_support/server.ts";
 import { slowResponder } from "../_support/responders.ts";
+import { chunk, configEvent, done, pong } from "../_support/frames.ts";
+import {
+  answerPolitely,
+  type Script,
+  startScriptedServer,
+} from "../_support/scripted_server.ts";
 
 const GREETING = "How may I help you?";
 const REPLY = "I am sorry, can you say that again?";
 const SHIPPED = ["dummy", "barge_in", "keepalive"];
-
-type Frame = Record<string, unknown>;
 
 /** Parses a scenario written in the test, failing the test when it is invalid. */
 function scenario(value: unknown): Scenario {
@@ -28,79 +32,19 @@ function codes(violations: readonly Violation[]): string[] {
   return violations.map((violation) => violation.code);
 }
 
-function response(id: number, content: string, complete: boolean) {
-  return {
-    response_type: "response",
-    response_id: id,
-    content,
-    content_complete: complete,
-  };
-}
-
-/**
- * A small bad server: sends `start` frames when a call opens, then answers
- * each frame from the simulator with `answer`. Every timer it starts is
- * cleared when the call closes.
- */
-function startBadServer(behaviour: {
-  start?: Array<Frame | string | Uint8Array>;
-  answer?(frame: Frame, socket: WebSocket, later: Later): void;
-}) {
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      const timers = new Set<ReturnType<typeof setTimeout>>();
-      const later: Later = (ms, action) => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          if (socket.readyState === WebSocket.OPEN) action();
-        }, ms);
-        timers.add(timer);
-      };
-      socket.onopen = () => {
-        for (const frame of behaviour.start ?? defaultStart()) {
-          socket.send(
-            typeof frame === "string" || frame instanceof Uint8Array
-              ? frame
-              : JSON.stringify(frame),
-          );
-        }
-      };
-      socket.onmessage = (event) =>
-        behaviour.answer?.(JSON.parse(event.data), socket, later);
-      socket.onclose = () => timers.forEach(clearTimeout);
-      return response;
-    },
-  );
-  return {
-    url: `ws://127.0.0.1:${server.addr.port}/llm-websocket`,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-    },
-  };
-}
-
-type Later = (ms: number, action: () => void) => void;
-
-function defaultStart(): Frame[] {
-  return [
-    { response_type: "config", config: {} },
-    response(0, "Hi.", true),
-  ];
-}
-
-/** Answers every request with one complete frame. */
-function answerPolitely(frame: Frame, socket: WebSocket): void {
-  if (typeof frame.response_id === "number") {
-    socket.send(JSON.stringify(response(frame.response_id, "Okay.", true)));
-  }
-}
-
 const TWO_TURNS = scenario({
   timeout_ms: 2000,
   steps: [{ say: "First question?" }, { say: "Second question?" }],
 });
+
+const ONE_TURN = scenario({ steps: [{ say: "First question?" }] });
+
+/** Starts a reply to the first request, and never completes it. */
+const NEVER_COMPLETES: Script = {
+  answer(frame, peer) {
+    if (frame.response_id === 1) peer.send(chunk(1, "Let me check"));
+  },
+};
 
 async function run(
   url: string,
@@ -362,9 +306,9 @@ Deno.test("runScenario() reports failed expectations in words", async (t) => {
 
 Deno.test("runScenario() reports the protocol rule each bad server breaks", async (t) => {
   await t.step("a frame without response_type", async () => {
-    await using server = startBadServer({
+    await using server = startScriptedServer({
       start: [
-        { response_type: "config", config: {} },
+        configEvent(),
         { response_id: 0, content: "Hi.", content_complete: true },
       ],
       answer: answerPolitely,
@@ -379,14 +323,11 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step('content_complete sent as the string "true"', async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
+    await using server = startScriptedServer({
+      answer(frame, peer) {
         if (frame.response_id === 1) {
-          socket.send(JSON.stringify({
-            ...response(1, "Sure.", false),
-            content_complete: "true",
-          }));
-        } else answerPolitely(frame, socket);
+          peer.send({ ...chunk(1, "Sure."), content_complete: "true" });
+        } else answerPolitely(frame, peer);
       },
     });
     const report = await run(server.url, TWO_TURNS, { timeoutMs: 300 });
@@ -398,14 +339,13 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("content under a stale response_id", async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
-        const send = (value: Frame) => socket.send(JSON.stringify(value));
-        if (frame.response_id === 1) send(response(1, "Let me ", false));
+    await using server = startScriptedServer({
+      answer(frame, peer) {
+        if (frame.response_id === 1) peer.send(chunk(1, "Let me "));
         if (frame.response_id === 2) {
-          send(response(2, "Sure, ", false));
-          send(response(1, "check that.", false));
-          send(response(2, "done.", true));
+          peer.send(chunk(2, "Sure, "));
+          peer.send(chunk(1, "check that."));
+          peer.send(done(2, "done."));
         }
       },
     });
@@ -425,12 +365,10 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("content after the response completed", async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
-        answerPolitely(frame, socket);
-        if (frame.response_id === 1) {
-          socket.send(JSON.stringify(response(1, " And more.", false)));
-        }
+    await using server = startScriptedServer({
+      answer(frame, peer) {
+        answerPolitely(frame, peer);
+        if (frame.response_id === 1) peer.send(chunk(1, " And more."));
       },
     });
     const report = await run(server.url);
@@ -440,16 +378,10 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("a response never completed", async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
-        if (frame.response_id === 1) {
-          socket.send(JSON.stringify(response(1, "Let me check", false)));
-        }
-      },
-    });
+    await using server = startScriptedServer(NEVER_COMPLETES);
     const report = await run(
       server.url,
-      scenario({ steps: [{ say: "First question?" }] }),
+      ONE_TURN,
       { timeoutMs: 200 },
     );
     assert.deepStrictEqual(codes(report.violations), ["never_completed"]);
@@ -459,16 +391,10 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("a response open past the response deadline", async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
-        if (frame.response_id === 1) {
-          socket.send(JSON.stringify(response(1, "Let me check", false)));
-        }
-      },
-    });
+    await using server = startScriptedServer(NEVER_COMPLETES);
     const report = await run(
       server.url,
-      scenario({ steps: [{ say: "First question?" }] }),
+      ONE_TURN,
       {
         timeoutMs: 400,
         checkIntervalMs: 10,
@@ -480,10 +406,10 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("a binary frame", async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
-        if (frame.response_id === 1) socket.send(new Uint8Array([1, 2, 3]));
-        answerPolitely(frame, socket);
+    await using server = startScriptedServer({
+      answer(frame, peer) {
+        if (frame.response_id === 1) peer.send(new Uint8Array([1, 2, 3]));
+        answerPolitely(frame, peer);
       },
     });
     const report = await run(server.url);
@@ -493,9 +419,9 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("a close with code 1011", async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
-        if (frame.response_id === 1) socket.close(1011, "boom");
+    await using server = startScriptedServer({
+      answer(frame, peer) {
+        if (frame.response_id === 1) peer.close(1011, "boom");
       },
     });
     const report = await run(server.url);
@@ -512,11 +438,8 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("ping_pong never echoed", async () => {
-    await using server = startBadServer({
-      start: [
-        { response_type: "config", config: { auto_reconnect: true } },
-        response(0, "Hi.", true),
-      ],
+    await using server = startScriptedServer({
+      start: [configEvent({ auto_reconnect: true }), done(0, "Hi.")],
     });
     const report = await run(
       server.url,
@@ -536,18 +459,11 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("ping_pong echoed late", async () => {
-    await using server = startBadServer({
-      start: [
-        { response_type: "config", config: { auto_reconnect: true } },
-        response(0, "Hi.", true),
-      ],
-      answer(frame, socket, later) {
+    await using server = startScriptedServer({
+      start: [configEvent({ auto_reconnect: true }), done(0, "Hi.")],
+      answer(frame, peer) {
         if (frame.interaction_type !== "ping_pong") return;
-        later(120, () =>
-          socket.send(JSON.stringify({
-            response_type: "ping_pong",
-            timestamp: frame.timestamp,
-          })));
+        peer.later(120, () => peer.send(pong(frame.timestamp as number)));
       },
     });
     const quick = await run(
@@ -569,8 +485,8 @@ Deno.test("runScenario() reports the protocol rule each bad server breaks", asyn
   });
 
   await t.step("no begin message", async () => {
-    await using server = startBadServer({
-      start: [{ response_type: "config", config: {} }],
+    await using server = startScriptedServer({
+      start: [configEvent()],
       answer: answerPolitely,
     });
     const report = await run(
