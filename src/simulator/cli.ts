@@ -9,11 +9,8 @@
  * @module
  */
 import type { CallAction } from "../protocol/outbound.ts";
-import {
-  SimulatorConnectError,
-  type SimulatorEvent,
-  startSimulatedCall,
-} from "./call.ts";
+import { SimulatorConnectError, startSimulatedCall } from "./call.ts";
+import type { SimulatorEvent } from "./simulator_event.ts";
 import type { ConformanceOptions, Violation } from "./conformance.ts";
 import {
   parseScenario,

@@ -55,13 +55,9 @@
 import { z } from "zod";
 import { formatIssue, type Issue, toIssues } from "../protocol/issues.ts";
 import type { CallAction } from "../protocol/outbound.ts";
-import {
-  type ResponseRecord,
-  type ResponseStatus,
-  type SimulatedCallOptions,
-  type SimulatorEvent,
-  startSimulatedCall,
-} from "./call.ts";
+import { type SimulatedCallOptions, startSimulatedCall } from "./call.ts";
+import type { ResponseRecord, ResponseStatus } from "./response_record.ts";
+import type { SimulatorEvent } from "./simulator_event.ts";
 import type { Violation } from "./conformance.ts";
 
 /** What a reply must (not) say and do; every field is optional. */

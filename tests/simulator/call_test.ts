@@ -3,13 +3,13 @@ import { createMetadataEvent } from "../../src/protocol/outbound.ts";
 import { mock } from "node:test";
 import type { Responder } from "../../src/responder.ts";
 import {
-  buildCallUrl,
   type SimulatedCall,
   type SimulatedCallOptions,
   SimulatorConnectError,
-  type SimulatorEvent,
   startSimulatedCall,
 } from "../../src/simulator/call.ts";
+import { buildCallUrl } from "../../src/simulator/call_url.ts";
+import type { SimulatorEvent } from "../../src/simulator/simulator_event.ts";
 import { startTestServer } from "../_support/server.ts";
 import { waitUntil } from "../_support/wait.ts";
 import { slowResponder } from "../_support/responders.ts";
