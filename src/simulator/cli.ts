@@ -57,14 +57,12 @@ export interface SimulatorIo {
 
 /** Settings that have no flag, for tests: shorter deadlines and periods. */
 export interface MainOptions {
-  /** Deadlines of the protocol referee. */
+  /** Deadlines of the protocol referee, and its grace for frames in flight. */
   conformance?: ConformanceOptions;
   /** Keepalive period, default 2000 ms. */
   pingIntervalMs?: number;
   /** How often time-based rules are checked, default 250 ms. */
   checkIntervalMs?: number;
-  /** Grace for frames already in flight when a newer request is sent, default 500 ms. */
-  inFlightGraceMs?: number;
   /** Scripted mode: listening time after the last step, default 250 ms. */
   settleMs?: number;
 }
@@ -712,8 +710,6 @@ function callOptions(options: MainOptions) {
       { pingIntervalMs: options.pingIntervalMs }),
     ...(options.checkIntervalMs !== undefined &&
       { checkIntervalMs: options.checkIntervalMs }),
-    ...(options.inFlightGraceMs !== undefined &&
-      { inFlightGraceMs: options.inFlightGraceMs }),
   };
 }
 

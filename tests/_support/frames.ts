@@ -1,7 +1,8 @@
 /**
  * Builders for the frames Retell sends and the ones it expects back. Each
  * builds its frame as an object literal that `satisfies` the protocol type,
- * so a fixture cannot drift from the protocol module.
+ * so a fixture cannot drift from the protocol module, and returns it as
+ * both a plain frame and that type.
  */
 import type {
   PingPongRequest,
@@ -30,35 +31,30 @@ export function said(role: "agent" | "user", content: string): Utterance {
 export function responseRequired(
   id: number,
   transcript: Utterance[] = [],
-): Frame {
-  return request("response_required", id, transcript);
+): Frame & ResponseRequiredRequest {
+  return {
+    interaction_type: "response_required",
+    response_id: id,
+    transcript,
+  } satisfies ResponseRequiredRequest;
 }
 
 /** `reminder_required` with `id`. */
 export function reminderRequired(
   id: number,
   transcript: Utterance[] = [],
-): Frame {
-  return request("reminder_required", id, transcript);
-}
-
-function request(
-  type: "response_required" | "reminder_required",
-  id: number,
-  transcript: Utterance[],
-): Frame {
+): Frame & ReminderRequiredRequest {
   return {
-    interaction_type: type,
-    response_id: id,
-    transcript,
-  } satisfies ResponseRequiredRequest | ReminderRequiredRequest;
+    ...responseRequired(id, transcript),
+    interaction_type: "reminder_required",
+  } satisfies ReminderRequiredRequest;
 }
 
 /** `update_only` carrying `transcript`. */
 export function updateOnly(
   transcript: Utterance[],
   turntaking?: "agent_turn" | "user_turn",
-): Frame {
+): Frame & UpdateOnlyRequest {
   return {
     interaction_type: "update_only",
     transcript,
@@ -67,12 +63,12 @@ export function updateOnly(
 }
 
 /** Retell's keepalive. */
-export function ping(timestamp: number): Frame {
+export function ping(timestamp: number): Frame & PingPongRequest {
   return { interaction_type: "ping_pong", timestamp } satisfies PingPongRequest;
 }
 
 /** The echo the server must send for `ping(timestamp)`. */
-export function pong(timestamp: number): Frame {
+export function pong(timestamp: number): Frame & PingPongEvent {
   return { response_type: "ping_pong", timestamp } satisfies PingPongEvent;
 }
 
@@ -81,7 +77,7 @@ export function chunk(
   id: number,
   content: string,
   actions: ResponseActions = {},
-): Frame {
+): Frame & ResponseEvent {
   return response(id, content, false, actions);
 }
 
@@ -90,7 +86,7 @@ export function done(
   id: number,
   content = "",
   actions: ResponseActions = {},
-): Frame {
+): Frame & ResponseEvent {
   return response(id, content, true, actions);
 }
 
@@ -99,7 +95,7 @@ function response(
   content: string,
   complete: boolean,
   actions: ResponseActions,
-): Frame {
+): Frame & ResponseEvent {
   return {
     response_type: "response",
     response_id: id,

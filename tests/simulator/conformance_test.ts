@@ -5,10 +5,23 @@ import {
   createConformanceChecker,
   type Violation,
 } from "../../src/simulator/conformance.ts";
-import { chunk, defaultConfig, done, pong } from "../_support/frames.ts";
+import {
+  chunk,
+  defaultConfig,
+  done,
+  ping,
+  pong,
+  reminderRequired,
+  responseRequired,
+  said,
+} from "../_support/frames.ts";
+import { emptyRecord } from "../../src/simulator/response_record.ts";
 import type { Frame } from "../_support/retell_client.ts";
 
-/** A checker on a fake clock that the test moves with `clock.advance`. */
+/**
+ * A checker on a fake clock that the test moves with `clock.advance`; the
+ * server is held to a request at once unless `inFlightGraceMs` says otherwise.
+ */
 function setup(options: Omit<ConformanceOptions, "now"> = {}): {
   checker: ConformanceChecker;
   clock: { ms: number; advance(ms: number): void };
@@ -19,7 +32,11 @@ function setup(options: Omit<ConformanceOptions, "now"> = {}): {
       clock.ms += ms;
     },
   };
-  const checker = createConformanceChecker({ ...options, now: () => clock.ms });
+  const checker = createConformanceChecker({
+    inFlightGraceMs: 0,
+    ...options,
+    now: () => clock.ms,
+  });
   return { checker, clock };
 }
 
@@ -80,22 +97,22 @@ Deno.test("a clean full conversation produces no violation", () => {
   receive(text(chunk(0, "Hello, ")));
   receive(text(chunk(0, "how can I help?")));
   receive(text(done(0, "")));
-  assert.ok(checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "complete");
 
   for (let tick = 0; tick < 3; tick++) {
     clock.advance(2000);
-    checker.pinged(1767225600000 + tick * 2000);
+    checker.sent(ping(1767225600000 + tick * 2000));
     clock.advance(5);
     receive(text(pong(1767225600000 + tick * 2000)));
     seen.push(...codes(checker.check()));
   }
 
   // Discard-and-re-ask: request 1 is superseded by 2 mid-stream (§5.1).
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   receive(text(chunk(1, "Our hours")));
   clock.advance(300);
-  checker.requested(2);
-  assert.equal(checker.latestRequested, 2);
+  checker.sent(responseRequired(2));
+  assert.equal(checker.latestResponseId, 2);
   receive(
     JSON.stringify({
       response_type: "tool_call_invocation",
@@ -124,11 +141,11 @@ Deno.test("a clean full conversation produces no violation", () => {
   receive(text(chunk(2, "We are open ")));
   receive(text(chunk(2, "9 to 5.")));
   receive(text(done(2, "")));
-  assert.ok(checker.isComplete(2));
-  assert.ok(!checker.isComplete(1));
+  assert.equal(checker.response(2)?.status, "complete");
+  assert.equal(checker.response(1)?.status, "superseded");
 
   clock.advance(20000);
-  checker.requested(3); // a reminder
+  checker.sent(reminderRequired(3));
   receive(text(done(3, "Are you still there?")));
   receive(
     JSON.stringify({
@@ -138,7 +155,7 @@ Deno.test("a clean full conversation produces no violation", () => {
       content_complete: true,
     }),
   );
-  checker.requested(4);
+  checker.sent(responseRequired(4));
   receive(text(done(4, "Goodbye!", { end_call: true })));
   clock.advance(60000);
   seen.push(...codes(checker.check()));
@@ -156,9 +173,9 @@ Deno.test("the begin message streamed in several chunks is fine", () => {
     );
     clock.advance(200);
   }
-  assert.ok(!checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "streaming");
   checker.receive(text(done(0, "")));
-  assert.ok(checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "complete");
   clock.advance(20000);
   assert.deepStrictEqual(checker.check(), []);
   assert.deepStrictEqual(checker.closed(1000, false), []);
@@ -237,7 +254,7 @@ Deno.test("missing_response_type: an old-style response is reported but still us
     content_complete: true,
   });
   // It counted as the begin message and completed it.
-  assert.ok(checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "complete");
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
@@ -256,8 +273,8 @@ Deno.test("missing_response_type: a frame that is not a response either is dropp
 Deno.test("missing_response_type: the old-style reading is held to the response-id rules", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.requested(2);
+  checker.sent(responseRequired(1));
+  checker.sent(responseRequired(2));
   const result = checker.receive(
     JSON.stringify({ response_id: 1, content: "Hi", content_complete: true }),
   );
@@ -312,7 +329,7 @@ Deno.test("unknown_response_type negative: every documented type is known", () =
 Deno.test('invalid_frame: content_complete as the string "true"', () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   const result = checker.receive(
     text({ ...done(1, "Sure."), content_complete: "true" }),
   );
@@ -329,7 +346,7 @@ Deno.test('invalid_frame: content_complete as the string "true"', () => {
   assert.equal(v.rule, "§4.0, §8.9");
   assert.equal(v.responseId, 1);
   // Retell dropped the frame, so the response never completed.
-  assert.ok(!checker.isComplete(1));
+  assert.equal(checker.response(1)?.status, "waiting");
   assertOne(checker.closed(1000, false), "never_completed", "Response 1");
 });
 
@@ -385,7 +402,7 @@ Deno.test("invalid_frame: null for an optional field is reported, but the respon
     result.event,
     JSON.parse(BEGIN.replace("Hello, how can I help?", "Hi")),
   );
-  assert.ok(checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "complete");
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
@@ -396,18 +413,18 @@ Deno.test("invalid_frame: null for a required field drops the frame", () => {
   );
   assert.equal(result.event, undefined);
   assertOne(result.violations, "invalid_frame", "content", "drops it");
-  assert.ok(!checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "waiting");
 });
 
 Deno.test("invalid_frame negative: a JSON boolean is fine", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   assert.deepStrictEqual(
     checker.receive(text(done(1, "Sure."))).violations,
     [],
   );
-  assert.ok(checker.isComplete(1));
+  assert.equal(checker.response(1)?.status, "complete");
 });
 
 Deno.test("binary_frame: any non-string payload", () => {
@@ -503,9 +520,9 @@ Deno.test("no_begin negative: a begin message before the deadline, even if not y
 Deno.test("stale_response: content for an id a newer request superseded", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   checker.receive(text(chunk(1, "Let me ")));
-  checker.requested(2);
+  checker.sent(responseRequired(2));
   const v = assertOne(
     checker.receive(text(chunk(1, "check."))).violations,
     "stale_response",
@@ -516,13 +533,13 @@ Deno.test("stale_response: content for an id a newer request superseded", () => 
   assert.equal(v.responseId, 1);
   // Reported once per id, not once per chunk.
   assert.deepStrictEqual(checker.receive(text(done(1, ""))).violations, []);
-  assert.ok(!checker.isComplete(1));
+  assert.equal(checker.response(1)?.status, "superseded");
   assertOne(checker.violations, "stale_response");
 });
 
 Deno.test("stale_response: the begin message once a request was sent", () => {
   const { checker } = setup();
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   assertOne(
     checker.receive(BEGIN).violations,
     "stale_response",
@@ -534,8 +551,8 @@ Deno.test("stale_response: the begin message once a request was sent", () => {
 Deno.test("stale_response negative: content for the latest id", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.requested(2);
+  checker.sent(responseRequired(1));
+  checker.sent(responseRequired(2));
   checker.receive(text(done(2, "Yes.")));
   assertClean(checker);
 });
@@ -543,7 +560,7 @@ Deno.test("stale_response negative: content for the latest id", () => {
 Deno.test("after_complete: content for an id already complete", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(3);
+  checker.sent(responseRequired(3));
   checker.receive(text(done(3, "Done.")));
   const v = assertOne(
     checker.receive(text(chunk(3, " Anything else?"))).violations,
@@ -571,9 +588,9 @@ Deno.test("after_complete: more begin message after it completed", () => {
 Deno.test("after_complete: wins over stale for a completed, superseded id", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   checker.receive(text(done(1, "Hi")));
-  checker.requested(2);
+  checker.sent(responseRequired(2));
   assertOne(
     checker.receive(text(done(1, "again"))).violations,
     "after_complete",
@@ -583,7 +600,7 @@ Deno.test("after_complete: wins over stale for a completed, superseded id", () =
 Deno.test("after_complete negative: chunks before the final one", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   checker.receive(text(chunk(1, "One, ")));
   checker.receive(text(chunk(1, "two, ")));
   checker.receive(text(done(1, "three.")));
@@ -601,20 +618,20 @@ Deno.test("unrequested_response: an id Retell never asked for", () => {
   );
   assert.equal(v.rule, "§4.2, §5.1");
   assert.equal(v.responseId, 1);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   assertOne(
     checker.receive(text(done(5, "Hi"))).violations,
     "unrequested_response",
     "Response 5",
     "up to 1",
   );
-  assert.ok(!checker.isComplete(5));
+  assert.equal(checker.response(5), undefined);
 });
 
 Deno.test("unrequested_response negative: the requested id", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   checker.receive(text(done(1, "Hi")));
   assertClean(checker);
 });
@@ -622,7 +639,7 @@ Deno.test("unrequested_response negative: the requested id", () => {
 Deno.test("never_completed: the latest request left open past the deadline", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   checker.receive(text(chunk(1, "Let me check")));
   clock.advance(15000);
   assert.deepStrictEqual(checker.check(), []);
@@ -645,7 +662,7 @@ Deno.test("never_completed: the latest request left open past the deadline", () 
 Deno.test("never_completed: a request with no answer at all", () => {
   const { checker, clock } = setup({ responseDeadlineMs: 1000 });
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   clock.advance(1001);
   assertOne(
     checker.check(),
@@ -659,7 +676,7 @@ Deno.test("never_completed: a request with no answer at all", () => {
 Deno.test("never_completed: still open when the socket closes", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.requested(2);
+  checker.sent(responseRequired(2));
   checker.receive(text(chunk(2, "Hmm")));
   clock.advance(2500);
   assertOne(
@@ -679,12 +696,12 @@ Deno.test("never_completed: a begin message that never completes", () => {
 Deno.test("never_completed negative: superseded ids never count", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   checker.receive(text(chunk(1, "Our hours are")));
   clock.advance(10000);
-  checker.requested(2);
+  checker.sent(responseRequired(2));
   clock.advance(10000);
-  checker.requested(3);
+  checker.sent(responseRequired(3));
   checker.receive(text(done(3, "Nine to five.")));
   clock.advance(60000);
   assert.deepStrictEqual(checker.check(), []);
@@ -695,7 +712,7 @@ Deno.test("never_completed negative: superseded ids never count", () => {
 Deno.test("never_completed negative: a superseded begin message never counts", () => {
   const { checker } = setup();
   checker.receive(text(chunk(0, "Hel")));
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   checker.receive(text(done(1, "")));
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
@@ -703,7 +720,7 @@ Deno.test("never_completed negative: a superseded begin message never counts", (
 Deno.test("never_completed negative: completed within the deadline", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   clock.advance(14000);
   checker.receive(text(done(1, "Sorry for the wait.")));
   clock.advance(5000);
@@ -714,7 +731,7 @@ Deno.test("never_completed negative: completed within the deadline", () => {
 Deno.test("ping_late: an echo after the deadline, before any check()", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1767225600000);
+  checker.sent(ping(1767225600000));
   clock.advance(6200);
   const v = assertOne(
     checker.receive(text(pong(1767225600000))).violations,
@@ -731,10 +748,10 @@ Deno.test("ping_late: an echo after the deadline, before any check()", () => {
 Deno.test("ping_late negative: a prompt echo, and one exactly at the deadline", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1);
+  checker.sent(ping(1));
   clock.advance(3);
   checker.receive(text(pong(1)));
-  checker.pinged(2);
+  checker.sent(ping(2));
   clock.advance(5000);
   checker.receive(text(pong(2)));
   assert.deepStrictEqual(checker.check(), []);
@@ -744,7 +761,7 @@ Deno.test("ping_late negative: a prompt echo, and one exactly at the deadline", 
 Deno.test("ping_missing: no echo within the deadline", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1767225600000);
+  checker.sent(ping(1767225600000));
   clock.advance(5001);
   const v = assertOne(checker.check(), "ping_missing", "1767225600000", "5 s");
   assert.equal(v.rule, "§4.4, §5.7, §8.5");
@@ -762,8 +779,8 @@ Deno.test("ping_missing: no echo within the deadline", () => {
 Deno.test("ping_missing: never echoed by the close", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(10);
-  checker.pinged(20);
+  checker.sent(ping(10));
+  checker.sent(ping(20));
   clock.advance(7000);
   assert.deepStrictEqual(codes(checker.closed(1000, false)), [
     "ping_missing",
@@ -774,7 +791,7 @@ Deno.test("ping_missing: never echoed by the close", () => {
 Deno.test("ping_missing negative: a ping sent just before the close still had time", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(10);
+  checker.sent(ping(10));
   clock.advance(1);
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
@@ -782,7 +799,7 @@ Deno.test("ping_missing negative: a ping sent just before the close still had ti
 Deno.test("ping_missing: the deadline is configurable", () => {
   const { checker, clock } = setup({ pingDeadlineMs: 500 });
   checker.receive(BEGIN);
-  checker.pinged(10);
+  checker.sent(ping(10));
   clock.advance(400);
   assert.deepStrictEqual(checker.check(), []);
   clock.advance(101);
@@ -792,7 +809,7 @@ Deno.test("ping_missing: the deadline is configurable", () => {
 Deno.test("ping_unknown: an echo of a timestamp never sent", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1767225600000);
+  checker.sent(ping(1767225600000));
   const v = assertOne(
     checker.receive(text(pong(Date.UTC(2030, 0, 1)))).violations,
     "ping_unknown",
@@ -804,7 +821,7 @@ Deno.test("ping_unknown: an echo of a timestamp never sent", () => {
 Deno.test("ping_unknown: a second echo of the same ping", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1767225600000);
+  checker.sent(ping(1767225600000));
   checker.receive(text(pong(1767225600000)));
   assertOne(
     checker.receive(text(pong(1767225600000))).violations,
@@ -816,8 +833,8 @@ Deno.test("ping_unknown: a second echo of the same ping", () => {
 Deno.test("ping_unknown negative: two pings with the same timestamp, each echoed", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.pinged(5);
-  checker.pinged(5);
+  checker.sent(ping(5));
+  checker.sent(ping(5));
   checker.receive(text(pong(5)));
   checker.receive(text(pong(5)));
   assertClean(checker);
@@ -860,8 +877,8 @@ Deno.test("bad_close_code negative: 1000 from the server, any code from the clie
 
 Deno.test("closed() reports everything left, once; later calls report nothing", () => {
   const { checker, clock } = setup();
-  checker.requested(1);
-  checker.pinged(1);
+  checker.sent(responseRequired(1));
+  checker.sent(ping(1));
   clock.advance(6000);
   const final = checker.closed(4000, true);
   assert.deepStrictEqual(codes(final), [
@@ -877,8 +894,8 @@ Deno.test("closed() reports everything left, once; later calls report nothing", 
 
 Deno.test("check() reports each time-based violation once", () => {
   const { checker, clock } = setup();
-  checker.pinged(1);
-  checker.requested(1);
+  checker.sent(ping(1));
+  checker.sent(responseRequired(1));
   clock.advance(16000);
   assert.deepStrictEqual(codes(checker.check()), [
     "no_begin",
@@ -892,13 +909,13 @@ Deno.test("check() reports each time-based violation once", () => {
   assert.equal(checker.violations.length, 3);
 });
 
-Deno.test("requested() keeps the newest id; an older or repeated id changes nothing", () => {
+Deno.test("sent() keeps the newest request; an older or repeated id changes nothing", () => {
   const { checker } = setup();
-  assert.equal(checker.latestRequested, 0);
-  checker.requested(2);
-  checker.requested(1);
-  checker.requested(2);
-  assert.equal(checker.latestRequested, 2);
+  assert.equal(checker.latestResponseId, 0);
+  checker.sent(responseRequired(2));
+  checker.sent(responseRequired(1));
+  checker.sent(responseRequired(2));
+  assert.equal(checker.latestResponseId, 2);
 });
 
 Deno.test("`at` counts from when the checker was created", () => {
@@ -912,4 +929,180 @@ Deno.test("the default clock is performance.now", () => {
   const checker = createConformanceChecker();
   const v = checker.receive("x").violations[0]!;
   assert.ok(v.at >= 0 && v.at < 1000, String(v.at));
+});
+
+Deno.test("sent() opens a record per request, which follows what Retell speaks", () => {
+  const { checker, clock } = setup();
+  checker.receive(BEGIN);
+  assert.equal(
+    checker.sent(responseRequired(1, [said("user", "Is Friday free?")])),
+    undefined,
+  );
+  assert.deepStrictEqual(checker.response(1), {
+    ...emptyRecord(1, "response"),
+    said: "Is Friday free?",
+  });
+  clock.advance(30);
+  const first = checker.receive(text(chunk(1, "Let me ")));
+  assert.deepStrictEqual(first.outcome, {
+    type: "spoken",
+    content: "Let me ",
+    response: {
+      ...emptyRecord(1, "response", "streaming"),
+      said: "Is Friday free?",
+      text: "Let me ",
+      frames: 1,
+      firstFrameMs: 30,
+    },
+  });
+  clock.advance(20);
+  const last = checker.receive(
+    text(done(1, "check.", { transfer_number: "+14155550123" })),
+  );
+  assert.deepStrictEqual(
+    last.outcome?.type === "spoken" && last.outcome.response,
+    {
+      responseId: 1,
+      kind: "response",
+      said: "Is Friday free?",
+      text: "Let me check.",
+      frames: 2,
+      firstFrameMs: 30,
+      completeMs: 50,
+      status: "complete",
+      action: { type: "transfer_call", number: "+14155550123" },
+    },
+  );
+  checker.sent(reminderRequired(2, [said("user", "Is Friday free?")]));
+  assert.deepStrictEqual(checker.response(2), emptyRecord(2, "reminder"));
+  assertClean(checker);
+});
+
+Deno.test("sent() supersedes the response still open, and returns it", () => {
+  const { checker } = setup();
+  checker.receive(BEGIN);
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Our hours")));
+  const superseded = checker.sent(responseRequired(2));
+  assert.equal(superseded?.responseId, 1);
+  assert.equal(superseded?.status, "superseded");
+  assert.equal(superseded?.text, "Our hours");
+  assert.deepStrictEqual(checker.response(1), superseded);
+  // A complete response is not superseded.
+  checker.receive(text(done(2, "Nine to five.")));
+  assert.equal(checker.sent(responseRequired(3)), undefined);
+  assert.equal(checker.response(2)?.status, "complete");
+});
+
+Deno.test("agent_interrupt cancels the open response, which then owes no completion", () => {
+  const { checker } = setup();
+  checker.receive(BEGIN);
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Let me")));
+  const result = checker.receive(
+    text({
+      response_type: "agent_interrupt",
+      interrupt_id: 7,
+      content: "Sorry, we are closing.",
+      content_complete: true,
+      end_call: true,
+    }),
+  );
+  assert.deepStrictEqual(result.violations, []);
+  assert.ok(result.outcome?.type === "interrupt");
+  assert.deepStrictEqual(result.outcome, {
+    type: "interrupt",
+    interruptId: 7,
+    content: "Sorry, we are closing.",
+    text: "Sorry, we are closing.",
+    complete: true,
+    action: { type: "end_call" },
+    cancelled: { ...checker.response(1)!, status: "superseded" },
+  });
+  assert.equal(checker.response(1)?.status, "superseded");
+  // More of the cancelled response is not spoken, and not a violation.
+  const late = checker.receive(text(done(1, " check.")));
+  assert.equal(late.outcome, undefined);
+  assert.deepStrictEqual(late.violations, []);
+  assert.deepStrictEqual(checker.closed(1000, false), []);
+  assertClean(checker);
+});
+
+Deno.test("agent_interrupt: a new interrupt id discards the earlier interrupt's text", () => {
+  const { checker } = setup();
+  checker.receive(BEGIN);
+  const interrupt = (id: number, content: string, complete: boolean) =>
+    checker.receive(
+      text({
+        response_type: "agent_interrupt",
+        interrupt_id: id,
+        content,
+        content_complete: complete,
+      }),
+    ).outcome;
+  interrupt(1, "One ", false);
+  const same = interrupt(1, "two.", true);
+  assert.ok(same?.type === "interrupt");
+  assert.equal(same.text, "One two.");
+  assert.equal(same.cancelled, undefined);
+  const next = interrupt(2, "Three.", true);
+  assert.ok(next?.type === "interrupt");
+  assert.equal(next.text, "Three.");
+  assert.equal(next.action, undefined);
+});
+
+Deno.test("stale_response: frames already in flight are forgiven for the grace", async (t) => {
+  await t.step("until the grace is over", () => {
+    const { checker, clock } = setup({ inFlightGraceMs: 500 });
+    checker.receive(BEGIN);
+    checker.sent(responseRequired(1));
+    checker.receive(text(chunk(1, "Let me ")));
+    checker.sent(responseRequired(2));
+    clock.advance(499);
+    const inFlight = checker.receive(text(chunk(1, "check.")));
+    assert.deepStrictEqual(inFlight.violations, []);
+    // In flight or not, Retell no longer speaks it.
+    assert.equal(inFlight.outcome, undefined);
+    clock.advance(1);
+    assertOne(
+      checker.receive(text(chunk(1, " Still checking."))).violations,
+      "stale_response",
+      "response 2",
+    );
+  });
+
+  await t.step("until the server answers the newer request", () => {
+    const { checker } = setup({ inFlightGraceMs: 500 });
+    checker.receive(BEGIN);
+    checker.sent(responseRequired(1));
+    checker.sent(responseRequired(2));
+    checker.receive(text(chunk(2, "Sure, ")));
+    assertOne(
+      checker.receive(text(chunk(1, "check."))).violations,
+      "stale_response",
+    );
+  });
+});
+
+Deno.test("receive() returns the echo of a ping with its round trip", () => {
+  const { checker, clock } = setup();
+  checker.sent(ping(1767225600000));
+  clock.advance(12.34);
+  assert.deepStrictEqual(checker.receive(text(pong(1767225600000))).outcome, {
+    type: "echo",
+    timestamp: 1767225600000,
+    rttMs: 12.3,
+  });
+  assert.equal(checker.receive(text(pong(1767225600000))).outcome, undefined);
+});
+
+Deno.test("closed() marks every open response closed", () => {
+  const { checker } = setup();
+  checker.receive(BEGIN);
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Hmm")));
+  checker.closed(1000, false);
+  assert.equal(checker.response(0)?.status, "complete");
+  assert.equal(checker.response(1)?.status, "closed");
+  assert.equal(checker.response(1)?.text, "Hmm");
 });
