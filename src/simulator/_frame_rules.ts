@@ -8,25 +8,8 @@
  */
 import { formatIssues, type Issue } from "../protocol/issues.ts";
 import type { OutboundParseResult } from "../protocol/outbound.ts";
-
-/** The codes of the rules a frame breaks on its own. */
-export type FrameRuleCode =
-  | "not_json"
-  | "not_event"
-  | "missing_response_type"
-  | "unknown_response_type"
-  | "invalid_frame"
-  | "binary_frame";
-
-/** A rule one frame breaks, in words. */
-export interface FrameFault {
-  /** The rule. */
-  code: FrameRuleCode;
-  /** One plain-English sentence naming the ids and values involved. */
-  message: string;
-  /** The response id involved, when there is one. */
-  responseId?: number;
-}
+import { responseName } from "./_wording.ts";
+import type { Fault } from "./violation.ts";
 
 /**
  * The fault of a binary frame: Retell accepts only text frames (§1.4).
@@ -34,7 +17,7 @@ export interface FrameFault {
  * @param data The frame's payload: ArrayBuffer, a typed array, a Blob.
  * @returns The fault.
  */
-export function binaryFrameFault(data: unknown): FrameFault {
+export function binaryFrameFault(data: unknown): Fault {
   const size = byteSize(data);
   return {
     code: "binary_frame",
@@ -54,7 +37,7 @@ export function binaryFrameFault(data: unknown): FrameFault {
 export function textFrameFault(
   text: string,
   result: Exclude<OutboundParseResult, { ok: true }>,
-): FrameFault {
+): Fault {
   switch (result.kind) {
     case "not_json":
       return {
@@ -113,7 +96,7 @@ function invalidFault(
   object: Record<string, unknown>,
   responseType: string,
   issues: Issue[],
-): FrameFault {
+): Fault {
   const id = responseType === "response" &&
       Number.isSafeInteger(object.response_id)
     ? object.response_id as number
@@ -137,23 +120,9 @@ function invalidFault(
   return withId({ code: "invalid_frame", message }, id);
 }
 
-function withId(fault: FrameFault, responseId: number | undefined) {
+function withId(fault: Fault, responseId: number | undefined) {
   if (responseId !== undefined) fault.responseId = responseId;
   return fault;
-}
-
-/**
- * "Response 3" or "response 3"; 0 is named as the begin message.
- *
- * @param id The response id.
- * @param capital Whether the name starts a sentence.
- * @returns The name.
- */
-export function responseName(id: number, capital = false): string {
-  if (id === 0) {
-    return `${capital ? "The" : "the"} begin message (response 0)`;
-  }
-  return `${capital ? "Response" : "response"} ${id}`;
 }
 
 /** A short quoted excerpt of a frame for a message. */

@@ -32,9 +32,9 @@ import {
   type ConformanceOptions,
   createConformanceChecker,
   type FrameOutcome,
-  type Violation,
 } from "./conformance.ts";
 import type { ResponseRecord } from "./response_record.ts";
+import type { Violation } from "./violation.ts";
 import type {
   ClosedEvent,
   RequestSentEvent,

@@ -11,7 +11,8 @@
 import type { CallAction } from "../protocol/outbound.ts";
 import { SimulatorConnectError, startSimulatedCall } from "./call.ts";
 import type { SimulatorEvent } from "./simulator_event.ts";
-import type { ConformanceOptions, Violation } from "./conformance.ts";
+import type { ConformanceOptions } from "./conformance.ts";
+import type { Violation } from "./violation.ts";
 import {
   parseScenario,
   runScenario,

@@ -22,45 +22,15 @@ import {
   type ResponseEvent,
   withActionFlags,
 } from "../protocol/outbound.ts";
+import { binaryFrameFault, textFrameFault } from "./_frame_rules.ts";
+import { createPingLedger, type PingLedger } from "./_ping_rules.ts";
+import { seconds } from "./_wording.ts";
 import {
-  binaryFrameFault,
-  type FrameRuleCode,
-  responseName,
-  textFrameFault,
-} from "./_frame_rules.ts";
-import {
-  addFrame,
-  isOpen,
-  openResponse,
-  type ResponseRecord,
-  type ResponseState,
-  snapshot,
-} from "./response_record.ts";
-
-/** A protocol rule the server broke. */
-export interface Violation {
-  /** Stable code. */
-  code:
-    | FrameRuleCode
-    | "config_not_first"
-    | "no_begin"
-    | "stale_response"
-    | "after_complete"
-    | "unrequested_response"
-    | "never_completed"
-    | "ping_late"
-    | "ping_missing"
-    | "ping_unknown"
-    | "bad_close_code";
-  /** The PROTOCOL.md section(s) it breaks, e.g. "§4.0". */
-  rule: string;
-  /** One plain-English sentence a user understands, naming the ids/values involved. */
-  message: string;
-  /** ms since the checker was created (the call opened). */
-  at: number;
-  /** The response id involved, when there is one. */
-  responseId?: number;
-}
+  createResponseLedger,
+  type ResponseLedger,
+} from "./_response_rules.ts";
+import type { ResponseRecord } from "./response_record.ts";
+import { type Fault, toViolation, type Violation } from "./violation.ts";
 
 /** Options of {@linkcode createConformanceChecker}. */
 export interface ConformanceOptions {
@@ -187,57 +157,16 @@ export interface ConformanceChecker {
   response(responseId: number): ResponseRecord | undefined;
 }
 
-type Code = Violation["code"];
-
-/** The PROTOCOL.md sections each code breaks. */
-const RULES: Readonly<Record<Code, string>> = {
-  not_json: "§4.0, §6",
-  not_event: "§1.4, §8.2",
-  missing_response_type: "§4.0, §8.4",
-  unknown_response_type: "§4, §4.0",
-  invalid_frame: "§4.0, §8.9",
-  binary_frame: "§1.4, §8.2",
-  config_not_first: "§2, §8.3",
-  no_begin: "§2, §8.3",
-  stale_response: "§5.1, §8.7",
-  after_complete: "§5.1, §8.7",
-  unrequested_response: "§4.2, §5.1",
-  never_completed: "§5.2, §8.6",
-  ping_late: "§4.4, §5.7, §8.5",
-  ping_missing: "§4.4, §5.7, §8.5",
-  ping_unknown: "§4.4",
-  bad_close_code: "§5.8, §8.12",
-};
-
-/** A ping the simulator sent that has not been echoed yet. */
-interface Ping {
-  timestamp: number;
-  sentAt: number;
-  /** Whether `ping_missing` was already reported for it. */
-  missing: boolean;
-}
-
 /** Everything the checker knows about its call. */
 interface CheckerState {
-  pingDeadlineMs: number;
-  beginDeadlineMs: number;
-  responseDeadlineMs: number;
-  inFlightGraceMs: number;
   now: () => number;
   openedAt: number;
+  beginDeadlineMs: number;
   violations: Violation[];
-  /** `code:id` of the response-id violations already reported. */
-  reported: Set<string>;
-  /** Every response requested, the begin message (0) from the start. */
-  responses: Map<number, ResponseState>;
-  /** The newest id requested. */
-  latest: number;
-  /** The newest id the server is held to: `latest` once its in-flight grace is over. */
-  acknowledged: number;
-  /** Pings not echoed yet, oldest first. */
-  unanswered: Ping[];
-  /** Timestamps echoed at least once, to tell a duplicate from an unknown echo. */
-  echoed: Set<number>;
+  /** The requests and where each response stands. */
+  responses: ResponseLedger;
+  /** The pings sent and not echoed yet. */
+  pings: PingLedger;
   /** The interrupt being spoken: its id, text so far and action flags. */
   interrupt: { id: number; text: string; flags: ResponseActions };
   framesReceived: number;
@@ -288,21 +217,17 @@ export function createConformanceChecker(
   options: ConformanceOptions = {},
 ): ConformanceChecker {
   const now = options.now ?? (() => performance.now());
-  const openedAt = now();
   const state: CheckerState = {
-    pingDeadlineMs: options.pingDeadlineMs ?? 5000,
-    beginDeadlineMs: options.beginDeadlineMs ?? 5000,
-    responseDeadlineMs: options.responseDeadlineMs ?? 15000,
-    inFlightGraceMs: options.inFlightGraceMs ?? 500,
     now,
-    openedAt,
+    openedAt: now(),
+    beginDeadlineMs: options.beginDeadlineMs ?? 5000,
     violations: [],
-    reported: new Set(),
-    responses: new Map([[0, openResponse(0, "begin", openedAt, undefined)]]),
-    latest: 0,
-    acknowledged: 0,
-    unanswered: [],
-    echoed: new Set(),
+    responses: createResponseLedger({
+      responseDeadlineMs: options.responseDeadlineMs ?? 15000,
+      inFlightGraceMs: options.inFlightGraceMs ?? 500,
+      now,
+    }),
+    pings: createPingLedger(options.pingDeadlineMs ?? 5000, now),
     interrupt: { id: -1, text: "", flags: {} },
     framesReceived: 0,
     beginSeen: false,
@@ -310,7 +235,18 @@ export function createConformanceChecker(
     isClosed: false,
   };
   return {
-    sent: (event) => onSent(state, event),
+    sent(event) {
+      switch (event.interaction_type) {
+        case "ping_pong":
+          state.pings.sent(event.timestamp);
+          return undefined;
+        case "response_required":
+        case "reminder_required":
+          return state.responses.requested(event);
+        default:
+          return undefined;
+      }
+    },
     receive: (data) => receive(state, data),
     check: () => check(state),
     closed: (code, byServer) => closed(state, code, byServer),
@@ -318,98 +254,16 @@ export function createConformanceChecker(
       return state.violations;
     },
     get latestResponseId() {
-      return state.latest;
+      return state.responses.latest;
     },
-    response(responseId) {
-      const response = state.responses.get(responseId);
-      return response === undefined ? undefined : snapshot(response);
-    },
+    response: (responseId) => state.responses.response(responseId),
   };
 }
-
-/** A broken rule, before it is timed and cited. */
-type Fault = Pick<Violation, "code" | "message" | "responseId">;
 
 function report(state: CheckerState, into: Violation[], fault: Fault): void {
-  const violation: Violation = {
-    code: fault.code,
-    rule: RULES[fault.code],
-    message: fault.message,
-    at: state.now() - state.openedAt,
-  };
-  if (fault.responseId !== undefined) violation.responseId = fault.responseId;
+  const violation = toViolation(fault, state.now() - state.openedAt);
   state.violations.push(violation);
   into.push(violation);
-}
-
-/** Reports a response-id rule unless it was already reported for this id. */
-function reportOnce(
-  state: CheckerState,
-  into: Violation[],
-  code: Code,
-  responseId: number,
-  message: string,
-): void {
-  const key = `${code}:${responseId}`;
-  if (state.reported.has(key)) return;
-  state.reported.add(key);
-  report(state, into, { code, message, responseId });
-}
-
-function onSent(
-  state: CheckerState,
-  event: InboundEvent,
-): ResponseRecord | undefined {
-  switch (event.interaction_type) {
-    case "ping_pong":
-      state.unanswered.push({
-        timestamp: event.timestamp,
-        sentAt: state.now(),
-        missing: false,
-      });
-      return undefined;
-    case "response_required":
-    case "reminder_required": {
-      const id = event.response_id;
-      if (id <= state.latest) return undefined;
-      // Frames under the older id may be on their way: the server is held
-      // to the new id once it answers it or the grace is over.
-      state.acknowledged = state.latest;
-      const previous = state.responses.get(state.latest);
-      let superseded: ResponseRecord | undefined;
-      if (previous !== undefined && isOpen(previous)) {
-        previous.status = "superseded";
-        superseded = snapshot(previous);
-      }
-      state.latest = id;
-      const isReminder = event.interaction_type === "reminder_required";
-      const last = event.transcript.at(-1);
-      const said = !isReminder && last !== undefined && last.role !== "agent"
-        ? last.content
-        : undefined;
-      state.responses.set(
-        id,
-        openResponse(
-          id,
-          isReminder ? "reminder" : "response",
-          state.now(),
-          said,
-        ),
-      );
-      return superseded;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/** Holds the server to the newest request once its in-flight grace is over. */
-function endGrace(state: CheckerState): void {
-  const latest = state.responses.get(state.latest);
-  if (
-    latest !== undefined &&
-    state.now() - latest.requestedAt >= state.inFlightGraceMs
-  ) state.acknowledged = state.latest;
 }
 
 function receive(state: CheckerState, data: unknown): ReceiveResult {
@@ -420,9 +274,7 @@ function receive(state: CheckerState, data: unknown): ReceiveResult {
     return { event: undefined, violations: into, outcome: undefined };
   }
   const result = parseOutbound(data);
-  endGrace(state);
-  // A frame under the newest id shows the server has seen that request.
-  if (responseIdOf(result) === state.latest) state.acknowledged = state.latest;
+  state.responses.heard(responseIdOf(result));
   if (!result.ok) report(state, into, textFrameFault(data, result));
   const event = result.ok
     ? result.event
@@ -471,56 +323,11 @@ function onResponse(
   into: Violation[],
   event: ResponseEvent,
 ): FrameOutcome | undefined {
-  const id = event.response_id;
-  if (id === 0) state.beginSeen = true;
-  const response = state.responses.get(id);
-  if (response?.status === "complete") {
-    reportOnce(
-      state,
-      into,
-      "after_complete",
-      id,
-      id === 0
-        ? "The begin message (response 0) was sent again after it was already complete (content_complete: true); Retell ignores it."
-        : `Response ${id} was sent after response ${id} was already complete (content_complete: true); Retell ignores it.`,
-    );
-    return undefined;
-  }
-  if (id > state.latest) {
-    reportOnce(
-      state,
-      into,
-      "unrequested_response",
-      id,
-      state.latest === 0
-        ? `Response ${id} was sent, but Retell has not asked for any response yet; before the first request only the begin message (response_id 0) may be sent, and Retell drops the rest.`
-        : `Response ${id} was sent, but Retell has only asked for responses up to ${state.latest}; response_id must be the id of a request, so Retell drops it.`,
-    );
-    return undefined;
-  }
-  if (id < state.acknowledged) {
-    reportOnce(
-      state,
-      into,
-      "stale_response",
-      id,
-      `${
-        responseName(id, true)
-      } was sent after Retell asked for response ${state.acknowledged}; Retell accepts content only for the latest request and drops it.`,
-    );
-    return undefined;
-  }
-  // Retell speaks only the latest request, and only until it ends (§5.1):
-  // a frame already in flight, or one after an interrupt, is dropped.
-  if (response === undefined || id !== state.latest || !isOpen(response)) {
-    return undefined;
-  }
-  addFrame(response, event, state.now());
-  return {
-    type: "spoken",
-    content: event.content,
-    response: snapshot(response),
-  };
+  if (event.response_id === 0) state.beginSeen = true;
+  const { fault, spoken } = state.responses.frame(event);
+  if (fault !== undefined) report(state, into, fault);
+  if (spoken === undefined) return undefined;
+  return { type: "spoken", content: event.content, response: spoken };
 }
 
 /** An interrupt is spoken at once and cancels the response in flight (§4.3). */
@@ -528,12 +335,7 @@ function onInterrupt(
   state: CheckerState,
   event: AgentInterruptEvent,
 ): FrameOutcome {
-  const current = state.responses.get(state.latest);
-  let cancelled: ResponseRecord | undefined;
-  if (current !== undefined && isOpen(current)) {
-    current.status = "superseded";
-    cancelled = snapshot(current);
-  }
+  const cancelled = state.responses.interrupted();
   if (event.interrupt_id !== state.interrupt.id) {
     // A new interrupt id discards earlier interrupt content (§4.3).
     state.interrupt = { id: event.interrupt_id, text: "", flags: {} };
@@ -565,32 +367,9 @@ function onPingEcho(
   into: Violation[],
   timestamp: number,
 ): FrameOutcome | undefined {
-  const index = state.unanswered.findIndex((p) => p.timestamp === timestamp);
-  if (index === -1) {
-    report(state, into, {
-      code: "ping_unknown",
-      message: state.echoed.has(timestamp)
-        ? `The server echoed the ping with timestamp ${timestamp} a second time; send exactly one ping_pong per ping.`
-        : `The server sent a ping_pong with timestamp ${timestamp}, which matches no ping the simulator sent; echo Retell's timestamp unchanged.`,
-    });
-    return undefined;
-  }
-  const [ping] = state.unanswered.splice(index, 1) as [Ping];
-  state.echoed.add(timestamp);
-  const delay = state.now() - ping.sentAt;
-  const deadline = state.pingDeadlineMs;
-  // Already reported as missing: a late arrival is not a second violation.
-  if (!ping.missing && delay > deadline) {
-    report(state, into, {
-      code: "ping_late",
-      message: `The ping with timestamp ${timestamp} was echoed ${
-        seconds(delay - deadline)
-      } s late (${seconds(delay)} s after it was sent, deadline ${
-        seconds(deadline)
-      } s); Retell closes the socket and reconnects after 5 s without an echo.`,
-    });
-  }
-  return { type: "echo", timestamp, rttMs: Math.round(delay * 10) / 10 };
+  const { rttMs, fault } = state.pings.echoed(timestamp);
+  if (fault !== undefined) report(state, into, fault);
+  return rttMs === undefined ? undefined : { type: "echo", timestamp, rttMs };
 }
 
 /** Reports the latest response when it is still open; `atClose` ignores the deadline. */
@@ -599,52 +378,12 @@ function checkOpenResponse(
   into: Violation[],
   atClose: boolean,
 ): void {
-  const id = state.latest;
-  const response = state.responses.get(id);
-  if (response === undefined || !isOpen(response)) return;
-  if (state.reported.has(`never_completed:${id}`)) return;
-  // No begin at all is no_begin's business, not never_completed's.
-  if (id === 0 && response.frames === 0) return;
-  const age = state.now() - response.requestedAt;
-  const deadline = state.responseDeadlineMs;
-  if (!atClose && age <= deadline) return;
-  const what = id === 0 ? "The begin message (response 0)" : `Response ${id}`;
-  const since = id !== 0
-    ? "the request"
-    : atClose
-    ? "it opened"
-    : "the socket opening";
-  const sent = response.frames > 0
-    ? "some content arrived but no frame had content_complete: true"
-    : "no frame for it arrived";
-  reportOnce(
-    state,
-    into,
-    "never_completed",
-    id,
-    atClose
-      ? `${what} was never completed: the socket closed ${
-        seconds(age)
-      } s after ${since} and ${sent}; the agent stays silent while Retell waits.`
-      : `${what} was not completed within ${
-        seconds(deadline)
-      } s of ${since}: ${sent}, so the agent stays silent while Retell waits.`,
-  );
+  const fault = state.responses.due(atClose);
+  if (fault !== undefined) report(state, into, fault);
 }
 
 function checkPings(state: CheckerState, into: Violation[]): void {
-  const at = state.now();
-  for (const ping of state.unanswered) {
-    if (ping.missing || at - ping.sentAt <= state.pingDeadlineMs) continue;
-    ping.missing = true;
-    report(state, into, {
-      code: "ping_missing",
-      message:
-        `The ping with timestamp ${ping.timestamp} was not echoed within ${
-          seconds(state.pingDeadlineMs)
-        } s; Retell closes the socket and reconnects after 5 s without a ping_pong.`,
-    });
-  }
+  for (const fault of state.pings.due()) report(state, into, fault);
 }
 
 function checkBegin(
@@ -671,7 +410,6 @@ function checkBegin(
 function check(state: CheckerState): Violation[] {
   const into: Violation[] = [];
   if (state.isClosed) return into;
-  endGrace(state);
   checkBegin(state, into, false);
   checkPings(state, into);
   checkOpenResponse(state, into, false);
@@ -686,7 +424,6 @@ function closed(
   const into: Violation[] = [];
   if (state.isClosed) return into;
   state.isClosed = true;
-  state.acknowledged = state.latest;
   if (byServer && code !== 1000) {
     report(state, into, {
       code: "bad_close_code",
@@ -698,9 +435,7 @@ function closed(
   checkBegin(state, into, true);
   checkOpenResponse(state, into, true);
   checkPings(state, into);
-  for (const response of state.responses.values()) {
-    if (isOpen(response)) response.status = "closed";
-  }
+  state.responses.close();
   return into;
 }
 
@@ -718,9 +453,4 @@ function responseIdOf(result: OutboundParseResult): number | undefined {
   return typeof object.response_id === "number"
     ? object.response_id
     : undefined;
-}
-
-/** Milliseconds as seconds with at most one decimal: 5000 → "5", 4250 → "4.3". */
-function seconds(ms: number): string {
-  return String(Math.round(ms / 100) / 10);
 }

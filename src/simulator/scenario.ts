@@ -58,7 +58,7 @@ import type { CallAction } from "../protocol/outbound.ts";
 import { type SimulatedCallOptions, startSimulatedCall } from "./call.ts";
 import type { ResponseRecord, ResponseStatus } from "./response_record.ts";
 import type { SimulatorEvent } from "./simulator_event.ts";
-import type { Violation } from "./conformance.ts";
+import type { Violation } from "./violation.ts";
 
 /** What a reply must (not) say and do; every field is optional. */
 export interface ReplyExpectation {

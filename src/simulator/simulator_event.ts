@@ -11,7 +11,7 @@ import type {
   CallAction,
   CallConfig,
 } from "../protocol/outbound.ts";
-import type { Violation } from "./conformance.ts";
+import type { Violation } from "./violation.ts";
 import type { ResponseRecord } from "./response_record.ts";
 
 /** The socket opened. */

@@ -3,8 +3,8 @@ import {
   type ConformanceChecker,
   type ConformanceOptions,
   createConformanceChecker,
-  type Violation,
 } from "../../src/simulator/conformance.ts";
+import type { Violation } from "../../src/simulator/violation.ts";
 import {
   chunk,
   defaultConfig,

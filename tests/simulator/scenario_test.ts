@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Responder } from "../../src/responder.ts";
-import type { Violation } from "../../src/simulator/conformance.ts";
+import type { Violation } from "../../src/simulator/violation.ts";
 import {
   parseScenario,
   runScenario,
