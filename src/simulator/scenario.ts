@@ -370,12 +370,10 @@ export async function runScenario(
   const timeoutMs = options.timeoutMs ?? scenario.timeout_ms ?? 10_000;
   const settleMs = options.settleMs ?? 250;
   const turns = new Map<number, TurnState>();
-  const violations: Violation[] = [];
   /** Failures of steps that made no request, by 1-based step. */
   const stepFailures: Array<{ step: number; text: string }> = [];
-  let currentId = 0;
-  let closeCode = 0;
-  let closedByServer = false;
+  /** The response id of the turn being played. */
+  let playing = 0;
 
   turns.set(0, {
     turn: newTurn(1, undefined, 0, "begin", undefined),
@@ -383,18 +381,13 @@ export async function runScenario(
     expect: undefined,
   });
 
+  /** Each violation goes to its response's turn, or to the turn being played. */
   function onEvent(event: SimulatorEvent): void {
-    if (event.type === "request") currentId = event.responseId;
     if (event.type === "violation") {
       const violation = event.violation;
-      violations.push(violation);
-      const target = turns.get(violation.responseId ?? currentId) ??
-        turns.get(currentId);
+      const target = turns.get(violation.responseId ?? playing) ??
+        turns.get(playing);
       target?.turn.violations.push(violation);
-    }
-    if (event.type === "closed") {
-      closeCode = event.code;
-      closedByServer = event.byServer;
     }
     options.onEvent?.(event);
   }
@@ -420,17 +413,19 @@ export async function runScenario(
         continue;
       }
       if (!call.isOpen) {
-        await call.closed;
+        const closed = await call.closed;
         stepFailures.push({
           step: number,
-          text: `${label}: the call had already ended (close code ${closeCode}${
-            closedByServer ? ", closed by the server" : ""
-          })`,
+          text:
+            `${label}: the call had already ended (close code ${closed.code}${
+              closed.byServer ? ", closed by the server" : ""
+            })`,
         });
         break;
       }
       const isSay = "say" in step;
       const id = isSay ? call.say(step.say) : call.remind();
+      playing = id;
       const state: TurnState = {
         turn: newTurn(
           turns.size + 1,
@@ -472,6 +467,8 @@ export async function runScenario(
   } finally {
     await call.close();
   }
+  const closed = await call.closed;
+  const violations = [...call.violations];
 
   for (const state of turns.values()) {
     const record = call.response(state.turn.responseId);
@@ -497,8 +494,8 @@ export async function runScenario(
     turns: [...turns.values()].map((state) => state.turn),
     violations,
     failures,
-    closeCode,
-    closedByServer,
+    closeCode: closed.code,
+    closedByServer: closed.byServer,
     ok: violations.length === 0 && failures.length === 0,
   };
 }
