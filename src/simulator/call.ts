@@ -334,16 +334,7 @@ function request(
     response_id: id,
     transcript: call.transcript,
   });
-  if (superseded !== undefined) {
-    call.speaking.delete(superseded.responseId);
-    call.emit({
-      type: "response_interrupted",
-      at: since(call),
-      ...superseded,
-      by: id,
-    });
-    call.waits.settle();
-  }
+  if (superseded !== undefined) interrupted(call, superseded, id);
   const event: RequestSentEvent = {
     type: "request",
     at: since(call),
@@ -496,16 +487,8 @@ function onInterrupt(
   call: Driver,
   outcome: Extract<FrameOutcome, { type: "interrupt" }>,
 ): void {
-  const cancelled = outcome.cancelled;
-  if (cancelled !== undefined) {
-    call.speaking.delete(cancelled.responseId);
-    call.emit({
-      type: "response_interrupted",
-      at: since(call),
-      ...cancelled,
-      by: "agent_interrupt",
-    });
-    call.waits.settle();
+  if (outcome.cancelled !== undefined) {
+    interrupted(call, outcome.cancelled, "agent_interrupt");
   }
   if (outcome.interruptId !== call.interrupt.id) {
     call.interrupt = { id: outcome.interruptId, utterance: undefined };
@@ -527,6 +510,17 @@ function onInterrupt(
   if (outcome.action !== undefined) {
     runAction(call, undefined, outcome.action);
   }
+}
+
+/** A response was cut short: by a newer request, or by the server's interrupt. */
+function interrupted(
+  call: Driver,
+  response: ResponseRecord,
+  by: number | "agent_interrupt",
+): void {
+  call.speaking.delete(response.responseId);
+  call.emit({ type: "response_interrupted", at: since(call), ...response, by });
+  call.waits.settle();
 }
 
 function runAction(
