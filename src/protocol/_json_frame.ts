@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { type Issue, toIssues } from "./issues.ts";
+import { type Issue, type ReadFailure, toIssues } from "./issues.ts";
 
 /** What {@linkcode readJsonObject} found in a frame. */
 export type JsonObjectResult =
@@ -9,25 +9,8 @@ export type JsonObjectResult =
     /** The object. */
     object: Record<string, unknown>;
   }
-  | {
-    /** The frame is not JSON. */
-    ok: false;
-    /** Not JSON at all. */
-    kind: "not_json";
-    /** One line saying what is wrong. */
-    reason: string;
-    /** The parser's complaint, about the frame as a whole. */
-    issues: Issue[];
-  }
-  | {
-    /** The frame is JSON, but not an object. */
-    ok: false;
-    /** JSON of another type. */
-    kind: "not_event";
-    /** One line saying what is wrong. */
-    reason: string;
-    /** What the frame is instead, about the frame as a whole. */
-    issues: Issue[];
+  | ReadFailure<"not_json">
+  | ReadFailure<"not_event"> & {
     /** Never an object here. */
     object: undefined;
   };
@@ -69,21 +52,24 @@ export function readJsonObject(text: string): JsonObjectResult {
 }
 
 /**
- * The issue of a discriminator (`interaction_type`, `response_type`) that is
- * not a string, and the reason that names it.
+ * The failure of a frame whose discriminator (`interaction_type`,
+ * `response_type`) is not a string.
  *
+ * @param object The frame's object.
  * @param key The discriminator's name.
- * @param value What the frame has there.
- * @returns The issue and the one-line reason.
+ * @returns The failure, naming the key.
  */
 export function discriminatorNotString(
+  object: Record<string, unknown>,
   key: string,
-  value: unknown,
-): { reason: string; issues: Issue[] } {
-  const message = `must be a string, received ${describeJsonType(value)}`;
+): ReadFailure<"not_event"> & { object: Record<string, unknown> } {
+  const message = `must be a string, received ${describeJsonType(object[key])}`;
   return {
+    ok: false,
+    kind: "not_event",
     reason: `Cannot read frame: "${key}" ${message}`,
     issues: [{ path: [key], message }],
+    object,
   };
 }
 

@@ -11,7 +11,7 @@ import {
   discriminatorNotString,
   readJsonObject,
 } from "./_json_frame.ts";
-import { formatIssues, type Issue } from "./issues.ts";
+import { formatIssues, type ReadFailure } from "./issues.ts";
 
 /** One word of an utterance with its timing in seconds of call audio (§3.5). */
 export interface TranscriptWord {
@@ -167,65 +167,24 @@ export type InboundParseResult =
     /** The event, with unknown fields of the event itself dropped. */
     event: InboundEvent;
   }
-  | {
-    /** The frame is a well-formed event of a type this module does not know. */
-    ok: false;
-    /** Ignore it: Retell may add event types (§3). */
-    kind: "unknown_type";
-    /** The unknown `interaction_type` value. */
+  | ReadFailure<"unknown_type"> & {
+    /** A well-formed event of a type Retell may add (§3): ignore it. */
     interactionType: string;
-    /** One line that says what happened. */
-    reason: string;
-    /** The same, as data. */
-    issues: Issue[];
     /** The frame's object. */
     object: Record<string, unknown>;
   }
-  | {
-    /** The frame is not JSON. */
-    ok: false;
-    /** What is wrong with it. */
-    kind: "not_json";
-    /** One line that says what is wrong. */
-    reason: string;
-    /** The JSON parser's complaint. */
-    issues: Issue[];
-  }
-  | {
-    /** The frame is not an event. */
-    ok: false;
-    /** Not an object, or an object whose `interaction_type` is not a string. */
-    kind: "not_event";
-    /** One line that says what is wrong. */
-    reason: string;
-    /** What is wrong, as data. */
-    issues: Issue[];
+  | ReadFailure<"not_json">
+  | ReadFailure<"not_event"> & {
     /** The frame's object; undefined when the JSON is not an object. */
     object: Record<string, unknown> | undefined;
   }
-  | {
-    /** The frame is not a valid event. */
-    ok: false;
-    /** A known `interaction_type` with a missing or wrongly typed field. */
-    kind: "invalid";
-    /** One line that says what is wrong, naming the fields. */
-    reason: string;
-    /** What is wrong, field by field. */
-    issues: Issue[];
+  | ReadFailure<"invalid"> & {
     /** The frame's object. */
     object: Record<string, unknown>;
     /** The frame's `interaction_type`. */
     interactionType: InteractionType;
   }
-  | {
-    /** The frame is not in the documented form. */
-    ok: false;
-    /** Its only fault is `null` for optional fields. */
-    kind: "null_optional";
-    /** One line that says what is wrong, naming the fields. */
-    reason: string;
-    /** What is wrong, field by field. */
-    issues: Issue[];
+  | ReadFailure<"null_optional"> & {
     /** The frame's object. */
     object: Record<string, unknown>;
     /** The frame's `interaction_type`. */
@@ -331,12 +290,7 @@ export function parseInbound(text: string): InboundParseResult {
   const object = read.object;
   const type = object.interaction_type;
   if (typeof type !== "string") {
-    return {
-      ok: false,
-      kind: "not_event",
-      ...discriminatorNotString("interaction_type", type),
-      object,
-    };
+    return discriminatorNotString(object, "interaction_type");
   }
   if (!isKnownType(type)) {
     return {

@@ -16,6 +16,23 @@ export interface Issue {
 }
 
 /**
+ * How a read fails in this folder: the kind of failure, one line that says
+ * what is wrong, and the same as data.
+ *
+ * @typeParam Kind The kinds of failure.
+ */
+export interface ReadFailure<Kind extends string> {
+  /** The value could not be read. */
+  ok: false;
+  /** What kind of failure. */
+  kind: Kind;
+  /** One line that says what is wrong, naming the fields. */
+  reason: string;
+  /** What is wrong, field by field. */
+  issues: Issue[];
+}
+
+/**
  * An issue as zod and Standard Schema validators report it: a path key may
  * be a symbol, or wrapped as `{ key }`.
  */

@@ -16,7 +16,7 @@ import {
   discriminatorNotString,
   readJsonObject,
 } from "./_json_frame.ts";
-import { formatIssues, type Issue, toIssues } from "./issues.ts";
+import { formatIssues, type ReadFailure, toIssues } from "./issues.ts";
 
 /** Call settings sent first on every socket (§4.1); each defaults to off at Retell. */
 export interface CallConfig {
@@ -289,68 +289,28 @@ export type OutboundParseResult =
     /** The event. */
     event: OutboundEvent;
   }
-  | {
-    /** The frame breaks the protocol. */
-    ok: false;
-    /** The text is not JSON. */
-    kind: "not_json";
-    /** One line that says what is wrong. */
-    reason: string;
-    /** The JSON parser's complaint. */
-    issues: Issue[];
-  }
-  | {
-    /** The frame breaks the protocol. */
-    ok: false;
-    /** Not an object, or an object whose `response_type` is not a string. */
-    kind: "not_event";
-    /** One line that says what is wrong. */
-    reason: string;
-    /** What is wrong, as data. */
-    issues: Issue[];
+  | ReadFailure<"not_json">
+  | ReadFailure<"not_event"> & {
     /** The frame's object; undefined when the JSON is not an object. */
     object: Record<string, unknown> | undefined;
   }
-  | {
-    /** The frame breaks the protocol. */
-    ok: false;
-    /** The object has no `response_type`. */
-    kind: "missing_response_type";
-    /** One line that says what is wrong. */
-    reason: string;
-    /** What is wrong with the frame read as a response; empty when it reads as one. */
-    issues: Issue[];
+  | ReadFailure<"missing_response_type"> & {
     /** The frame's object. */
     object: Record<string, unknown>;
     /**
      * The frame read as a response (Retell's backward-compatible reading,
-     * §4.0, §9.1) when it has that shape.
+     * §4.0, §9.1) when it has that shape; then `issues` is empty, else it
+     * says what is wrong with that reading.
      */
     asResponse?: ResponseEvent;
   }
-  | {
-    /** The frame breaks the protocol. */
-    ok: false;
-    /** An unknown `response_type`, or a known one with a wrong field. */
-    kind: "unknown_type" | "invalid";
-    /** One line that says what is wrong, naming the fields. */
-    reason: string;
-    /** What is wrong, field by field. */
-    issues: Issue[];
+  | ReadFailure<"unknown_type" | "invalid"> & {
     /** The frame's object. */
     object: Record<string, unknown>;
     /** The frame's `response_type`. */
     responseType: string;
   }
-  | {
-    /** The frame breaks the protocol, though Retell still reads it. */
-    ok: false;
-    /** Its only fault is `null` for optional fields. */
-    kind: "null_optional";
-    /** One line that says what is wrong, naming the fields. */
-    reason: string;
-    /** What is wrong, field by field. */
-    issues: Issue[];
+  | ReadFailure<"null_optional"> & {
     /** The frame's object. */
     object: Record<string, unknown>;
     /** The frame's `response_type`. */
@@ -698,12 +658,7 @@ export function parseOutbound(text: string): OutboundParseResult {
   }
   const type = object.response_type;
   if (typeof type !== "string") {
-    return {
-      ok: false,
-      kind: "not_event",
-      ...discriminatorNotString("response_type", type),
-      object,
-    };
+    return discriminatorNotString(object, "response_type");
   }
   if (!Object.hasOwn(schemas, type)) {
     const message = `unknown response_type ${JSON.stringify(type)}`;
