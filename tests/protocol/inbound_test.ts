@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertReason } from "../_support/reason.ts";
 import {
   type InboundParseResult,
   parseInbound,
@@ -44,12 +45,7 @@ function assertFailure(
 ): void {
   assert.ok(!result.ok, `expected a failure, got ${JSON.stringify(result)}`);
   assert.equal(result.kind, kind, result.reason);
-  assert.equal(typeof result.reason, "string");
-  assert.ok(result.reason.length > 0);
-  assert.ok(
-    !result.reason.includes("\n"),
-    `reason should be one line: ${result.reason}`,
-  );
+  assertReason(result.reason);
 }
 
 const AGENT_HELLO = { role: "agent", content: "Hello, how can I help?" };

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { done } from "../_support/frames.ts";
+import { assertReason } from "../_support/reason.ts";
 import {
   createAgentInterruptEvent,
   createConfigEvent,
@@ -29,26 +31,10 @@ function assertFailure(
 ): void {
   assert.ok(!result.ok, `expected a failure, got ${JSON.stringify(result)}`);
   assert.equal(result.kind, kind, result.reason);
-  assert.equal(typeof result.reason, "string");
-  assert.ok(result.reason.length > 0);
-  assert.ok(
-    !result.reason.includes("\n"),
-    `reason should be one line: ${result.reason}`,
-  );
-  for (const name of names) {
-    assert.ok(
-      result.reason.includes(name),
-      `reason should name ${JSON.stringify(name)}: ${result.reason}`,
-    );
-  }
+  assertReason(result.reason, ...names);
 }
 
-const RESPONSE = {
-  response_type: "response",
-  response_id: 1,
-  content: "Hi",
-  content_complete: true,
-};
+const RESPONSE = done(1, "Hi");
 
 Deno.test("parseOutbound() accepts every response_type when the frame is valid", async (t) => {
   const events: Record<OutboundEvent["response_type"], OutboundEvent> = {
@@ -377,12 +363,7 @@ Deno.test("parseOutbound() never throws on odd input", () => {
   for (const text of odd) {
     const result = parseOutbound(text as string);
     assert.equal(typeof result.ok, "boolean");
-    if (!result.ok) {
-      assert.ok(
-        !result.reason.includes("\n"),
-        `reason should be one line: ${result.reason}`,
-      );
-    }
+    if (!result.ok) assertReason(result.reason);
   }
 });
 
