@@ -13,12 +13,12 @@ import { SimulatorConnectError, startSimulatedCall } from "./call.ts";
 import type { SimulatorEvent } from "./simulator_event.ts";
 import type { ConformanceOptions } from "./conformance.ts";
 import type { Violation } from "./violation.ts";
+import { parseScenario } from "./scenario.ts";
 import {
-  parseScenario,
   runScenario,
   type ScenarioReport,
   type ScenarioTurn,
-} from "./scenario.ts";
+} from "./scenario_runner.ts";
 
 /** The server the simulator calls when no URL is given. */
 export const DEFAULT_SIMULATOR_URL = "ws://127.0.0.1:8080/llm-websocket";
