@@ -35,6 +35,7 @@ export * from "./client_address.ts";
 export * from "./ip_allowlist.ts";
 export * from "./log.ts";
 export * from "./protocol/inbound.ts";
+export type { Issue, ReadFailure } from "./protocol/issues.ts";
 export * from "./protocol/outbound.ts";
 export * from "./responder.ts";
 export * from "./llm/markdown.ts";

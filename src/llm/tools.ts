@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { describeError } from "../log.ts";
+import { formatIssues, toIssues } from "../protocol/issues.ts";
 import type { CallContext } from "../responder.ts";
 
 /**
@@ -185,15 +186,11 @@ export function defineTool<Args>(definition: ToolDefinition<Args>): LlmTool {
         };
       }
       if (result.issues !== undefined) {
-        const problems = result.issues.map((issue) => {
-          const path = (issue.path ?? []).map((part) =>
-            typeof part === "object" ? String(part.key) : String(part)
-          ).join(".");
-          return path === "" ? issue.message : `${path}: ${issue.message}`;
-        });
         return {
           ok: false,
-          error: `Invalid arguments for ${name}: ${problems.join("; ")}`,
+          error: `Invalid arguments for ${name}: ${
+            formatIssues(toIssues(result.issues))
+          }`,
         };
       }
       return {

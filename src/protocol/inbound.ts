@@ -6,8 +6,12 @@
  * @module
  */
 import { z } from "zod";
-import { formatIssues } from "../_format_issues.ts";
-import { describeJsonType, readJsonObject } from "./_json_frame.ts";
+import {
+  checkEvent,
+  discriminatorNotString,
+  readJsonObject,
+} from "./_json_frame.ts";
+import { formatIssues, type ReadFailure } from "./issues.ts";
 
 /** One word of an utterance with its timing in seconds of call audio (§3.5). */
 export interface TranscriptWord {
@@ -150,6 +154,8 @@ export type InboundFailureKind =
   | "not_json"
   /** The JSON is not an object with a string `interaction_type`. */
   | "not_event"
+  /** A known `interaction_type` whose only fault is `null` for optional fields. */
+  | "null_optional"
   /** A known `interaction_type` with a missing or wrongly typed field. */
   | "invalid";
 
@@ -161,23 +167,32 @@ export type InboundParseResult =
     /** The event, with unknown fields of the event itself dropped. */
     event: InboundEvent;
   }
-  | {
-    /** The frame is a well-formed event of a type this module does not know. */
-    ok: false;
-    /** Ignore it: Retell may add event types (§3). */
-    kind: "unknown_type";
-    /** The unknown `interaction_type` value. */
+  | ReadFailure<"unknown_type"> & {
+    /** A well-formed event of a type Retell may add (§3): ignore it. */
     interactionType: string;
-    /** One line that says what happened. */
-    reason: string;
+    /** The frame's object. */
+    object: Record<string, unknown>;
   }
-  | {
-    /** The frame is not a valid event. */
-    ok: false;
-    /** What is wrong with it. */
-    kind: InboundFailureKind;
-    /** One line that says what is wrong, naming the fields. */
-    reason: string;
+  | ReadFailure<"not_json">
+  | ReadFailure<"not_event"> & {
+    /** The frame's object; undefined when the JSON is not an object. */
+    object: Record<string, unknown> | undefined;
+  }
+  | ReadFailure<"invalid"> & {
+    /** The frame's object. */
+    object: Record<string, unknown>;
+    /** The frame's `interaction_type`. */
+    interactionType: InteractionType;
+  }
+  | ReadFailure<"null_optional"> & {
+    /** The frame's object. */
+    object: Record<string, unknown>;
+    /** The frame's `interaction_type`. */
+    interactionType: InteractionType;
+    /** The frame read without its null fields. */
+    event: InboundEvent;
+    /** The top-level keys whose value is null. */
+    nullFields: string[];
   };
 
 const word = z.object({
@@ -247,7 +262,8 @@ function isKnownType(type: string): type is InteractionType {
 
 /**
  * Turns one text frame from Retell into a typed event. Never throws: bad
- * input comes back as a result with a `kind` and a one-line `reason`.
+ * input comes back as a result with a `kind`, a one-line `reason`, the
+ * `issues` as data and, once the frame is a JSON object, the `object`.
  *
  * Unknown fields, `words` arrays, roles other than agent/user and a stray
  * `timestamp` on request events are accepted (§3.5, §8.11); an event whose
@@ -271,17 +287,10 @@ function isKnownType(type: string): type is InteractionType {
 export function parseInbound(text: string): InboundParseResult {
   const read = readJsonObject(text);
   if (!read.ok) return read;
-  const json = read.object;
-  const type = json.interaction_type;
+  const object = read.object;
+  const type = object.interaction_type;
   if (typeof type !== "string") {
-    return {
-      ok: false,
-      kind: "not_event",
-      reason:
-        `Cannot read frame: "interaction_type" must be a string, received ${
-          describeJsonType(type)
-        }`,
-    };
+    return discriminatorNotString(object, "interaction_type");
   }
   if (!isKnownType(type)) {
     return {
@@ -289,13 +298,15 @@ export function parseInbound(text: string): InboundParseResult {
       kind: "unknown_type",
       interactionType: type,
       reason: `Ignoring frame: unknown interaction_type "${type}"`,
+      issues: [{
+        path: ["interaction_type"],
+        message: `unknown interaction_type "${type}"`,
+      }],
+      object,
     };
   }
-  const parsed = schemas[type].safeParse(json);
-  if (parsed.success) return { ok: true, event: parsed.data };
-  return {
-    ok: false,
-    kind: "invalid",
-    reason: `Invalid ${type} frame: ${formatIssues(parsed.error)}`,
-  };
+  const checked = checkEvent<InboundEvent>(schemas[type], object);
+  if (checked.ok) return checked;
+  const reason = `Invalid ${type} frame: ${formatIssues(checked.issues)}`;
+  return { ...checked, reason, object, interactionType: type };
 }

@@ -11,8 +11,12 @@
  * @module
  */
 import { z } from "zod";
-import { formatIssues } from "../_format_issues.ts";
-import { describeJsonType, readJsonObject } from "./_json_frame.ts";
+import {
+  checkEvent,
+  discriminatorNotString,
+  readJsonObject,
+} from "./_json_frame.ts";
+import { formatIssues, type ReadFailure, toIssues } from "./issues.ts";
 
 /** Call settings sent first on every socket (§4.1); each defaults to off at Retell. */
 export interface CallConfig {
@@ -269,6 +273,11 @@ export type OutboundFailureKind =
   | "missing_response_type"
   /** A `response_type` this module does not know. */
   | "unknown_type"
+  /**
+   * A known `response_type` whose only fault is `null` for optional fields,
+   * which the documented form leaves out; Retell tolerates it (§4.0).
+   */
+  | "null_optional"
   /** A known `response_type` with a missing, wrongly typed or unknown field. */
   | "invalid";
 
@@ -280,18 +289,36 @@ export type OutboundParseResult =
     /** The event. */
     event: OutboundEvent;
   }
-  | {
-    /** The frame breaks the protocol. */
-    ok: false;
-    /** What is wrong with it. */
-    kind: OutboundFailureKind;
-    /** One line that says what is wrong, naming the fields. */
-    reason: string;
+  | ReadFailure<"not_json">
+  | ReadFailure<"not_event"> & {
+    /** The frame's object; undefined when the JSON is not an object. */
+    object: Record<string, unknown> | undefined;
+  }
+  | ReadFailure<"missing_response_type"> & {
+    /** The frame's object. */
+    object: Record<string, unknown>;
     /**
-     * For `missing_response_type`: the frame read as a response (Retell's
-     * backward-compatible reading, §4.0, §9.1) when it has that shape.
+     * The frame read as a response (Retell's backward-compatible reading,
+     * §4.0, §9.1) when it has that shape; then `issues` is empty, else it
+     * says what is wrong with that reading.
      */
     asResponse?: ResponseEvent;
+  }
+  | ReadFailure<"unknown_type" | "invalid"> & {
+    /** The frame's object. */
+    object: Record<string, unknown>;
+    /** The frame's `response_type`. */
+    responseType: string;
+  }
+  | ReadFailure<"null_optional"> & {
+    /** The frame's object. */
+    object: Record<string, unknown>;
+    /** The frame's `response_type`. */
+    responseType: OutboundEvent["response_type"];
+    /** The event Retell reads: the frame without its null fields. */
+    event: OutboundEvent;
+    /** The top-level keys whose value is null. */
+    nullFields: string[];
   };
 
 const integer = z.number().int().nonnegative();
@@ -401,7 +428,9 @@ export function encodeOutbound(event: OutboundEvent): EncodeResult {
   if (!parsed.success) {
     return {
       ok: false,
-      reason: `Cannot encode ${type} event: ${formatIssues(parsed.error)}`,
+      reason: `Cannot encode ${type} event: ${
+        formatIssues(toIssues(parsed.error.issues))
+      }`,
     };
   }
   try {
@@ -567,9 +596,13 @@ export function createMetadataEvent(
  * {@linkcode encodeOutbound} uses. Never throws: a bad frame comes back with
  * a `kind` and a one-line `reason` naming the fields.
  *
- * A frame without `response_type` is what Retell reads as a response
- * (§4.0, §9.1): it fails as `missing_response_type`, and when it has a
- * response's shape that reading is returned as `asResponse`.
+ * Every failure carries the frame's `issues` as data next to the `reason`,
+ * and, once the frame is a JSON object, the `object` itself. A frame without
+ * `response_type` is what Retell reads as a response (§4.0, §9.1): it fails
+ * as `missing_response_type`, and when it has a response's shape that
+ * reading is returned as `asResponse`. A frame whose only fault is `null`
+ * for optional fields fails as `null_optional`, with the `event` Retell
+ * still reads.
  *
  * @param text The frame's payload.
  * @returns The event, or what is wrong with the frame.
@@ -589,24 +622,27 @@ export function createMetadataEvent(
  * );
  * assert.ok(!bad.ok && bad.kind === "invalid");
  * assert.match(bad.reason, /content_complete/);
+ * assert.deepEqual(bad.issues.map((issue) => issue.path), [["content_complete"]]);
  * ```
  */
 export function parseOutbound(text: string): OutboundParseResult {
   const read = readJsonObject(text);
   if (!read.ok) return read;
-  const json = read.object;
-  if (!Object.hasOwn(json, "response_type")) {
-    const reading = schemas.response.safeParse({
-      ...json,
+  const object = read.object;
+  if (!Object.hasOwn(object, "response_type")) {
+    const reading = checkEvent(schemas.response, {
+      ...object,
       response_type: "response",
     });
-    if (reading.success) {
+    if (reading.ok) {
       return {
         ok: false,
         kind: "missing_response_type",
         reason:
           'Cannot read frame: "response_type" is missing, so Retell reads it as a response',
-        asResponse: reading.data,
+        issues: [],
+        object,
+        asResponse: reading.event,
       };
     }
     return {
@@ -614,35 +650,30 @@ export function parseOutbound(text: string): OutboundParseResult {
       kind: "missing_response_type",
       reason:
         `Cannot read frame: "response_type" is missing, and read as a response it is invalid: ${
-          formatIssues(reading.error)
+          formatIssues(reading.issues)
         }`,
+      issues: reading.issues,
+      object,
     };
   }
-  const type = json.response_type;
+  const type = object.response_type;
   if (typeof type !== "string") {
-    return {
-      ok: false,
-      kind: "not_event",
-      reason: `Cannot read frame: "response_type" must be a string, received ${
-        describeJsonType(type)
-      }`,
-    };
+    return discriminatorNotString(object, "response_type");
   }
   if (!Object.hasOwn(schemas, type)) {
+    const message = `unknown response_type ${JSON.stringify(type)}`;
     return {
       ok: false,
       kind: "unknown_type",
-      reason: `Cannot read frame: unknown response_type ${
-        JSON.stringify(type)
-      }`,
+      reason: `Cannot read frame: ${message}`,
+      issues: [{ path: ["response_type"], message }],
+      object,
+      responseType: type,
     };
   }
   const known = type as OutboundEvent["response_type"];
-  const parsed = schemas[known].safeParse(json);
-  if (parsed.success) return { ok: true, event: parsed.data };
-  return {
-    ok: false,
-    kind: "invalid",
-    reason: `Invalid ${known} frame: ${formatIssues(parsed.error)}`,
-  };
+  const checked = checkEvent<OutboundEvent>(schemas[known], object);
+  if (checked.ok) return checked;
+  const reason = `Invalid ${known} frame: ${formatIssues(checked.issues)}`;
+  return { ...checked, reason, object, responseType: known };
 }

@@ -1,277 +1,46 @@
 /**
  * One simulated call: {@linkcode startSimulatedCall} opens a socket to a
  * server the way Retell does, plays Retell's side of the protocol (requests,
- * reminders, keepalives, call details), keeps the transcript, referees every
- * frame the server sends with a {@linkcode ConformanceChecker}, and reports
- * what happens as typed {@linkcode SimulatorEvent}s. Section numbers refer to
- * `PROTOCOL.md`.
+ * reminders, keepalives, call details), keeps the transcript, and reports
+ * what happens as typed {@linkcode SimulatorEvent}s. Every event it sends
+ * and every frame it receives goes through a {@linkcode ConformanceChecker},
+ * which owns the protocol state of the call: the call reads from it where
+ * each response stands. Section numbers refer to `PROTOCOL.md`.
  *
  * @module
  */
-import type { CallDetails, Utterance } from "../protocol/inbound.ts";
-import {
-  actionOfFlags,
-  type AgentConfigUpdate,
-  type CallAction,
-  type CallConfig,
-  type ResponseActions,
-  withActionFlags,
+import type {
+  CallDetails,
+  InboundEvent,
+  Utterance,
+} from "../protocol/inbound.ts";
+import type {
+  CallAction,
+  CallConfig,
+  OutboundEvent,
 } from "../protocol/outbound.ts";
+import { createResponseWaits, type ResponseWaits } from "./_response_waits.ts";
 import {
   type ClientSocket,
   openWebSocket,
   SimulatorConnectError,
   type SocketClose,
 } from "./_websocket_client.ts";
+import { buildCallUrl, randomCallId } from "./call_url.ts";
 import {
   type ConformanceChecker,
   type ConformanceOptions,
   createConformanceChecker,
-  type Violation,
+  type FrameOutcome,
 } from "./conformance.ts";
-
-/** Where a requested response stands. */
-export type ResponseStatus =
-  /** Requested; no frame under its id yet. */
-  | "waiting"
-  /** At least one frame arrived; not complete yet. */
-  | "streaming"
-  /** A frame with `content_complete: true` arrived. */
-  | "complete"
-  /** A newer request was sent before it completed (the caller barged in). */
-  | "superseded"
-  /** The socket closed before it completed. */
-  | "closed";
-
-/** One response the simulator asked for, as far as it has come. */
-export interface ResponseRecord {
-  /** The `response_id`; 0 is the begin message. */
-  responseId: number;
-  /** The begin message, an answer to the caller, or an answer to a reminder. */
-  kind: "begin" | "response" | "reminder";
-  /** The caller's line that prompted it, for `kind: "response"`. */
-  said?: string;
-  /** Text accepted under this id so far: the content Retell would speak. */
-  text: string;
-  /** Response frames accepted under this id. */
-  frames: number;
-  /** Ms from the request (or the socket opening, for the begin) to its first frame. */
-  firstFrameMs: number | undefined;
-  /** Ms from the request (or the socket opening) to its `content_complete: true` frame. */
-  completeMs: number | undefined;
-  /** Where it stands. */
-  status: ResponseStatus;
-  /** The action it carries, by Retell's precedence: end_call, then transfer, then digits. */
-  action: CallAction | undefined;
-}
-
-/** The socket opened. */
-export interface OpenEvent {
-  /** Discriminator. */
-  type: "open";
-  /** Ms since the socket opened (0 here). */
-  at: number;
-  /** The call id appended to the URL. */
-  callId: string;
-  /** The full URL dialled. */
-  url: string;
-}
-
-/** The server sent its `config` (§4.1). */
-export interface ConfigReceivedEvent {
-  /** Discriminator. */
-  type: "config";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The settings. */
-  config: CallConfig;
-}
-
-/** The simulator sent `call_details`, because the server's config asked for it (§3.2). */
-export interface CallDetailsSentEvent {
-  /** Discriminator. */
-  type: "call_details";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The call object sent. */
-  call: CallDetails;
-}
-
-/** The simulator sent `response_required` or `reminder_required` (§3.4). */
-export interface RequestSentEvent {
-  /** Discriminator. */
-  type: "request";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The id the reply must come under. */
-  responseId: number;
-  /** `response` for a caller's line, `reminder` after silence. */
-  kind: "response" | "reminder";
-  /** The caller's line, for `kind: "response"`. */
-  said?: string;
-}
-
-/** A piece of the agent's reply, accepted under the latest request (§5.2). */
-export interface AgentTextEvent {
-  /** Discriminator. */
-  type: "agent_text";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The id it came under. */
-  responseId: number;
-  /** The delta. */
-  content: string;
-}
-
-/** A response completed: its full text, latency and action. */
-export interface ResponseCompleteEvent extends ResponseRecord {
-  /** Discriminator. */
-  type: "response_complete";
-  /** Ms since the socket opened. */
-  at: number;
-}
-
-/** A response was cut short by a newer request: the caller barged in (§5.3). */
-export interface ResponseInterruptedEvent extends ResponseRecord {
-  /** Discriminator. */
-  type: "response_interrupted";
-  /** Ms since the socket opened. */
-  at: number;
-  /**
-   * The id of the newer request, or `agent_interrupt` when the server's
-   * interrupt cancelled it (§4.3).
-   */
-  by: number | "agent_interrupt";
-}
-
-/** A completed response or interrupt asked for an action, which Retell would now run (§5.6). */
-export interface ActionEvent {
-  /** Discriminator. */
-  type: "action";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The response that carried it; undefined for an `agent_interrupt`. */
-  responseId: number | undefined;
-  /** The action. */
-  action: CallAction;
-}
-
-/** A chunk of an `agent_interrupt` (§4.3). */
-export interface AgentInterruptReceivedEvent {
-  /** Discriminator. */
-  type: "agent_interrupt";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The server's interrupt id. */
-  interruptId: number;
-  /** The delta. */
-  content: string;
-  /** Whether this is the interrupt's last chunk. */
-  complete: boolean;
-}
-
-/** The server changed agent settings (§4.5). */
-export interface UpdateAgentReceivedEvent {
-  /** Discriminator. */
-  type: "update_agent";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The settings. */
-  agentConfig: AgentConfigUpdate;
-}
-
-/** The server recorded a tool call (§4.6). */
-export interface ToolCallInvocationReceivedEvent {
-  /** Discriminator. */
-  type: "tool_call_invocation";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The tool call's id. */
-  toolCallId: string;
-  /** The tool's name. */
-  name: string;
-  /** The arguments, stringified JSON. */
-  arguments: string;
-}
-
-/** The server recorded a tool's result (§4.7). */
-export interface ToolCallResultReceivedEvent {
-  /** Discriminator. */
-  type: "tool_call_result";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The tool call's id. */
-  toolCallId: string;
-  /** The result text. */
-  content: string;
-  /** The outcome, when the server reported one. */
-  successful?: boolean;
-}
-
-/** The server sent `metadata` for a web call's frontend (§4.8). */
-export interface MetadataReceivedEvent {
-  /** Discriminator. */
-  type: "metadata";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The metadata. */
-  metadata: Record<string, unknown>;
-}
-
-/** The server echoed a keepalive (§4.4). */
-export interface PingEchoEvent {
-  /** Discriminator. */
-  type: "ping_echo";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The ping's timestamp. */
-  timestamp: number;
-  /** Ms from sending the ping to its echo. */
-  rttMs: number;
-}
-
-/** The server broke a protocol rule. */
-export interface ViolationEvent {
-  /** Discriminator. */
-  type: "violation";
-  /** Ms since the socket opened. */
-  at: number;
-  /** What rule, in plain words. */
-  violation: Violation;
-}
-
-/** The socket closed. */
-export interface ClosedEvent {
-  /** Discriminator. */
-  type: "closed";
-  /** Ms since the socket opened. */
-  at: number;
-  /** The close code. */
-  code: number;
-  /** The close reason, often empty. */
-  reason: string;
-  /** Whether the server closed it (or it dropped), rather than the simulator. */
-  byServer: boolean;
-}
-
-/** Everything a simulated call reports, told apart by `type`. */
-export type SimulatorEvent =
-  | OpenEvent
-  | ConfigReceivedEvent
-  | CallDetailsSentEvent
-  | RequestSentEvent
-  | AgentTextEvent
-  | ResponseCompleteEvent
-  | ResponseInterruptedEvent
-  | ActionEvent
-  | AgentInterruptReceivedEvent
-  | UpdateAgentReceivedEvent
-  | ToolCallInvocationReceivedEvent
-  | ToolCallResultReceivedEvent
-  | MetadataReceivedEvent
-  | PingEchoEvent
-  | ViolationEvent
-  | ClosedEvent;
+import type { ResponseRecord } from "./response_record.ts";
+import type { Violation } from "./violation.ts";
+import type {
+  ClosedEvent,
+  RequestSentEvent,
+  SimulatorEvent,
+  ToolCallResultReceivedEvent,
+} from "./simulator_event.ts";
 
 /** Options of {@linkcode startSimulatedCall}. */
 export interface SimulatedCallOptions {
@@ -296,7 +65,7 @@ export interface SimulatedCallOptions {
   variables?: Readonly<Record<string, string>>;
   /** Receives every {@linkcode SimulatorEvent} as it happens. */
   onEvent?: (event: SimulatorEvent) => void;
-  /** Deadlines of the protocol referee. */
+  /** Deadlines of the protocol referee, and its grace for frames in flight. */
   conformance?: ConformanceOptions;
   /**
    * Keepalive period when the server's config turns on `auto_reconnect` (§3.1).
@@ -311,15 +80,6 @@ export interface SimulatedCallOptions {
    * @default {250}
    */
   checkIntervalMs?: number;
-  /**
-   * Frames under an older id that arrive right after the simulator sent a
-   * newer request were already on their way, and Retell would drop them
-   * without blaming the server. They count as stale only once the server
-   * has sent a frame under the newer id, or this long after the request.
-   *
-   * @default {500}
-   */
-  inFlightGraceMs?: number;
   /**
    * Longest wait for the server to accept the socket; Retell waits 7 s per
    * attempt (§1.5).
@@ -409,80 +169,32 @@ export interface SimulatedCall extends AsyncDisposable {
 
 export { SimulatorConnectError };
 
-/**
- * The URL Retell dials for a call: the configured URL with `/{callId}`
- * appended to its path (a trailing slash is dropped first), its query string
- * kept, and `http(s):` mapped to `ws(s):` (§1.2).
- *
- * @param base The configured URL.
- * @param callId The call id.
- * @returns The URL to open.
- * @throws {TypeError} When `base` is not a ws, wss, http or https URL.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { buildCallUrl } from "./call.ts";
- *
- * assert.equal(
- *   buildCallUrl("https://bot.example.com/llm-websocket/?tenant=a", "call_1"),
- *   "wss://bot.example.com/llm-websocket/call_1?tenant=a",
- * );
- * ```
- */
-export function buildCallUrl(base: string, callId: string): string {
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    throw new TypeError(`Cannot use server URL "${base}": it is not a URL`);
-  }
-  const schemes: Record<string, string> = {
-    "ws:": "ws:",
-    "wss:": "wss:",
-    "http:": "ws:",
-    "https:": "wss:",
-  };
-  const scheme = schemes[url.protocol];
-  if (scheme === undefined) {
-    throw new TypeError(
-      `Cannot use server URL "${base}": the scheme must be ws, wss, http or https, not ${
-        url.protocol.slice(0, -1)
-      }`,
-    );
-  }
-  url.protocol = scheme;
-  url.hash = "";
-  url.pathname = `${url.pathname.replace(/\/+$/, "")}/${
-    encodeURIComponent(callId)
-  }`;
-  return url.href;
-}
-
-/** A fresh call id: `sim_` and 12 random hex digits. */
-function randomCallId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return `sim_${
-    Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
-  }`;
-}
-
-/** Internal state of one response. */
-interface ResponseState extends ResponseRecord {
-  /** When it was requested (performance.now), or when the socket opened. */
-  requestedAt: number;
-  /** Index of its agent utterance in the transcript, once it has text. */
-  utterance: number | undefined;
-  /** Action flags seen on its frames. */
-  flags: ResponseActions;
-}
-
-/** A pending wait for a response. */
-interface Waiter {
-  responseId: number;
-  until: "first_frame" | "complete";
-  resolve: (record: ResponseRecord) => void;
-  timer: ReturnType<typeof setTimeout>;
+/** One call as its functions drive it. */
+interface Driver {
+  readonly callId: string;
+  readonly variables: Readonly<Record<string, string>>;
+  readonly pingIntervalMs: number;
+  readonly socket: ClientSocket;
+  /** The protocol state: requests, responses, pings, the interrupt. */
+  readonly checker: ConformanceChecker;
+  readonly waits: ResponseWaits;
+  readonly emit: (event: SimulatorEvent) => void;
+  /** performance.now when the socket opened. */
+  readonly openedAt: number;
+  /** The transcript Retell would send: caller lines as said, agent text as spoken. */
+  readonly transcript: Utterance[];
+  /** The agent utterance of each response still speaking. */
+  readonly speaking: Map<number, Utterance>;
+  /** The interrupt being spoken, and its utterance once it has text. */
+  interrupt: { id: number; utterance: Utterance | undefined };
+  readonly closed: PromiseWithResolvers<ClosedEvent>;
+  config: CallConfig | undefined;
+  lastPing: number;
+  detailsSent: boolean;
+  closing: boolean;
+  isClosed: boolean;
+  pingTimer: ReturnType<typeof setInterval> | undefined;
+  checkTimer: ReturnType<typeof setInterval> | undefined;
 }
 
 /**
@@ -518,532 +230,332 @@ export async function startSimulatedCall(
 ): Promise<SimulatedCall> {
   const callId = options.callId ?? randomCallId();
   const url = buildCallUrl(options.url, callId);
-  const emit = options.onEvent ?? (() => {});
-  const pingIntervalMs = options.pingIntervalMs ?? 2000;
-  const checkIntervalMs = options.checkIntervalMs ?? 250;
-  const graceMs = options.inFlightGraceMs ?? 500;
-  const connectTimeoutMs = options.connectTimeoutMs ?? 7000;
-
-  const socket: ClientSocket = await openWebSocket(url, connectTimeoutMs);
-
-  const openedAt = performance.now();
-  const checker: ConformanceChecker = createConformanceChecker(
-    options.conformance,
-  );
-  const transcript: Utterance[] = [];
-  const responses = new Map<number, ResponseState>();
-  const waiters = new Set<Waiter>();
-  const violations: Violation[] = [];
-  /** Responses an `agent_interrupt` cancelled. */
-  const cancelled = new Set<number>();
-  /** Sent ping timestamps → performance.now at sending. */
-  const pings = new Map<number, number>();
-  const interrupts: {
-    id: number;
-    text: string;
-    utterance: number;
-    flags: ResponseActions;
-  } = { id: -1, text: "", utterance: -1, flags: {} };
-  const closed = Promise.withResolvers<ClosedEvent>();
-  let config: CallConfig | undefined;
-  let latestId = 0;
-  let lastPing = 0;
-  let detailsSent = false;
-  let closing = false;
-  let isClosed = false;
-  let pingTimer: ReturnType<typeof setInterval> | undefined;
-  /** A request the referee has not been told of yet, while frames may still be in flight. */
-  let pending: { id: number; timer: ReturnType<typeof setTimeout> } | undefined;
-
-  responses.set(0, newResponse(0, "begin", openedAt));
-  const checkTimer = setInterval(() => {
-    for (const violation of checker.check()) report(violation);
-  }, checkIntervalMs);
-
-  emit({ type: "open", at: 0, callId, url });
-  socket.listen({ message: onMessage, close: onClose });
-
-  function since(time = performance.now()): number {
-    return Math.round((time - openedAt) * 10) / 10;
-  }
-
-  function newResponse(
-    responseId: number,
-    kind: ResponseRecord["kind"],
-    requestedAt: number,
-    said?: string,
-  ): ResponseState {
-    const state: ResponseState = {
-      responseId,
-      kind,
-      text: "",
-      frames: 0,
-      firstFrameMs: undefined,
-      completeMs: undefined,
-      status: "waiting",
-      action: undefined,
-      requestedAt,
-      utterance: undefined,
-      flags: {},
-    };
-    if (said !== undefined) state.said = said;
-    return state;
-  }
-
-  function snapshot(state: ResponseState): ResponseRecord {
-    const record: ResponseRecord = {
-      responseId: state.responseId,
-      kind: state.kind,
-      text: state.text,
-      frames: state.frames,
-      firstFrameMs: state.firstFrameMs,
-      completeMs: state.completeMs,
-      status: state.status,
-      action: state.action,
-    };
-    if (state.said !== undefined) record.said = state.said;
-    return record;
-  }
-
-  function report(violation: Violation): void {
-    if (
-      violation.code === "never_completed" &&
-      violation.responseId !== undefined && cancelled.has(violation.responseId)
-    ) return;
-    violations.push(violation);
-    emit({ type: "violation", at: since(), violation });
-  }
-
-  function send(frame: Record<string, unknown>): void {
-    socket.send(JSON.stringify(frame));
-  }
-
-  /** Tells the referee of the newest request, ending the in-flight window. */
-  function flushPending(): void {
-    if (pending === undefined) return;
-    clearTimeout(pending.timer);
-    checker.requested(pending.id);
-    pending = undefined;
-  }
-
-  function request(
-    kind: "response" | "reminder",
-    said: string | undefined,
-  ): number {
-    if (isClosed || closing || !socket.isOpen) {
-      throw new Error(
-        `Cannot ${kind === "reminder" ? "remind" : "say"}: the call has ended`,
-      );
-    }
-    const id = latestId + 1;
-    const previous = responses.get(latestId);
-    latestId = id;
-    const now = performance.now();
-    if (
-      previous !== undefined &&
-      (previous.status === "waiting" || previous.status === "streaming")
-    ) {
-      previous.status = "superseded";
-      previous.utterance = undefined;
-      emit({
-        type: "response_interrupted",
-        at: since(now),
-        ...snapshot(previous),
-        by: id,
-      });
-      settleWaiters();
-    }
-    if (said !== undefined) {
-      const words = said.trim().split(/\s+/);
-      const half = Math.floor(words.length / 2);
-      const partial = half > 0 ? words.slice(0, half).join(" ") : undefined;
-      if (partial !== undefined) {
-        send({
-          interaction_type: "update_only",
-          transcript: [...transcript, { role: "user", content: partial }],
-          turntaking: "user_turn",
-        });
-      }
-      transcript.push({ role: "user", content: said });
-      send({
-        interaction_type: "update_only",
-        transcript,
-        ...(partial === undefined && { turntaking: "user_turn" }),
-      });
-    }
-    responses.set(id, newResponse(id, kind, now, said));
-    send({
-      interaction_type: kind === "reminder"
-        ? "reminder_required"
-        : "response_required",
-      response_id: id,
-      transcript,
-    });
-    // Frames under the old id may already be on their way: they are not
-    // stale until the server shows it has seen this request.
-    flushPending();
-    pending = { id, timer: setTimeout(flushPending, graceMs) };
-    const event: RequestSentEvent = {
-      type: "request",
-      at: since(now),
-      responseId: id,
-      kind,
-    };
-    if (said !== undefined) event.said = said;
-    emit(event);
-    return id;
-  }
-
-  function sendPing(): void {
-    const timestamp = Math.max(Date.now(), lastPing + 1);
-    lastPing = timestamp;
-    pings.set(timestamp, performance.now());
-    checker.pinged(timestamp);
-    send({ interaction_type: "ping_pong", timestamp });
-  }
-
-  function sendCallDetails(): void {
-    detailsSent = true;
-    const call: CallDetails = {
-      call_id: callId,
-      agent_id: "simulator",
-      call_type: "web_call",
-      call_status: "registered",
-      metadata: {},
-      retell_llm_dynamic_variables: { ...options.variables },
-    };
-    send({ interaction_type: "call_details", call });
-    emit({ type: "call_details", at: since(), call });
-  }
-
-  function onMessage(data: string | Uint8Array): void {
-    if (pending !== undefined && typeof data === "string") {
-      // A frame under the pending id proves the server has seen the request.
-      if (responseIdOf(data) === pending.id) flushPending();
-    }
-    const result = checker.receive(data);
-    for (const violation of result.violations) report(violation);
-    const event = result.event;
-    if (event === undefined) return;
-    const at = since();
-    switch (event.response_type) {
-      case "config":
-        config = event.config;
-        emit({ type: "config", at, config: event.config });
-        if (event.config.auto_reconnect && pingTimer === undefined) {
-          pingTimer = setInterval(sendPing, pingIntervalMs);
-        }
-        if (event.config.call_details && !detailsSent) sendCallDetails();
-        return;
-      case "response":
-        onResponse(
-          event.response_id,
-          event.content,
-          event.content_complete,
-          event,
-        );
-        return;
-      case "agent_interrupt":
-        onInterrupt(
-          event.interrupt_id,
-          event.content,
-          event.content_complete,
-          event,
-        );
-        return;
-      case "ping_pong": {
-        const sentAt = pings.get(event.timestamp);
-        if (sentAt === undefined) return;
-        pings.delete(event.timestamp);
-        emit({
-          type: "ping_echo",
-          at,
-          timestamp: event.timestamp,
-          rttMs: Math.round((performance.now() - sentAt) * 10) / 10,
-        });
-        return;
-      }
-      case "update_agent":
-        emit({ type: "update_agent", at, agentConfig: event.agent_config });
-        return;
-      case "tool_call_invocation":
-        emit({
-          type: "tool_call_invocation",
-          at,
-          toolCallId: event.tool_call_id,
-          name: event.name,
-          arguments: event.arguments,
-        });
-        return;
-      case "tool_call_result": {
-        const result: ToolCallResultReceivedEvent = {
-          type: "tool_call_result",
-          at,
-          toolCallId: event.tool_call_id,
-          content: event.content,
-        };
-        if (event.successful !== undefined) {
-          result.successful = event.successful;
-        }
-        emit(result);
-        return;
-      }
-      case "metadata":
-        emit({ type: "metadata", at, metadata: event.metadata });
-        return;
-    }
-  }
-
-  function onResponse(
-    id: number,
-    content: string,
-    complete: boolean,
-    flags: ResponseActions,
-  ): void {
-    const state = responses.get(id);
-    // Retell speaks only the latest request, and only until it completes (§5.1).
-    if (
-      state === undefined || id !== latestId ||
-      (state.status !== "waiting" && state.status !== "streaming")
-    ) return;
-    const now = performance.now();
-    state.frames++;
-    state.firstFrameMs ??= Math.round((now - state.requestedAt) * 10) / 10;
-    state.status = "streaming";
-    const frameAction = actionOfFlags(flags);
-    if (frameAction !== undefined) {
-      state.flags = withActionFlags(state.flags, frameAction);
-    }
-    if (content !== "") {
-      state.text += content;
-      if (state.utterance === undefined) {
-        state.utterance = transcript.push({ role: "agent", content: "" }) - 1;
-      }
-      const utterance = transcript[state.utterance];
-      if (utterance !== undefined) utterance.content = state.text;
-      emit({ type: "agent_text", at: since(now), responseId: id, content });
-    }
-    if (!complete) {
-      settleWaiters();
-      return;
-    }
-    state.status = "complete";
-    state.completeMs = Math.round((now - state.requestedAt) * 10) / 10;
-    state.action = actionOfFlags(state.flags);
-    state.utterance = undefined;
-    emit({ type: "response_complete", at: since(now), ...snapshot(state) });
-    settleWaiters();
-    if (state.action !== undefined) runAction(id, state.action);
-  }
-
-  function onInterrupt(
-    interruptId: number,
-    content: string,
-    complete: boolean,
-    flags: ResponseActions,
-  ): void {
-    // An interrupt cancels the response in flight (§4.3): it no longer owes
-    // a completion.
-    const current = responses.get(latestId);
-    if (current?.status === "waiting" || current?.status === "streaming") {
-      current.status = "superseded";
-      current.utterance = undefined;
-      cancelled.add(latestId);
-      emit({
-        type: "response_interrupted",
-        at: since(),
-        ...snapshot(current),
-        by: "agent_interrupt",
-      });
-      settleWaiters();
-    }
-    if (interruptId !== interrupts.id) {
-      // A new interrupt id discards earlier interrupt content (§4.3).
-      interrupts.id = interruptId;
-      interrupts.text = "";
-      interrupts.utterance = -1;
-      interrupts.flags = {};
-    }
-    const frameAction = actionOfFlags(flags);
-    if (frameAction !== undefined) {
-      interrupts.flags = withActionFlags(interrupts.flags, frameAction);
-    }
-    if (content !== "") {
-      interrupts.text += content;
-      if (interrupts.utterance < 0) {
-        interrupts.utterance = transcript.push({ role: "agent", content: "" }) -
-          1;
-      }
-      const utterance = transcript[interrupts.utterance];
-      if (utterance !== undefined) utterance.content = interrupts.text;
-    }
-    emit({
-      type: "agent_interrupt",
-      at: since(),
-      interruptId,
-      content,
-      complete,
-    });
-    if (complete) {
-      const action = actionOfFlags(interrupts.flags);
-      interrupts.flags = {};
-      if (action !== undefined) runAction(undefined, action);
-    }
-  }
-
-  function runAction(responseId: number | undefined, action: CallAction) {
-    emit({ type: "action", at: since(), responseId, action });
-    // Retell hangs up once the goodbye has been spoken, and closes the socket.
-    if (action.type === "end_call") void close();
-  }
-
-  function settleWaiters(): void {
-    for (const waiter of waiters) {
-      const state = responses.get(waiter.responseId);
-      if (state === undefined || !isSettled(state, waiter.until)) continue;
-      finishWaiter(waiter, state);
-    }
-  }
-
-  function finishWaiter(waiter: Waiter, state: ResponseState | undefined) {
-    clearTimeout(waiter.timer);
-    waiters.delete(waiter);
-    waiter.resolve(
-      state === undefined ? unknownRecord(waiter.responseId) : snapshot(state),
-    );
-  }
-
-  /** What a wait for an id never requested returns. */
-  function unknownRecord(responseId: number): ResponseRecord {
-    return {
-      ...snapshot(newResponse(responseId, "response", 0)),
-      status: isClosed ? "closed" : "waiting",
-    };
-  }
-
-  function waitFor(
-    responseId: number,
-    until: Waiter["until"],
-    timeoutMs: number,
-  ): Promise<ResponseRecord> {
-    const state = responses.get(responseId);
-    if (state === undefined || isSettled(state, until) || isClosed) {
-      return Promise.resolve(
-        state === undefined ? unknownRecord(responseId) : snapshot(state),
-      );
-    }
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        responseId,
-        until,
-        resolve,
-        timer: setTimeout(
-          () => finishWaiter(waiter, responses.get(responseId)),
-          timeoutMs,
-        ),
-      };
-      waiters.add(waiter);
-    });
-  }
-
-  function onClose(event: SocketClose): void {
-    isClosed = true;
-    clearInterval(checkTimer);
-    clearInterval(pingTimer);
-    flushPending();
-    const byServer = event.byServer;
-    for (const violation of checker.closed(event.code, byServer)) {
-      report(violation);
-    }
-    for (const state of responses.values()) {
-      if (state.status === "waiting" || state.status === "streaming") {
-        state.status = "closed";
-      }
-    }
-    for (const waiter of waiters) {
-      finishWaiter(waiter, responses.get(waiter.responseId));
-    }
-    const closedEvent: ClosedEvent = {
-      type: "closed",
-      at: since(),
-      code: event.code,
-      reason: event.reason,
-      byServer,
-    };
-    emit(closedEvent);
-    closed.resolve(closedEvent);
-  }
-
-  function close(): Promise<ClosedEvent> {
-    if (!isClosed && !closing) {
-      closing = true;
-      socket.close(1000);
-    }
-    return closed.promise;
-  }
-
+  const socket = await openWebSocket(url, options.connectTimeoutMs ?? 7000);
+  const checker = createConformanceChecker(options.conformance);
+  const call: Driver = {
+    callId,
+    variables: options.variables ?? {},
+    pingIntervalMs: options.pingIntervalMs ?? 2000,
+    socket,
+    checker,
+    waits: createResponseWaits(
+      (responseId) => checker.response(responseId),
+      () => call.isClosed,
+    ),
+    emit: options.onEvent ?? (() => {}),
+    openedAt: performance.now(),
+    transcript: [],
+    speaking: new Map(),
+    interrupt: { id: -1, utterance: undefined },
+    closed: Promise.withResolvers<ClosedEvent>(),
+    config: undefined,
+    lastPing: 0,
+    detailsSent: false,
+    closing: false,
+    isClosed: false,
+    pingTimer: undefined,
+    checkTimer: undefined,
+  };
+  call.checkTimer = setInterval(() => {
+    for (const violation of checker.check()) reportViolation(call, violation);
+  }, options.checkIntervalMs ?? 250);
+  call.emit({ type: "open", at: 0, callId, url });
+  socket.listen({
+    message: (data) => onMessage(call, data),
+    close: (event) => onClose(call, event),
+  });
   return {
     callId,
     url,
     get config() {
-      return config;
+      return call.config;
     },
     get transcript() {
-      return transcript;
+      return call.transcript;
     },
     get violations() {
-      return violations;
+      return checker.violations;
     },
     get latestResponseId() {
-      return latestId;
+      return checker.latestResponseId;
     },
     get isOpen() {
-      return !isClosed && !closing && socket.isOpen;
+      return !call.isClosed && !call.closing && socket.isOpen;
     },
     get isClosed() {
-      return isClosed;
+      return call.isClosed;
     },
-    closed: closed.promise,
-    response(responseId) {
-      const state = responses.get(responseId);
-      return state === undefined ? undefined : snapshot(state);
-    },
-    say(text) {
-      return request("response", text);
-    },
-    remind() {
-      return request("reminder", undefined);
-    },
+    closed: call.closed.promise,
+    response: (responseId) => checker.response(responseId),
+    say: (text) => request(call, "response", text),
+    remind: () => request(call, "reminder", undefined),
     waitForCompletion: (responseId, timeoutMs) =>
-      waitFor(responseId, "complete", timeoutMs),
+      call.waits.wait(responseId, "complete", timeoutMs),
     waitForFirstFrame: (responseId, timeoutMs) =>
-      waitFor(responseId, "first_frame", timeoutMs),
-    close,
+      call.waits.wait(responseId, "first_frame", timeoutMs),
+    close: () => close(call),
     async [Symbol.asyncDispose]() {
-      await close();
+      await close(call);
     },
   };
 }
 
-/** The response id of a frame, when it reads as a response (with or without response_type). */
-function responseIdOf(text: string): number | undefined {
-  try {
-    const frame: unknown = JSON.parse(text);
-    if (typeof frame !== "object" || frame === null) return undefined;
-    const { response_type: type, response_id: id } = frame as Record<
-      string,
-      unknown
-    >;
-    if (type !== undefined && type !== "response") return undefined;
-    return typeof id === "number" ? id : undefined;
-  } catch {
-    return undefined;
+/** Ms since the socket opened, to a tenth. */
+function since(call: Driver): number {
+  return Math.round((performance.now() - call.openedAt) * 10) / 10;
+}
+
+/** Sends an event as Retell, and tells the checker. */
+function send(call: Driver, event: InboundEvent): ResponseRecord | undefined {
+  call.socket.send(JSON.stringify(event));
+  return call.checker.sent(event);
+}
+
+function reportViolation(call: Driver, violation: Violation): void {
+  call.emit({ type: "violation", at: since(call), violation });
+}
+
+function request(
+  call: Driver,
+  kind: "response" | "reminder",
+  said: string | undefined,
+): number {
+  if (call.isClosed || call.closing || !call.socket.isOpen) {
+    throw new Error(
+      `Cannot ${kind === "reminder" ? "remind" : "say"}: the call has ended`,
+    );
+  }
+  const id = call.checker.latestResponseId + 1;
+  if (said !== undefined) sayLine(call, said);
+  const superseded = send(call, {
+    interaction_type: kind === "reminder"
+      ? "reminder_required"
+      : "response_required",
+    response_id: id,
+    transcript: call.transcript,
+  });
+  if (superseded !== undefined) interrupted(call, superseded, id);
+  const event: RequestSentEvent = {
+    type: "request",
+    at: since(call),
+    responseId: id,
+    kind,
+  };
+  if (said !== undefined) event.said = said;
+  call.emit(event);
+  return id;
+}
+
+/** The caller's line as Retell streams it: half of the words, then all of them. */
+function sayLine(call: Driver, said: string): void {
+  const words = said.trim().split(/\s+/);
+  const half = Math.floor(words.length / 2);
+  if (half > 0) {
+    send(call, {
+      interaction_type: "update_only",
+      transcript: [
+        ...call.transcript,
+        { role: "user", content: words.slice(0, half).join(" ") },
+      ],
+      turntaking: "user_turn",
+    });
+  }
+  call.transcript.push({ role: "user", content: said });
+  send(call, {
+    interaction_type: "update_only",
+    transcript: call.transcript,
+    ...(half === 0 && { turntaking: "user_turn" as const }),
+  });
+}
+
+function sendPing(call: Driver): void {
+  const timestamp = Math.max(Date.now(), call.lastPing + 1);
+  call.lastPing = timestamp;
+  send(call, { interaction_type: "ping_pong", timestamp });
+}
+
+function sendCallDetails(call: Driver): void {
+  call.detailsSent = true;
+  const details: CallDetails = {
+    call_id: call.callId,
+    agent_id: "simulator",
+    call_type: "web_call",
+    call_status: "registered",
+    metadata: {},
+    retell_llm_dynamic_variables: { ...call.variables },
+  };
+  send(call, { interaction_type: "call_details", call: details });
+  call.emit({ type: "call_details", at: since(call), call: details });
+}
+
+function onMessage(call: Driver, data: string | Uint8Array): void {
+  const result = call.checker.receive(data);
+  for (const violation of result.violations) reportViolation(call, violation);
+  if (result.outcome !== undefined) onOutcome(call, result.outcome);
+  else if (result.event !== undefined) onServerEvent(call, result.event);
+}
+
+/** What Retell does with a response, an interrupt or an echo. */
+function onOutcome(call: Driver, outcome: FrameOutcome): void {
+  switch (outcome.type) {
+    case "spoken":
+      return onSpoken(call, outcome.content, outcome.response);
+    case "interrupt":
+      return onInterrupt(call, outcome);
+    case "echo":
+      call.emit({
+        type: "ping_echo",
+        at: since(call),
+        timestamp: outcome.timestamp,
+        rttMs: outcome.rttMs,
+      });
   }
 }
 
-/** Whether a wait `until` is over for this response. */
-function isSettled(state: ResponseState, until: Waiter["until"]): boolean {
-  if (state.status === "complete" || state.status === "superseded") return true;
-  if (state.status === "closed") return true;
-  return until === "first_frame" && state.frames > 0;
+/** The other events: the config, and what the server reports for the transcript. */
+function onServerEvent(call: Driver, event: OutboundEvent): void {
+  const at = since(call);
+  switch (event.response_type) {
+    case "config":
+      call.config = event.config;
+      call.emit({ type: "config", at, config: event.config });
+      if (event.config.auto_reconnect && call.pingTimer === undefined) {
+        call.pingTimer = setInterval(() => sendPing(call), call.pingIntervalMs);
+      }
+      if (event.config.call_details && !call.detailsSent) {
+        sendCallDetails(call);
+      }
+      return;
+    case "update_agent":
+      call.emit({ type: "update_agent", at, agentConfig: event.agent_config });
+      return;
+    case "tool_call_invocation":
+      call.emit({
+        type: "tool_call_invocation",
+        at,
+        toolCallId: event.tool_call_id,
+        name: event.name,
+        arguments: event.arguments,
+      });
+      return;
+    case "tool_call_result": {
+      const result: ToolCallResultReceivedEvent = {
+        type: "tool_call_result",
+        at,
+        toolCallId: event.tool_call_id,
+        content: event.content,
+      };
+      if (event.successful !== undefined) result.successful = event.successful;
+      call.emit(result);
+      return;
+    }
+    case "metadata":
+      call.emit({ type: "metadata", at, metadata: event.metadata });
+      return;
+  }
+}
+
+/** A frame Retell speaks: the transcript grows, and a complete response runs its action. */
+function onSpoken(
+  call: Driver,
+  content: string,
+  response: ResponseRecord,
+): void {
+  const id = response.responseId;
+  const at = since(call);
+  if (content !== "") {
+    let utterance = call.speaking.get(id);
+    if (utterance === undefined) {
+      utterance = { role: "agent", content: "" };
+      call.transcript.push(utterance);
+      call.speaking.set(id, utterance);
+    }
+    utterance.content = response.text;
+    call.emit({ type: "agent_text", at, responseId: id, content });
+  }
+  if (response.status !== "complete") {
+    call.waits.settle();
+    return;
+  }
+  call.speaking.delete(id);
+  call.emit({ type: "response_complete", at, ...response });
+  call.waits.settle();
+  if (response.action !== undefined) runAction(call, id, response.action);
+}
+
+function onInterrupt(
+  call: Driver,
+  outcome: Extract<FrameOutcome, { type: "interrupt" }>,
+): void {
+  if (outcome.cancelled !== undefined) {
+    interrupted(call, outcome.cancelled, "agent_interrupt");
+  }
+  if (outcome.interruptId !== call.interrupt.id) {
+    call.interrupt = { id: outcome.interruptId, utterance: undefined };
+  }
+  if (outcome.content !== "") {
+    if (call.interrupt.utterance === undefined) {
+      call.interrupt.utterance = { role: "agent", content: "" };
+      call.transcript.push(call.interrupt.utterance);
+    }
+    call.interrupt.utterance.content = outcome.text;
+  }
+  call.emit({
+    type: "agent_interrupt",
+    at: since(call),
+    interruptId: outcome.interruptId,
+    content: outcome.content,
+    complete: outcome.complete,
+  });
+  if (outcome.action !== undefined) {
+    runAction(call, undefined, outcome.action);
+  }
+}
+
+/** A response was cut short: by a newer request, or by the server's interrupt. */
+function interrupted(
+  call: Driver,
+  response: ResponseRecord,
+  by: number | "agent_interrupt",
+): void {
+  call.speaking.delete(response.responseId);
+  call.emit({ type: "response_interrupted", at: since(call), ...response, by });
+  call.waits.settle();
+}
+
+function runAction(
+  call: Driver,
+  responseId: number | undefined,
+  action: CallAction,
+): void {
+  call.emit({ type: "action", at: since(call), responseId, action });
+  // Retell hangs up once the goodbye has been spoken, and closes the socket.
+  if (action.type === "end_call") void close(call);
+}
+
+function onClose(call: Driver, event: SocketClose): void {
+  call.isClosed = true;
+  clearInterval(call.checkTimer);
+  clearInterval(call.pingTimer);
+  for (const violation of call.checker.closed(event.code, event.byServer)) {
+    reportViolation(call, violation);
+  }
+  call.waits.finishAll();
+  const closedEvent: ClosedEvent = {
+    type: "closed",
+    at: since(call),
+    code: event.code,
+    reason: event.reason,
+    byServer: event.byServer,
+  };
+  call.emit(closedEvent);
+  call.closed.resolve(closedEvent);
+}
+
+function close(call: Driver): Promise<ClosedEvent> {
+  if (!call.isClosed && !call.closing) {
+    call.closing = true;
+    call.socket.close(1000);
+  }
+  return call.closed.promise;
 }

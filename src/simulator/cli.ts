@@ -17,11 +17,8 @@ import {
   SIMULATOR_USAGE,
   type SimulatorFlags,
 } from "./args.ts";
-import {
-  SimulatorConnectError,
-  type SimulatorEvent,
-  startSimulatedCall,
-} from "./call.ts";
+import { SimulatorConnectError, startSimulatedCall } from "./call.ts";
+import type { SimulatorEvent } from "./simulator_event.ts";
 import type { ConformanceOptions } from "./conformance.ts";
 import {
   formatReport,
@@ -29,7 +26,8 @@ import {
   formatViolation,
   formatViolationCount,
 } from "./report.ts";
-import { parseScenario, runScenario, type ScenarioReport } from "./scenario.ts";
+import { parseScenario } from "./scenario.ts";
+import { runScenario, type ScenarioReport } from "./scenario_runner.ts";
 import { createScreen } from "./screen.ts";
 
 /** The terminal, as {@linkcode main} sees it. */
@@ -67,14 +65,12 @@ export interface SimulatorIo {
 
 /** Settings that have no flag, for tests: shorter deadlines and periods. */
 export interface MainOptions {
-  /** Deadlines of the protocol referee. */
+  /** Deadlines of the protocol referee, and its grace for frames in flight. */
   conformance?: ConformanceOptions;
   /** Keepalive period, default 2000 ms. */
   pingIntervalMs?: number;
   /** How often time-based rules are checked, default 250 ms. */
   checkIntervalMs?: number;
-  /** Grace for frames already in flight when a newer request is sent, default 500 ms. */
-  inFlightGraceMs?: number;
   /** Scripted mode: listening time after the last step, default 250 ms. */
   settleMs?: number;
 }
@@ -351,8 +347,6 @@ function callOptions(options: MainOptions) {
       { pingIntervalMs: options.pingIntervalMs }),
     ...(options.checkIntervalMs !== undefined &&
       { checkIntervalMs: options.checkIntervalMs }),
-    ...(options.inFlightGraceMs !== undefined &&
-      { inFlightGraceMs: options.inFlightGraceMs }),
   };
 }
 

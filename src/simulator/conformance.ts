@@ -1,47 +1,36 @@
 /**
- * A protocol referee for the Retell simulator: {@linkcode createConformanceChecker}
- * watches every frame a server sends on one call, plus the requests and
- * pings the simulator sent as Retell, and reports each protocol rule the
- * server breaks as a {@linkcode Violation} in plain words, citing the
- * `PROTOCOL.md` section it breaks.
+ * A protocol referee for the Retell simulator, and the one owner of the
+ * protocol state of a simulated call. {@linkcode createConformanceChecker}
+ * is fed every event of one call, what the simulator sent as Retell and
+ * every frame the server sent, and keeps what follows from them: the
+ * requests and where each response stands, the pings not yet echoed, the
+ * interrupt being spoken. It reports each protocol rule the server breaks
+ * as a {@linkcode Violation} in plain words, citing the `PROTOCOL.md`
+ * section it breaks.
  *
  * @module
  */
+import type { InboundEvent } from "../protocol/inbound.ts";
 import {
+  actionOfFlags,
+  type AgentInterruptEvent,
+  type CallAction,
   type OutboundEvent,
+  type OutboundParseResult,
   parseOutbound,
+  type ResponseActions,
   type ResponseEvent,
+  withActionFlags,
 } from "../protocol/outbound.ts";
-
-/** A protocol rule the server broke. */
-export interface Violation {
-  /** Stable code. */
-  code:
-    | "not_json"
-    | "not_event"
-    | "missing_response_type"
-    | "unknown_response_type"
-    | "invalid_frame"
-    | "binary_frame"
-    | "config_not_first"
-    | "no_begin"
-    | "stale_response"
-    | "after_complete"
-    | "unrequested_response"
-    | "never_completed"
-    | "ping_late"
-    | "ping_missing"
-    | "ping_unknown"
-    | "bad_close_code";
-  /** The PROTOCOL.md section(s) it breaks, e.g. "§4.0". */
-  rule: string;
-  /** One plain-English sentence a user understands, naming the ids/values involved. */
-  message: string;
-  /** ms since the checker was created (the call opened). */
-  at: number;
-  /** The response id involved, when there is one. */
-  responseId?: number;
-}
+import { binaryFrameFault, textFrameFault } from "./_frame_rules.ts";
+import { createPingLedger, type PingLedger } from "./_ping_rules.ts";
+import { seconds } from "./_wording.ts";
+import {
+  createResponseLedger,
+  type ResponseLedger,
+} from "./_response_rules.ts";
+import type { ResponseRecord } from "./response_record.ts";
+import { type Fault, toViolation, type Violation } from "./violation.ts";
 
 /** Options of {@linkcode createConformanceChecker}. */
 export interface ConformanceOptions {
@@ -51,9 +40,51 @@ export interface ConformanceOptions {
   beginDeadlineMs?: number;
   /** How long a requested response may stay open before "never completed", default 15000. */
   responseDeadlineMs?: number;
+  /**
+   * Frames under an older id that arrive right after a newer request was
+   * sent were already on their way, and Retell would drop them without
+   * blaming the server. They count as stale only once the server has sent
+   * a frame under the newer id, or this long after the request. Default 500.
+   */
+  inFlightGraceMs?: number;
   /** Clock in ms, default performance.now; tests pass a fake. */
   now?: () => number;
 }
+
+/** What Retell does with a frame, besides reporting the rules it breaks. */
+export type FrameOutcome =
+  | {
+    /** Retell speaks the frame's content as part of the latest response. */
+    type: "spoken";
+    /** The frame's content. */
+    content: string;
+    /** The response after the frame; `status` is `complete` on its last frame. */
+    response: ResponseRecord;
+  }
+  | {
+    /** An `agent_interrupt` chunk, spoken at once (§4.3). */
+    type: "interrupt";
+    /** The server's interrupt id; a new one discards earlier interrupt content. */
+    interruptId: number;
+    /** The chunk's content. */
+    content: string;
+    /** The interrupt's text so far, under this id. */
+    text: string;
+    /** Whether this is the interrupt's last chunk. */
+    complete: boolean;
+    /** On the last chunk, the action its flags ask for (§5.6). */
+    action: CallAction | undefined;
+    /** The response the interrupt cancelled, when one was still open. */
+    cancelled: ResponseRecord | undefined;
+  }
+  | {
+    /** The echo of a ping the simulator sent (§4.4). */
+    type: "echo";
+    /** The ping's timestamp. */
+    timestamp: number;
+    /** Ms from sending the ping to its echo. */
+    rttMs: number;
+  };
 
 /** What {@linkcode ConformanceChecker.receive} made of one frame. */
 export interface ReceiveResult {
@@ -66,30 +97,29 @@ export interface ReceiveResult {
   event: OutboundEvent | undefined;
   /** Violations this frame caused (also appended to `violations`). */
   violations: Violation[];
+  /** What Retell does with the frame; undefined when the event says it all. */
+  outcome: FrameOutcome | undefined;
 }
 
-/** The referee of one call; see {@linkcode createConformanceChecker}. */
+/** The referee and protocol state of one call; see {@linkcode createConformanceChecker}. */
 export interface ConformanceChecker {
+  /**
+   * The simulator, as Retell, sent this event. A `response_required` or
+   * `reminder_required` with a newer id opens a response and supersedes the
+   * one still open; a `ping_pong` starts its echo deadline.
+   *
+   * @param event The event, as sent.
+   * @returns The response a new request superseded, if one was still open.
+   */
+  sent(event: InboundEvent): ResponseRecord | undefined;
   /**
    * A frame from the server: a string (text frame) or anything else (binary
    * frame: ArrayBuffer, Uint8Array, Blob).
    *
    * @param data The frame's payload, as a WebSocket `message` event carries it.
-   * @returns The event read from the frame and the violations it caused.
+   * @returns The event read from the frame, the violations it caused and what Retell does with it.
    */
   receive(data: unknown): ReceiveResult;
-  /**
-   * The simulator (as Retell) sent response_required / reminder_required with this id.
-   *
-   * @param responseId The id of the request.
-   */
-  requested(responseId: number): void;
-  /**
-   * The simulator sent a ping_pong with this timestamp.
-   *
-   * @param timestamp The timestamp of the ping.
-   */
-  pinged(timestamp: number): void;
   /**
    * Time-based rules that became due (late/missing ping echo, begin missing,
    * response open too long); each violation is reported once. Call it every
@@ -101,9 +131,9 @@ export interface ConformanceChecker {
   /**
    * The socket closed; `byServer` is true when the server closed it. Returns
    * the final violations (server close code other than 1000 →
-   * bad_close_code; the latest requested response still open and not
-   * superseded → never_completed; pings never echoed → ping_missing; no
-   * begin at all → no_begin).
+   * bad_close_code; the latest response still open → never_completed;
+   * pings never echoed → ping_missing; no begin at all → no_begin), and
+   * marks every open response `closed`.
    *
    * A ping sent less than `pingDeadlineMs` before the close is not counted
    * as missing: its deadline had not passed. Calls after the first return
@@ -116,54 +146,42 @@ export interface ConformanceChecker {
   closed(code: number, byServer: boolean): Violation[];
   /** Every violation so far, in order. */
   readonly violations: readonly Violation[];
-  /** The newest response_id requested (0 before any request: the begin message). */
-  readonly latestRequested: number;
+  /** The newest response id requested (0 before any request: the begin message). */
+  readonly latestResponseId: number;
   /**
-   * Ids whose response has completed.
+   * A snapshot of one response.
    *
-   * @param responseId The id to look up.
-   * @returns Whether a response frame with `content_complete: true` was accepted for it.
+   * @param responseId The id.
+   * @returns The response, or undefined when it was never requested.
    */
-  isComplete(responseId: number): boolean;
+  response(responseId: number): ResponseRecord | undefined;
 }
 
-type Code = Violation["code"];
-
-/** The PROTOCOL.md sections each code breaks. */
-const RULES: Readonly<Record<Code, string>> = {
-  not_json: "§4.0, §6",
-  not_event: "§1.4, §8.2",
-  missing_response_type: "§4.0, §8.4",
-  unknown_response_type: "§4, §4.0",
-  invalid_frame: "§4.0, §8.9",
-  binary_frame: "§1.4, §8.2",
-  config_not_first: "§2, §8.3",
-  no_begin: "§2, §8.3",
-  stale_response: "§5.1, §8.7",
-  after_complete: "§5.1, §8.7",
-  unrequested_response: "§4.2, §5.1",
-  never_completed: "§5.2, §8.6",
-  ping_late: "§4.4, §5.7, §8.5",
-  ping_missing: "§4.4, §5.7, §8.5",
-  ping_unknown: "§4.4",
-  bad_close_code: "§5.8, §8.12",
-};
-
-/** A ping the simulator sent that has not been echoed yet. */
-interface Ping {
-  timestamp: number;
-  sentAt: number;
-  /** Whether `ping_missing` was already reported for it. */
-  missing: boolean;
+/** Everything the checker knows about its call. */
+interface CheckerState {
+  now: () => number;
+  openedAt: number;
+  beginDeadlineMs: number;
+  violations: Violation[];
+  /** The requests and where each response stands. */
+  responses: ResponseLedger;
+  /** The pings sent and not echoed yet. */
+  pings: PingLedger;
+  /** The interrupt being spoken: its id, text so far and action flags. */
+  interrupt: { id: number; text: string; flags: ResponseActions };
+  framesReceived: number;
+  beginSeen: boolean;
+  noBeginReported: boolean;
+  isClosed: boolean;
 }
 
 /**
- * Creates the referee for one call. Feed it every frame the server sends
- * ({@linkcode ConformanceChecker.receive}), tell it what the simulator sent
- * as Retell ({@linkcode ConformanceChecker.requested},
- * {@linkcode ConformanceChecker.pinged}), call
+ * Creates the referee for one call. Feed it every event: what the
+ * simulator sends as Retell ({@linkcode ConformanceChecker.sent}) and every
+ * frame the server sends ({@linkcode ConformanceChecker.receive}); call
  * {@linkcode ConformanceChecker.check} every few hundred ms and
- * {@linkcode ConformanceChecker.closed} when the socket closes.
+ * {@linkcode ConformanceChecker.closed} when the socket closes. Read the
+ * state of the call from it ({@linkcode ConformanceChecker.response}).
  *
  * Frame rules (bad JSON, a missing `response_type`, wrong field types, a
  * binary frame) are reported for every frame, since each such frame is lost.
@@ -183,7 +201,7 @@ interface Ping {
  * checker.receive(
  *   '{"response_type":"response","response_id":0,"content":"Hi!","content_complete":true}',
  * );
- * checker.requested(1);
+ * checker.sent({ interaction_type: "response_required", response_id: 1, transcript: [] });
  * const { violations } = checker.receive(
  *   '{"response_type":"response","response_id":1,"content":"Sure.","content_complete":"true"}',
  * );
@@ -192,461 +210,247 @@ interface Ping {
  *   checker.closed(1000, false).map((v) => v.code),
  *   ["never_completed"],
  * );
+ * assert.equal(checker.response(1)?.status, "closed");
  * ```
  */
 export function createConformanceChecker(
   options: ConformanceOptions = {},
 ): ConformanceChecker {
-  const pingDeadlineMs = options.pingDeadlineMs ?? 5000;
-  const beginDeadlineMs = options.beginDeadlineMs ?? 5000;
-  const responseDeadlineMs = options.responseDeadlineMs ?? 15000;
   const now = options.now ?? (() => performance.now());
-  const openedAt = now();
-
-  const violations: Violation[] = [];
-  /** `code:id` of the response-id violations already reported. */
-  const reported = new Set<string>();
-  const completed = new Set<number>();
-  /** Ids that received at least one accepted response frame. */
-  const started = new Set<number>();
-  /** When each id was requested; the begin message counts from the open. */
-  const requestedAt = new Map<number, number>([[0, openedAt]]);
-  /** Pings not echoed yet, oldest first. */
-  const unanswered: Ping[] = [];
-  /** Timestamps echoed at least once, to tell a duplicate from an unknown echo. */
-  const echoed = new Set<number>();
-  let latestRequested = 0;
-  let framesReceived = 0;
-  let beginSeen = false;
-  let noBeginReported = false;
-  let isClosed = false;
-
-  function report(
-    into: Violation[],
-    code: Code,
-    message: string,
-    responseId?: number,
-  ): void {
-    const violation: Violation = {
-      code,
-      rule: RULES[code],
-      message,
-      at: now() - openedAt,
-    };
-    if (responseId !== undefined) violation.responseId = responseId;
-    violations.push(violation);
-    into.push(violation);
-  }
-
-  /** Reports a response-id rule unless it was already reported for this id. */
-  function reportOnce(
-    into: Violation[],
-    code: Code,
-    responseId: number,
-    message: string,
-  ): void {
-    const key = `${code}:${responseId}`;
-    if (reported.has(key)) return;
-    reported.add(key);
-    report(into, code, message, responseId);
-  }
-
-  function onResponse(into: Violation[], event: ResponseEvent): void {
-    const id = event.response_id;
-    if (id === 0) beginSeen = true;
-    if (completed.has(id)) {
-      reportOnce(
-        into,
-        "after_complete",
-        id,
-        id === 0
-          ? "The begin message (response 0) was sent again after it was already complete (content_complete: true); Retell ignores it."
-          : `Response ${id} was sent after response ${id} was already complete (content_complete: true); Retell ignores it.`,
-      );
-      return;
-    }
-    if (id > latestRequested) {
-      reportOnce(
-        into,
-        "unrequested_response",
-        id,
-        latestRequested === 0
-          ? `Response ${id} was sent, but Retell has not asked for any response yet; before the first request only the begin message (response_id 0) may be sent, and Retell drops the rest.`
-          : `Response ${id} was sent, but Retell has only asked for responses up to ${latestRequested}; response_id must be the id of a request, so Retell drops it.`,
-      );
-      return;
-    }
-    if (id < latestRequested) {
-      reportOnce(
-        into,
-        "stale_response",
-        id,
-        `${
-          name(id, true)
-        } was sent after Retell asked for response ${latestRequested}; Retell accepts content only for the latest request and drops it.`,
-      );
-      return;
-    }
-    started.add(id);
-    if (event.content_complete) completed.add(id);
-  }
-
-  function onPingEcho(into: Violation[], timestamp: number): void {
-    const index = unanswered.findIndex((p) => p.timestamp === timestamp);
-    if (index === -1) {
-      report(
-        into,
-        "ping_unknown",
-        echoed.has(timestamp)
-          ? `The server echoed the ping with timestamp ${timestamp} a second time; send exactly one ping_pong per ping.`
-          : `The server sent a ping_pong with timestamp ${timestamp}, which matches no ping the simulator sent; echo Retell's timestamp unchanged.`,
-      );
-      return;
-    }
-    const [ping] = unanswered.splice(index, 1) as [Ping];
-    echoed.add(timestamp);
-    // Already reported as missing: a late arrival is not a second violation.
-    if (ping.missing) return;
-    const delay = now() - ping.sentAt;
-    if (delay > pingDeadlineMs) {
-      report(
-        into,
-        "ping_late",
-        `The ping with timestamp ${timestamp} was echoed ${
-          seconds(delay - pingDeadlineMs)
-        } s late (${seconds(delay)} s after it was sent, deadline ${
-          seconds(pingDeadlineMs)
-        } s); Retell closes the socket and reconnects after 5 s without an echo.`,
-      );
-    }
-  }
-
-  /**
-   * Reports an invalid frame. Returns the event Retell still reads from it
-   * when its only fault is `null` for optional fields, which Retell
-   * tolerates (§4.0); otherwise undefined, since Retell drops the frame.
-   */
-  function onInvalid(
-    into: Violation[],
-    text: string,
-    reason: string,
-  ): OutboundEvent | undefined {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const record = typeof json === "object" && json !== null
-      ? json as Record<string, unknown>
-      : {};
-    const nulls = Object.keys(record).filter((key) => record[key] === null);
-    if (nulls.length > 0) {
-      const rest = Object.fromEntries(
-        Object.entries(record).filter(([, value]) => value !== null),
-      );
-      const retry = parseOutbound(JSON.stringify(rest));
-      if (retry.ok) {
-        const fields = nulls.map((key) => `"${key}"`).join(", ");
-        report(
-          into,
-          "invalid_frame",
-          `The server sent a ${retry.event.response_type} frame with null for ${fields}; Retell tolerates null there in practice, but the documented form leaves an optional field out.`,
-          retry.event.response_type === "response"
-            ? retry.event.response_id
-            : undefined,
-        );
-        return retry.event;
-      }
-    }
-    const id = Number.isSafeInteger(record.response_id) &&
-        record.response_type === "response"
-      ? record.response_id as number
-      : undefined;
-    const issues = reason.replace(/^Invalid \S+ frame: /, "").replaceAll(
-      "(root): ",
-      "",
-    );
-    const flag = record.content_complete;
-    const message = typeof flag === "string"
-      ? `${
-        id === undefined ? "A frame" : name(id, true)
-      } has "content_complete": ${
-        JSON.stringify(flag)
-      }, a string instead of the JSON boolean ${
-        flag === "false" ? "false" : "true"
-      }, so Retell drops the whole frame${
-        flag === "true" && id !== undefined
-          ? " and the response does not complete"
-          : ""
-      } (${issues}).`
-      : `The server sent an invalid ${
-        typeof record.response_type === "string" ? record.response_type : ""
-      } frame (${issues}); Retell drops it silently.`;
-    report(into, "invalid_frame", message, id);
-    return undefined;
-  }
-
-  function receive(data: unknown): ReceiveResult {
-    const into: Violation[] = [];
-    const framesBefore = framesReceived++;
-    if (typeof data !== "string") {
-      const size = byteSize(data);
-      report(
-        into,
-        "binary_frame",
-        `The server sent a binary frame${
-          size === undefined ? "" : ` (${size} bytes)`
-        }; Retell accepts only text frames and closes the socket with code 1007 (error_llm_websocket_corrupt_payload).`,
-      );
-      return { event: undefined, violations: into };
-    }
-    const result = parseOutbound(data);
-    if (!result.ok) {
-      switch (result.kind) {
-        case "not_json":
-          report(
-            into,
-            "not_json",
-            `The server sent ${
-              preview(data)
-            }, which is not JSON; Retell logs "Error in parsing LLM websocket message" and drops it.`,
-          );
-          break;
-        case "not_event":
-          report(
-            into,
-            "not_event",
-            isObject(data)
-              ? `The server sent ${
-                preview(data)
-              }, whose "response_type" is not a string; Retell cannot read it and drops it.`
-              : `The server sent ${
-                preview(data)
-              }, which is JSON but not an object; every frame must be one JSON object, so Retell drops it.`,
-          );
-          break;
-        case "unknown_type":
-          report(
-            into,
-            "unknown_response_type",
-            `The server sent response_type ${
-              JSON.stringify(responseTypeOf(data))
-            }, which is not one Retell knows (config, response, agent_interrupt, ping_pong, update_agent, tool_call_invocation, tool_call_result, metadata); Retell drops it.`,
-          );
-          break;
-        case "invalid": {
-          const tolerated = onInvalid(into, data, result.reason);
-          if (tolerated !== undefined) dispatch(into, tolerated, framesBefore);
-          return { event: tolerated, violations: into };
-        }
-        case "missing_response_type": {
-          const reading = result.asResponse;
-          report(
-            into,
-            "missing_response_type",
-            reading === undefined
-              ? `The server sent a frame without "response_type"; Retell reads such a frame as a response, and this one is not a valid response either (${
-                result.reason.replace(
-                  /^.*read as a response it is invalid: /,
-                  "",
-                )
-                  .replaceAll("(root): ", "")
-              }), so it is dropped.`
-              : `The server sent response ${reading.response_id} without "response_type"; Retell still reads it as a response (old protocol), but every frame must set "response_type".`,
-            reading?.response_id,
-          );
-          if (reading !== undefined) onResponse(into, reading);
-          return { event: reading, violations: into };
-        }
-      }
-      return { event: undefined, violations: into };
-    }
-    dispatch(into, result.event, framesBefore);
-    return { event: result.event, violations: into };
-  }
-
-  /** Applies the ordering, response-id and ping rules to a readable event. */
-  function dispatch(
-    into: Violation[],
-    event: OutboundEvent,
-    framesBefore: number,
-  ): void {
-    if (event.response_type === "config" && framesBefore > 0) {
-      report(
-        into,
-        "config_not_first",
-        `The server sent config after ${framesBefore} other frame${
-          framesBefore === 1 ? "" : "s"
-        }; config must be the first frame on the socket.`,
-      );
-    } else if (event.response_type === "response") {
-      onResponse(into, event);
-    } else if (event.response_type === "ping_pong") {
-      onPingEcho(into, event.timestamp);
-    }
-  }
-
-  /** Reports the latest response when it is still open; `atClose` ignores the deadline. */
-  function checkOpenResponse(into: Violation[], atClose: boolean): void {
-    const id = latestRequested;
-    if (completed.has(id) || reported.has(`never_completed:${id}`)) return;
-    // No begin at all is no_begin's business, not never_completed's.
-    if (id === 0 && !started.has(0)) return;
-    const age = now() - (requestedAt.get(id) ?? openedAt);
-    if (!atClose && age <= responseDeadlineMs) return;
-    const what = id === 0 ? "The begin message (response 0)" : `Response ${id}`;
-    const since = id !== 0
-      ? "the request"
-      : atClose
-      ? "it opened"
-      : "the socket opening";
-    const sent = started.has(id)
-      ? "some content arrived but no frame had content_complete: true"
-      : "no frame for it arrived";
-    reportOnce(
-      into,
-      "never_completed",
-      id,
-      atClose
-        ? `${what} was never completed: the socket closed ${
-          seconds(age)
-        } s after ${since} and ${sent}; the agent stays silent while Retell waits.`
-        : `${what} was not completed within ${
-          seconds(responseDeadlineMs)
-        } s of ${since}: ${sent}, so the agent stays silent while Retell waits.`,
-    );
-  }
-
-  function checkPings(into: Violation[]): void {
-    const at = now();
-    for (const ping of unanswered) {
-      if (ping.missing || at - ping.sentAt <= pingDeadlineMs) continue;
-      ping.missing = true;
-      report(
-        into,
-        "ping_missing",
-        `The ping with timestamp ${ping.timestamp} was not echoed within ${
-          seconds(pingDeadlineMs)
-        } s; Retell closes the socket and reconnects after 5 s without a ping_pong.`,
-      );
-    }
-  }
-
-  function checkBegin(into: Violation[], atClose: boolean): void {
-    if (beginSeen || noBeginReported) return;
-    const age = now() - openedAt;
-    if (!atClose && age <= beginDeadlineMs) return;
-    noBeginReported = true;
-    report(
-      into,
-      "no_begin",
-      atClose
-        ? `The socket closed ${
-          seconds(age)
-        } s after it opened without the begin message (a response with response_id 0); Retell keeps the agent silent until it gets one.`
-        : `No begin message (a response with response_id 0) arrived within ${
-          seconds(beginDeadlineMs)
-        } s of the socket opening; Retell keeps the agent silent until it gets one.`,
-    );
-  }
-
-  function check(): Violation[] {
-    const into: Violation[] = [];
-    if (isClosed) return into;
-    checkBegin(into, false);
-    checkPings(into);
-    checkOpenResponse(into, false);
-    return into;
-  }
-
-  function closed(code: number, byServer: boolean): Violation[] {
-    const into: Violation[] = [];
-    if (isClosed) return into;
-    isClosed = true;
-    if (byServer && code !== 1000) {
-      report(
-        into,
-        "bad_close_code",
-        code === 1005
-          ? "The server closed the socket without a status code (1005); Retell ends the call as an error (error_llm_websocket_open), and only 1000 means the agent hung up."
-          : `The server closed the socket with code ${code}; Retell ends the call as an error (error_llm_websocket_runtime), and only 1000 means the agent hung up.`,
-      );
-    }
-    checkBegin(into, true);
-    checkOpenResponse(into, true);
-    checkPings(into);
-    return into;
-  }
-
+  const state: CheckerState = {
+    now,
+    openedAt: now(),
+    beginDeadlineMs: options.beginDeadlineMs ?? 5000,
+    violations: [],
+    responses: createResponseLedger({
+      responseDeadlineMs: options.responseDeadlineMs ?? 15000,
+      inFlightGraceMs: options.inFlightGraceMs ?? 500,
+      now,
+    }),
+    pings: createPingLedger(options.pingDeadlineMs ?? 5000, now),
+    interrupt: { id: -1, text: "", flags: {} },
+    framesReceived: 0,
+    beginSeen: false,
+    noBeginReported: false,
+    isClosed: false,
+  };
   return {
-    receive,
-    requested(responseId) {
-      if (responseId <= latestRequested) return;
-      latestRequested = responseId;
-      requestedAt.set(responseId, now());
+    sent(event) {
+      switch (event.interaction_type) {
+        case "ping_pong":
+          state.pings.sent(event.timestamp);
+          return undefined;
+        case "response_required":
+        case "reminder_required":
+          return state.responses.requested(event);
+        default:
+          return undefined;
+      }
     },
-    pinged(timestamp) {
-      unanswered.push({ timestamp, sentAt: now(), missing: false });
-    },
-    check,
-    closed,
+    receive: (data) => receive(state, data),
+    check: () => check(state),
+    closed: (code, byServer) => closed(state, code, byServer),
     get violations() {
-      return violations;
+      return state.violations;
     },
-    get latestRequested() {
-      return latestRequested;
+    get latestResponseId() {
+      return state.responses.latest;
     },
-    isComplete(responseId) {
-      return completed.has(responseId);
-    },
+    response: (responseId) => state.responses.response(responseId),
   };
 }
 
-/** "Response 3" or "response 3"; 0 is named as the begin message. */
-function name(id: number, capital = false): string {
-  if (id === 0) {
-    return `${capital ? "The" : "the"} begin message (response 0)`;
+function report(state: CheckerState, into: Violation[], fault: Fault): void {
+  const violation = toViolation(fault, state.now() - state.openedAt);
+  state.violations.push(violation);
+  into.push(violation);
+}
+
+function receive(state: CheckerState, data: unknown): ReceiveResult {
+  const into: Violation[] = [];
+  const framesBefore = state.framesReceived++;
+  if (typeof data !== "string") {
+    report(state, into, binaryFrameFault(data));
+    return { event: undefined, violations: into, outcome: undefined };
   }
-  return `${capital ? "Response" : "response"} ${id}`;
+  const result = parseOutbound(data);
+  state.responses.heard(responseIdOf(result));
+  if (!result.ok) report(state, into, textFrameFault(data, result));
+  const event = result.ok
+    ? result.event
+    : result.kind === "null_optional"
+    ? result.event
+    : result.kind === "missing_response_type"
+    ? result.asResponse
+    : undefined;
+  const outcome = event === undefined
+    ? undefined
+    : onEvent(state, into, event, framesBefore);
+  return { event, violations: into, outcome };
 }
 
-/** Milliseconds as seconds with at most one decimal: 5000 → "5", 4250 → "4.3". */
-function seconds(ms: number): string {
-  return String(Math.round(ms / 100) / 10);
-}
-
-/** A short quoted excerpt of a frame for a message. */
-function preview(text: string): string {
-  const limit = 60;
-  return JSON.stringify(
-    text.length > limit ? `${text.slice(0, limit)}…` : text,
-  );
-}
-
-/** Whether a text frame is a JSON object. */
-function isObject(text: string): boolean {
-  try {
-    const json: unknown = JSON.parse(text);
-    return typeof json === "object" && json !== null && !Array.isArray(json);
-  } catch {
-    return false;
+/** Applies the ordering, response-id and ping rules to an event Retell reads. */
+function onEvent(
+  state: CheckerState,
+  into: Violation[],
+  event: OutboundEvent,
+  framesBefore: number,
+): FrameOutcome | undefined {
+  switch (event.response_type) {
+    case "config":
+      if (framesBefore > 0) {
+        report(state, into, {
+          code: "config_not_first",
+          message: `The server sent config after ${framesBefore} other frame${
+            framesBefore === 1 ? "" : "s"
+          }; config must be the first frame on the socket.`,
+        });
+      }
+      return undefined;
+    case "response":
+      return onResponse(state, into, event);
+    case "agent_interrupt":
+      return onInterrupt(state, event);
+    case "ping_pong":
+      return onPingEcho(state, into, event.timestamp);
+    default:
+      return undefined;
   }
 }
 
-/** The `response_type` of a frame already known to be a JSON object. */
-function responseTypeOf(text: string): unknown {
-  try {
-    return (JSON.parse(text) as { response_type?: unknown }).response_type;
-  } catch {
-    return undefined;
-  }
+function onResponse(
+  state: CheckerState,
+  into: Violation[],
+  event: ResponseEvent,
+): FrameOutcome | undefined {
+  if (event.response_id === 0) state.beginSeen = true;
+  const { fault, spoken } = state.responses.frame(event);
+  if (fault !== undefined) report(state, into, fault);
+  if (spoken === undefined) return undefined;
+  return { type: "spoken", content: event.content, response: spoken };
 }
 
-/** Size of a binary frame in bytes, when it can be told. */
-function byteSize(data: unknown): number | undefined {
-  if (data instanceof ArrayBuffer) return data.byteLength;
-  if (ArrayBuffer.isView(data)) return data.byteLength;
-  if (data instanceof Blob) return data.size;
-  return undefined;
+/** An interrupt is spoken at once and cancels the response in flight (§4.3). */
+function onInterrupt(
+  state: CheckerState,
+  event: AgentInterruptEvent,
+): FrameOutcome {
+  const cancelled = state.responses.interrupted();
+  if (event.interrupt_id !== state.interrupt.id) {
+    // A new interrupt id discards earlier interrupt content (§4.3).
+    state.interrupt = { id: event.interrupt_id, text: "", flags: {} };
+  }
+  const interrupt = state.interrupt;
+  const flagged = actionOfFlags(event);
+  if (flagged !== undefined) {
+    interrupt.flags = withActionFlags(interrupt.flags, flagged);
+  }
+  interrupt.text += event.content;
+  let action: CallAction | undefined;
+  if (event.content_complete) {
+    action = actionOfFlags(interrupt.flags);
+    interrupt.flags = {};
+  }
+  return {
+    type: "interrupt",
+    interruptId: interrupt.id,
+    content: event.content,
+    text: interrupt.text,
+    complete: event.content_complete,
+    action,
+    cancelled,
+  };
+}
+
+function onPingEcho(
+  state: CheckerState,
+  into: Violation[],
+  timestamp: number,
+): FrameOutcome | undefined {
+  const { rttMs, fault } = state.pings.echoed(timestamp);
+  if (fault !== undefined) report(state, into, fault);
+  return rttMs === undefined ? undefined : { type: "echo", timestamp, rttMs };
+}
+
+/** Reports the latest response when it is still open; `atClose` ignores the deadline. */
+function checkOpenResponse(
+  state: CheckerState,
+  into: Violation[],
+  atClose: boolean,
+): void {
+  const fault = state.responses.due(atClose);
+  if (fault !== undefined) report(state, into, fault);
+}
+
+function checkPings(state: CheckerState, into: Violation[]): void {
+  for (const fault of state.pings.due()) report(state, into, fault);
+}
+
+function checkBegin(
+  state: CheckerState,
+  into: Violation[],
+  atClose: boolean,
+): void {
+  if (state.beginSeen || state.noBeginReported) return;
+  const age = state.now() - state.openedAt;
+  if (!atClose && age <= state.beginDeadlineMs) return;
+  state.noBeginReported = true;
+  report(state, into, {
+    code: "no_begin",
+    message: atClose
+      ? `The socket closed ${
+        seconds(age)
+      } s after it opened without the begin message (a response with response_id 0); Retell keeps the agent silent until it gets one.`
+      : `No begin message (a response with response_id 0) arrived within ${
+        seconds(state.beginDeadlineMs)
+      } s of the socket opening; Retell keeps the agent silent until it gets one.`,
+  });
+}
+
+function check(state: CheckerState): Violation[] {
+  const into: Violation[] = [];
+  if (state.isClosed) return into;
+  checkBegin(state, into, false);
+  checkPings(state, into);
+  checkOpenResponse(state, into, false);
+  return into;
+}
+
+function closed(
+  state: CheckerState,
+  code: number,
+  byServer: boolean,
+): Violation[] {
+  const into: Violation[] = [];
+  if (state.isClosed) return into;
+  state.isClosed = true;
+  if (byServer && code !== 1000) {
+    report(state, into, {
+      code: "bad_close_code",
+      message: code === 1005
+        ? "The server closed the socket without a status code (1005); Retell ends the call as an error (error_llm_websocket_open), and only 1000 means the agent hung up."
+        : `The server closed the socket with code ${code}; Retell ends the call as an error (error_llm_websocket_runtime), and only 1000 means the agent hung up.`,
+    });
+  }
+  checkBegin(state, into, true);
+  checkOpenResponse(state, into, true);
+  checkPings(state, into);
+  state.responses.close();
+  return into;
+}
+
+/** The response id of a frame that reads as a response, with or without response_type. */
+function responseIdOf(result: OutboundParseResult): number | undefined {
+  if (result.ok) {
+    return result.event.response_type === "response"
+      ? result.event.response_id
+      : undefined;
+  }
+  const object = "object" in result ? result.object : undefined;
+  if (object === undefined) return undefined;
+  const type = object.response_type;
+  if (type !== undefined && type !== "response") return undefined;
+  return typeof object.response_id === "number"
+    ? object.response_id
+    : undefined;
 }

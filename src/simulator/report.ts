@@ -6,8 +6,8 @@
  * @module
  */
 import type { CallAction } from "../protocol/outbound.ts";
-import type { Violation } from "./conformance.ts";
-import type { ScenarioReport, ScenarioTurn } from "./scenario.ts";
+import type { Violation } from "./violation.ts";
+import type { ScenarioReport, ScenarioTurn } from "./scenario_runner.ts";
 
 /** Plain-words names of violation codes. */
 const VIOLATION_LABELS: Readonly<Record<Violation["code"], string>> = {

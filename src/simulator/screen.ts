@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SimulatorEvent } from "./call.ts";
+import type { SimulatorEvent } from "./simulator_event.ts";
 import { describeAction, formatMs, formatViolation } from "./report.ts";
 
 /** Where the screen writes, and whether the terminal echoes what is typed. */

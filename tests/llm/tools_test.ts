@@ -259,7 +259,7 @@ Deno.test("defineTool() parse() refuses bad arguments with an error for the mode
     );
     assert.ok(error.startsWith("Invalid arguments for nested: "), error);
     assert.ok(error.includes("patient.age: "), error);
-    assert.ok(error.includes("slots.1: "), error);
+    assert.ok(error.includes("slots[1]: "), error);
     assert.ok(error.includes("; "), `problems joined by "; ": ${error}`);
   });
 
@@ -441,7 +441,7 @@ Deno.test("defineTool() takes a Standard Schema that is not zod's", async (t) =>
     assert.deepStrictEqual(await tool.parse('{"town":"Oslo"}'), {
       ok: false,
       error:
-        "Invalid arguments for weather: city is required; where.city.0: must be a string",
+        "Invalid arguments for weather: city is required; where.city[0]: must be a string",
     });
   });
 

@@ -1,15 +1,20 @@
 import assert from "node:assert/strict";
+import { assertReason } from "../_support/reason.ts";
 import {
   type InboundParseResult,
   parseInbound,
 } from "../../src/protocol/inbound.ts";
+import { formatPath } from "../../src/protocol/issues.ts";
 
 /** Parses `frame` serialised as JSON, as Retell would send it. */
 function parse(frame: unknown): InboundParseResult {
   return parseInbound(JSON.stringify(frame));
 }
 
-/** Asserts `result` is an `invalid` failure whose reason names every path in `paths`. */
+/**
+ * Asserts `result` is an `invalid` failure whose reason names every path in
+ * `paths`, each also the path of one of its issues.
+ */
 function assertInvalid(result: InboundParseResult, ...paths: string[]): void {
   assert.equal(
     result.ok,
@@ -20,10 +25,15 @@ function assertInvalid(result: InboundParseResult, ...paths: string[]): void {
     !result.ok && result.kind === "invalid",
     `expected kind "invalid", got ${JSON.stringify(result)}`,
   );
+  const issuePaths = result.issues.map((issue) => formatPath(issue.path));
   for (const path of paths) {
     assert.ok(
       result.reason.includes(`${path}:`),
       `reason should name ${JSON.stringify(path)}: ${result.reason}`,
+    );
+    assert.ok(
+      issuePaths.includes(path),
+      `issues should name ${JSON.stringify(path)}: ${issuePaths}`,
     );
   }
 }
@@ -35,12 +45,7 @@ function assertFailure(
 ): void {
   assert.ok(!result.ok, `expected a failure, got ${JSON.stringify(result)}`);
   assert.equal(result.kind, kind, result.reason);
-  assert.equal(typeof result.reason, "string");
-  assert.ok(result.reason.length > 0);
-  assert.ok(
-    !result.reason.includes("\n"),
-    `reason should be one line: ${result.reason}`,
-  );
+  assertReason(result.reason);
 }
 
 const AGENT_HELLO = { role: "agent", content: "Hello, how can I help?" };
@@ -486,6 +491,11 @@ Deno.test("parseInbound() returns unknown_type when interaction_type is not one 
       kind: "unknown_type",
       interactionType: "future_event",
       reason: result.reason,
+      issues: [{
+        path: ["interaction_type"],
+        message: 'unknown interaction_type "future_event"',
+      }],
+      object: { interaction_type: "future_event", anything: [1, 2] },
     });
     assert.ok(result.reason.includes("future_event"), result.reason);
   });
@@ -660,7 +670,7 @@ Deno.test("parseInbound() returns invalid when a known event has a missing or wr
         response_id: 1,
         transcript: [{ role: "user" }],
       }),
-      "transcript.0.content",
+      "transcript[0].content",
     );
   });
 
@@ -670,7 +680,7 @@ Deno.test("parseInbound() returns invalid when a known event has a missing or wr
         interaction_type: "update_only",
         transcript: [AGENT_HELLO, { role: "user", content: 42 }],
       }),
-      "transcript.1.content",
+      "transcript[1].content",
     );
   });
 
@@ -682,11 +692,11 @@ Deno.test("parseInbound() returns invalid when a known event has a missing or wr
           interaction_type: "update_only",
           transcript: [{ content: "hi" }],
         }),
-        "transcript.0.role",
+        "transcript[0].role",
       );
       assertInvalid(
         parse({ interaction_type: "update_only", transcript: ["hi"] }),
-        "transcript.0",
+        "transcript[0]",
       );
     },
   );
@@ -701,7 +711,7 @@ Deno.test("parseInbound() returns invalid when a known event has a missing or wr
           words: [{ word: "Hi", start: "4.3", end: 4.5 }],
         }],
       }),
-      "transcript.0.words.0.start",
+      "transcript[0].words[0].start",
     );
   });
 
@@ -712,7 +722,7 @@ Deno.test("parseInbound() returns invalid when a known event has a missing or wr
         transcript: [],
         transcript_with_tool_calls: [{ digit: "5" }],
       }),
-      "transcript_with_tool_calls.0.role",
+      "transcript_with_tool_calls[0].role",
     );
   });
 
@@ -771,7 +781,7 @@ Deno.test("parseInbound() returns invalid when a known event has a missing or wr
       response_id: "1",
       transcript: [{ role: "user" }],
     });
-    assertInvalid(result, "response_id", "transcript.0.content");
+    assertInvalid(result, "response_id", "transcript[0].content");
     assert.ok(
       !result.ok && !result.reason.includes("\n"),
       JSON.stringify(result),
@@ -833,11 +843,36 @@ Deno.test("parseInbound() never throws when the input is odd", () => {
 
 Deno.test("parseInbound() keeps Object.prototype member names as unknown types, not crashes", () => {
   for (const type of ["__proto__", "toString", "constructor"]) {
-    assert.deepStrictEqual(parseInbound(`{"interaction_type":"${type}"}`), {
-      ok: false,
-      kind: "unknown_type",
-      interactionType: type,
-      reason: `Ignoring frame: unknown interaction_type "${type}"`,
-    });
+    const result = parseInbound(`{"interaction_type":"${type}"}`);
+    assert.ok(!result.ok && result.kind === "unknown_type");
+    assert.equal(result.interactionType, type);
+    assert.equal(
+      result.reason,
+      `Ignoring frame: unknown interaction_type "${type}"`,
+    );
   }
+});
+
+Deno.test("parseInbound() reports null for an optional field as null_optional, with the event read without it", () => {
+  const frame = {
+    interaction_type: "update_only",
+    transcript: [USER_HOURS],
+    turntaking: null,
+  };
+  const result = parse(frame);
+  assert.ok(!result.ok && result.kind === "null_optional");
+  assert.deepStrictEqual(result.event, {
+    interaction_type: "update_only",
+    transcript: [USER_HOURS],
+  });
+  assert.deepStrictEqual(result.nullFields, ["turntaking"]);
+  assert.deepStrictEqual(result.object, frame);
+  assert.deepStrictEqual(result.issues.map((issue) => issue.path), [[
+    "turntaking",
+  ]]);
+  assert.ok(result.reason.includes("turntaking:"), result.reason);
+  assertInvalid(
+    parse({ ...frame, transcript: null }),
+    "transcript",
+  );
 });

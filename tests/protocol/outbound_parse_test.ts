@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { done } from "../_support/frames.ts";
+import { assertReason } from "../_support/reason.ts";
 import {
   createAgentInterruptEvent,
   createConfigEvent,
@@ -14,6 +16,7 @@ import {
   type OutboundParseResult,
   parseOutbound,
 } from "../../src/protocol/outbound.ts";
+import { formatIssues } from "../../src/protocol/issues.ts";
 
 /** Parses `frame` serialised as JSON, as a server would send it. */
 function parse(frame: unknown): OutboundParseResult {
@@ -28,26 +31,10 @@ function assertFailure(
 ): void {
   assert.ok(!result.ok, `expected a failure, got ${JSON.stringify(result)}`);
   assert.equal(result.kind, kind, result.reason);
-  assert.equal(typeof result.reason, "string");
-  assert.ok(result.reason.length > 0);
-  assert.ok(
-    !result.reason.includes("\n"),
-    `reason should be one line: ${result.reason}`,
-  );
-  for (const name of names) {
-    assert.ok(
-      result.reason.includes(name),
-      `reason should name ${JSON.stringify(name)}: ${result.reason}`,
-    );
-  }
+  assertReason(result.reason, ...names);
 }
 
-const RESPONSE = {
-  response_type: "response",
-  response_id: 1,
-  content: "Hi",
-  content_complete: true,
-};
+const RESPONSE = done(1, "Hi");
 
 Deno.test("parseOutbound() accepts every response_type when the frame is valid", async (t) => {
   const events: Record<OutboundEvent["response_type"], OutboundEvent> = {
@@ -151,7 +138,8 @@ Deno.test("parseOutbound() reads a frame without response_type as a response, as
   const { response_type: _, ...old } = RESPONSE;
   const result = parse({ ...old, end_call: false });
   assertFailure(result, "missing_response_type", "response_type");
-  assert.ok(!result.ok);
+  assert.ok(!result.ok && result.kind === "missing_response_type");
+  assert.deepStrictEqual(result.issues, []);
   assert.deepStrictEqual(result.asResponse, {
     ...RESPONSE,
     end_call: false,
@@ -169,7 +157,8 @@ Deno.test("parseOutbound() gives no asResponse when a frame without response_typ
   ) {
     const result = parse(frame);
     assertFailure(result, "missing_response_type", "response_type");
-    assert.ok(!result.ok);
+    assert.ok(!result.ok && result.kind === "missing_response_type");
+    assert.ok(result.issues.length > 0);
     assert.equal(result.asResponse, undefined);
     assert.ok(!("asResponse" in result));
   }
@@ -374,12 +363,7 @@ Deno.test("parseOutbound() never throws on odd input", () => {
   for (const text of odd) {
     const result = parseOutbound(text as string);
     assert.equal(typeof result.ok, "boolean");
-    if (!result.ok) {
-      assert.ok(
-        !result.reason.includes("\n"),
-        `reason should be one line: ${result.reason}`,
-      );
-    }
+    if (!result.ok) assertReason(result.reason);
   }
 });
 
@@ -399,5 +383,76 @@ Deno.test("parseOutbound() does not let __proto__ in the frame pose as response_
       '{"__proto__":{"response_type":"response"},"response_id":1,"content":"","content_complete":true}',
     ),
     "missing_response_type",
+  );
+});
+
+Deno.test("parseOutbound() returns the object and the issues as data next to the reason", () => {
+  const frame = { ...RESPONSE, content_complete: "true", contnet: "Hi" };
+  const result = parse(frame);
+  assert.ok(!result.ok && result.kind === "invalid");
+  assert.deepStrictEqual(result.object, frame);
+  assert.equal(result.responseType, "response");
+  assert.deepStrictEqual(
+    result.issues.map((issue) => issue.path),
+    [["content_complete"], []],
+  );
+  assert.match(result.issues[1]!.message, /"contnet"/);
+  assert.equal(
+    result.reason,
+    `Invalid response frame: ${formatIssues(result.issues)}`,
+  );
+});
+
+Deno.test("parseOutbound() names the path of each issue outside a field as data too", () => {
+  const notObject = parseOutbound("[1]");
+  assert.ok(!notObject.ok && notObject.kind === "not_event");
+  assert.equal(notObject.object, undefined);
+  assert.deepStrictEqual(notObject.issues, [{
+    path: [],
+    message: "expected a JSON object, received an array",
+  }]);
+  const badType = parse({ response_type: 3 });
+  assert.ok(!badType.ok && badType.kind === "not_event");
+  assert.deepStrictEqual(badType.object, { response_type: 3 });
+  assert.deepStrictEqual(badType.issues.map((issue) => issue.path), [[
+    "response_type",
+  ]]);
+  const unknown = parse({ response_type: "pingpong" });
+  assert.ok(!unknown.ok && unknown.kind === "unknown_type");
+  assert.equal(unknown.responseType, "pingpong");
+  assert.deepStrictEqual(unknown.issues.map((issue) => issue.path), [[
+    "response_type",
+  ]]);
+  const notJson = parseOutbound("{");
+  assert.ok(!notJson.ok && notJson.kind === "not_json");
+  assert.equal(notJson.issues.length, 1);
+});
+
+Deno.test("parseOutbound() reports null for optional fields as null_optional, with the event Retell reads", () => {
+  const result = parse({
+    ...RESPONSE,
+    transfer_number: null,
+    digit_to_press: null,
+  });
+  assertFailure(
+    result,
+    "null_optional",
+    "transfer_number:",
+    "digit_to_press:",
+  );
+  assert.ok(!result.ok && result.kind === "null_optional");
+  assert.deepStrictEqual(result.event, RESPONSE);
+  assert.deepStrictEqual(result.nullFields, [
+    "transfer_number",
+    "digit_to_press",
+  ]);
+  assert.equal(result.responseType, "response");
+});
+
+Deno.test("parseOutbound() reports null for a required field as invalid", () => {
+  assertFailure(
+    parse({ ...RESPONSE, content: null, transfer_number: null }),
+    "invalid",
+    "content:",
   );
 });

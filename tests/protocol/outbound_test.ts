@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { done } from "../_support/frames.ts";
+import { assertReason } from "../_support/reason.ts";
 import {
   createAgentInterruptEvent,
   createConfigEvent,
@@ -34,24 +36,10 @@ function assertRejected(event: unknown, ...names: string[]): void {
   );
   assert.ok(!result.ok);
   assert.deepStrictEqual(Object.keys(result).sort(), ["ok", "reason"]);
-  assert.ok(
-    !result.reason.includes("\n"),
-    `reason should be one line: ${result.reason}`,
-  );
-  for (const name of names) {
-    assert.ok(
-      result.reason.includes(name),
-      `reason should name ${JSON.stringify(name)}: ${result.reason}`,
-    );
-  }
+  assertReason(result.reason, ...names);
 }
 
-const VALID_RESPONSE = {
-  response_type: "response",
-  response_id: 1,
-  content: "Hi",
-  content_complete: true,
-};
+const VALID_RESPONSE = done(1, "Hi");
 
 Deno.test("builders set response_type and produce the exact wire object", async (t) => {
   await t.step("createConfigEvent()", () => {

@@ -1,21 +1,23 @@
 import assert from "node:assert/strict";
+import { createMetadataEvent } from "../../src/protocol/outbound.ts";
+import { mock } from "node:test";
 import type { Responder } from "../../src/responder.ts";
 import {
-  buildCallUrl,
   type SimulatedCall,
   type SimulatedCallOptions,
   SimulatorConnectError,
-  type SimulatorEvent,
   startSimulatedCall,
 } from "../../src/simulator/call.ts";
+import { buildCallUrl } from "../../src/simulator/call_url.ts";
+import type { SimulatorEvent } from "../../src/simulator/simulator_event.ts";
 import { startTestServer } from "../_support/server.ts";
 import { waitUntil } from "../_support/wait.ts";
 import { slowResponder } from "../_support/responders.ts";
+import { chunk, done, toolCallRecord } from "../_support/frames.ts";
+import { startScriptedServer } from "../_support/scripted_server.ts";
 
 const GREETING = "How may I help you?";
 const REPLY = "I am sorry, can you say that again?";
-
-type Frame = Record<string, unknown>;
 
 /** Every event of a call, and bounded waits for the next one of a type. */
 function recordEvents() {
@@ -45,54 +47,6 @@ function recordEvents() {
       );
     },
   };
-}
-
-/** A server that plays a script on each call and records every frame it receives. */
-function startRawServer(script: {
-  open?(socket: WebSocket): void;
-  frame?(socket: WebSocket, frame: Frame): void;
-}) {
-  const received: Frame[] = [];
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      socket.onopen = () => script.open?.(socket);
-      socket.onmessage = (event) => {
-        const frame = JSON.parse(event.data) as Frame;
-        received.push(frame);
-        script.frame?.(socket, frame);
-      };
-      return response;
-    },
-  );
-  return {
-    url: `ws://127.0.0.1:${server.addr.port}/llm-websocket`,
-    received,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-    },
-  };
-}
-
-function send(socket: WebSocket, frame: Frame): void {
-  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-}
-
-function response(id: number, content: string, complete: boolean, extra = {}) {
-  return {
-    response_type: "response",
-    response_id: id,
-    content,
-    content_complete: complete,
-    ...extra,
-  };
-}
-
-/** Config off, then an empty begin message: the plainest server start. */
-function plainStart(socket: WebSocket): void {
-  send(socket, { response_type: "config", config: {} });
-  send(socket, response(0, "", true));
 }
 
 async function call(
@@ -208,14 +162,10 @@ Deno.test("startSimulatedCall() opens a call as Retell does", async (t) => {
 });
 
 Deno.test("say() sends the growing transcript, then response_required", async () => {
-  await using server = startRawServer({
-    open: (socket) => {
-      send(socket, { response_type: "config", config: {} });
-      send(socket, response(0, "Hi.", true));
-    },
-    frame: (socket, frame) => {
+  await using server = startScriptedServer({
+    answer(frame, peer) {
       if (frame.interaction_type === "response_required") {
-        send(socket, response(frame.response_id as number, "Sure.", true));
+        peer.send(done(frame.response_id as number, "Sure."));
       }
     },
   });
@@ -323,15 +273,26 @@ Deno.test("a simulated call pings every interval when the config asks", async ()
 });
 
 Deno.test("a simulated call sends no pings or call details unless asked", async () => {
-  await using server = startRawServer({ open: plainStart });
-  await using simulated = await call({ url: server.url, pingIntervalMs: 5 });
-  simulated.say("Hello");
-  // The server never answers; the request itself orders the check.
-  await simulated.close();
-  assert.deepStrictEqual(
-    server.received.map((frame) => frame.interaction_type),
-    ["update_only", "response_required"],
-  );
+  await using server = startScriptedServer();
+  // Fake intervals: the test moves the keepalive clock itself.
+  mock.timers.enable({ apis: ["setInterval"] });
+  try {
+    await using simulated = await call({ url: server.url, pingIntervalMs: 20 });
+    // The begin message follows the config, so the config has been read.
+    await simulated.waitForCompletion(0, 3000);
+    mock.timers.tick(50);
+    simulated.say("Hello");
+    // Frames arrive in order: any ping sent in those two intervals is first.
+    await server.until((received) =>
+      received.some((frame) => frame.interaction_type === "response_required")
+    );
+    assert.deepStrictEqual(
+      server.received.map((frame) => frame.interaction_type),
+      ["update_only", "response_required"],
+    );
+  } finally {
+    mock.timers.reset();
+  }
 });
 
 Deno.test("a simulated call hangs up after a reply with end_call", async () => {
@@ -363,50 +324,32 @@ Deno.test("a simulated call hangs up after a reply with end_call", async () => {
 });
 
 Deno.test("a simulated call reports every kind of server event", async () => {
-  await using server = startRawServer({
-    open: plainStart,
-    frame: (socket, frame) => {
+  await using server = startScriptedServer({
+    answer(frame, peer) {
       if (frame.interaction_type !== "response_required") return;
       const id = frame.response_id as number;
       if (id === 1) {
-        send(socket, {
+        peer.send({
           response_type: "update_agent",
           agent_config: { reminder_trigger_ms: 5000 },
         });
-        send(socket, response(id, "One moment. ", false));
-        send(socket, {
-          response_type: "tool_call_invocation",
-          tool_call_id: "tc_1",
-          name: "check_availability",
-          arguments: '{"day":"Friday"}',
-        });
-        send(socket, {
-          response_type: "tool_call_result",
-          tool_call_id: "tc_1",
-          content: '{"slots":["09:00"]}',
-          successful: true,
-        });
-        send(socket, { response_type: "metadata", metadata: { step: 2 } });
-        send(
-          socket,
-          response(id, "Nine works.", true, { digit_to_press: "1" }),
-        );
+        peer.send(chunk(id, "One moment. "));
+        toolCallRecord().forEach(peer.send);
+        peer.send(createMetadataEvent({ step: 2 }));
+        peer.send(done(id, "Nine works.", { digit_to_press: "1" }));
       } else if (id === 2) {
-        send(
-          socket,
-          response(id, "Transferring.", false, {
-            transfer_number: "+14155550123",
-          }),
+        peer.send(
+          chunk(id, "Transferring.", { transfer_number: "+14155550123" }),
         );
-        send(socket, response(id, "", true, { digit_to_press: "9" }));
+        peer.send(done(id, "", { digit_to_press: "9" }));
       } else {
-        send(socket, {
+        peer.send({
           response_type: "agent_interrupt",
           interrupt_id: 1,
           content: "Sorry to cut in: ",
           content_complete: false,
         });
-        send(socket, {
+        peer.send({
           response_type: "agent_interrupt",
           interrupt_id: 1,
           content: "goodbye.",
@@ -436,11 +379,12 @@ Deno.test("a simulated call reports every kind of server event", async () => {
       return plain;
     });
   assert.deepStrictEqual(seen, [
+    { type: "agent_text", responseId: 0, content: "Hi." },
     {
       type: "response_complete",
       responseId: 0,
       kind: "begin",
-      text: "",
+      text: "Hi.",
       frames: 1,
       status: "complete",
     },
@@ -522,15 +466,14 @@ Deno.test("a simulated call reports every kind of server event", async () => {
 Deno.test("a simulated call forgives frames already in flight when it sends a newer request", async (t) => {
   /** On request 2: `interleave` sends a frame for 2 before the old id's frame. */
   function server(interleave: boolean) {
-    return startRawServer({
-      open: plainStart,
-      frame: (socket, frame) => {
+    return startScriptedServer({
+      answer(frame, peer) {
         const id = frame.response_id;
-        if (id === 1) send(socket, response(1, "Let me ", false));
+        if (id === 1) peer.send(chunk(1, "Let me "));
         if (id !== 2) return;
-        if (interleave) send(socket, response(2, "Sure, ", false));
-        send(socket, response(1, "check.", false));
-        send(socket, response(2, "done.", true));
+        if (interleave) peer.send(chunk(2, "Sure, "));
+        peer.send(chunk(1, "check."));
+        peer.send(done(2, "done."));
       },
     });
   }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createMetadataEvent } from "../../src/protocol/outbound.ts";
 import { SIMULATOR_USAGE } from "../../src/simulator/args.ts";
 import {
   main,
@@ -8,8 +9,16 @@ import {
 import { startTestServer } from "../_support/server.ts";
 import { waitUntil } from "../_support/wait.ts";
 import { slowResponder } from "../_support/responders.ts";
-
-type Frame = Record<string, unknown>;
+import {
+  chunk,
+  configEvent,
+  done,
+  toolCallRecord,
+} from "../_support/frames.ts";
+import {
+  answerPolitely,
+  startScriptedServer,
+} from "../_support/scripted_server.ts";
 
 /**
  * A terminal for `main`: stdin is a stream the test types into, output is
@@ -83,50 +92,6 @@ function fakeTerminal(files: Record<string, string> = {}) {
       );
     },
   };
-}
-
-function response(id: number, content: string, complete: boolean) {
-  return {
-    response_type: "response",
-    response_id: id,
-    content,
-    content_complete: complete,
-  };
-}
-
-/** A server that sends `start` on open and answers frames with `answer`. */
-function startBadServer(behaviour: {
-  start?: Frame[];
-  answer?(frame: Frame, socket: WebSocket): void;
-}) {
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) => {
-      const { socket, response: upgraded } = Deno.upgradeWebSocket(request);
-      socket.onopen = () => {
-        const start = behaviour.start ?? [
-          { response_type: "config", config: {} },
-          response(0, "Hi.", true),
-        ];
-        for (const frame of start) socket.send(JSON.stringify(frame));
-      };
-      socket.onmessage = (event) =>
-        behaviour.answer?.(JSON.parse(event.data), socket);
-      return upgraded;
-    },
-  );
-  return {
-    url: `ws://127.0.0.1:${server.addr.port}/llm-websocket`,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-    },
-  };
-}
-
-function answerPolitely(frame: Frame, socket: WebSocket): void {
-  if (typeof frame.response_id === "number") {
-    socket.send(JSON.stringify(response(frame.response_id, "Okay.", true)));
-  }
 }
 
 const ONE_TURN = JSON.stringify({
@@ -334,14 +299,14 @@ Deno.test("main() prints a turn table for a scripted run", async () => {
 
 Deno.test("main() exits 1 and names the rule a bad server breaks", async (t) => {
   await t.step("missing response_type", async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
+    await using server = startScriptedServer({
+      answer(frame, peer) {
         if (frame.response_id === 1) {
-          socket.send(JSON.stringify({
+          peer.send({
             response_id: 1,
             content: "Sure.",
             content_complete: true,
-          }));
+          });
         }
       },
     });
@@ -352,13 +317,10 @@ Deno.test("main() exits 1 and names the rule a bad server breaks", async (t) => 
   });
 
   await t.step('content_complete as the string "true"', async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
+    await using server = startScriptedServer({
+      answer(frame, peer) {
         if (frame.response_id === 1) {
-          socket.send(JSON.stringify({
-            ...response(1, "Sure.", true),
-            content_complete: "true",
-          }));
+          peer.send({ ...done(1, "Sure."), content_complete: "true" });
         }
       },
     });
@@ -372,9 +334,9 @@ Deno.test("main() exits 1 and names the rule a bad server breaks", async (t) => 
   });
 
   await t.step("a close with code 1011", async () => {
-    await using server = startBadServer({
-      answer(frame, socket) {
-        if (frame.response_id === 1) socket.close(1011);
+    await using server = startScriptedServer({
+      answer(frame, peer) {
+        if (frame.response_id === 1) peer.close(1011);
       },
     });
     const { code, out } = await script(server.url);
@@ -383,15 +345,10 @@ Deno.test("main() exits 1 and names the rule a bad server breaks", async (t) => 
   });
 
   await t.step("ping_pong never echoed", async () => {
-    await using server = startBadServer({
-      start: [
-        { response_type: "config", config: { auto_reconnect: true } },
-        response(0, "Hi.", true),
-      ],
-      answer: (frame, socket) => {
-        if (frame.interaction_type !== "ping_pong") {
-          answerPolitely(frame, socket);
-        }
+    await using server = startScriptedServer({
+      start: [configEvent({ auto_reconnect: true }), done(0, "Hi.")],
+      answer: (frame, peer) => {
+        if (frame.interaction_type !== "ping_pong") answerPolitely(frame, peer);
       },
     });
     const terminal = fakeTerminal({
@@ -412,7 +369,7 @@ Deno.test("main() exits 1 and names the rule a bad server breaks", async (t) => 
   });
 
   await t.step("a failed expectation alone", async () => {
-    await using server = startBadServer({ answer: answerPolitely });
+    await using server = startScriptedServer({ answer: answerPolitely });
     const { code, out } = await script(
       server.url,
       JSON.stringify({
@@ -571,34 +528,21 @@ Deno.test("main() sends a reminder after the caller's silence", async () => {
 });
 
 Deno.test("main() shows the server's actions and events, and hangs up on end_call", async () => {
-  await using server = startBadServer({
-    answer(frame, socket) {
-      const send = (value: Frame) => socket.send(JSON.stringify(value));
+  await using server = startScriptedServer({
+    answer(frame, peer) {
       if (frame.response_id === 1) {
-        send({
-          response_type: "tool_call_invocation",
-          tool_call_id: "tc_1",
-          name: "check_availability",
-          arguments: '{"day":"Friday"}',
-        });
-        send({
-          response_type: "tool_call_result",
-          tool_call_id: "tc_1",
-          content: '{"slots":["09:00"]}',
-          successful: true,
-        });
-        send({ response_type: "metadata", metadata: { step: 2 } });
-        send({
+        toolCallRecord().forEach(peer.send);
+        peer.send(createMetadataEvent({ step: 2 }));
+        peer.send({
           response_type: "update_agent",
           agent_config: { responsiveness: 0.5 },
         });
-        send({
-          ...response(1, "Transferring you.", true),
-          transfer_number: "+14155550123",
-        });
+        peer.send(
+          done(1, "Transferring you.", { transfer_number: "+14155550123" }),
+        );
       }
       if (frame.response_id === 2) {
-        send({ ...response(2, "Goodbye!", true), end_call: true });
+        peer.send(done(2, "Goodbye!", { end_call: true }));
       }
     },
   });
@@ -633,12 +577,12 @@ Deno.test("main() shows the server's actions and events, and hangs up on end_cal
 });
 
 Deno.test("main() prints violations at once in interactive mode", async () => {
-  await using server = startBadServer({
-    answer(frame, socket) {
+  await using server = startScriptedServer({
+    answer(frame, peer) {
       if (frame.response_id === 1) {
-        socket.send(JSON.stringify(response(1, "Sure.", true)));
-        socket.send(JSON.stringify(response(1, " More.", false)));
-        socket.send(JSON.stringify(response(1, " Even more.", false)));
+        peer.send(done(1, "Sure."));
+        peer.send(chunk(1, " More."));
+        peer.send(chunk(1, " Even more."));
       }
     },
   });

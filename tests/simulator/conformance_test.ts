@@ -3,10 +3,25 @@ import {
   type ConformanceChecker,
   type ConformanceOptions,
   createConformanceChecker,
-  type Violation,
 } from "../../src/simulator/conformance.ts";
+import type { Violation } from "../../src/simulator/violation.ts";
+import {
+  chunk,
+  defaultConfig,
+  done,
+  ping,
+  pong,
+  reminderRequired,
+  responseRequired,
+  said,
+} from "../_support/frames.ts";
+import { emptyRecord } from "../../src/simulator/response_record.ts";
+import type { Frame } from "../_support/retell_client.ts";
 
-/** A checker on a fake clock that the test moves with `clock.advance`. */
+/**
+ * A checker on a fake clock that the test moves with `clock.advance`; the
+ * server is held to a request at once unless `inFlightGraceMs` says otherwise.
+ */
 function setup(options: Omit<ConformanceOptions, "now"> = {}): {
   checker: ConformanceChecker;
   clock: { ms: number; advance(ms: number): void };
@@ -17,36 +32,21 @@ function setup(options: Omit<ConformanceOptions, "now"> = {}): {
       clock.ms += ms;
     },
   };
-  const checker = createConformanceChecker({ ...options, now: () => clock.ms });
+  const checker = createConformanceChecker({
+    inFlightGraceMs: 0,
+    ...options,
+    now: () => clock.ms,
+  });
   return { checker, clock };
 }
 
-/** A `response` frame as JSON text. */
-function response(
-  id: number,
-  content: string,
-  complete: boolean,
-  extra: Record<string, unknown> = {},
-): string {
-  return JSON.stringify({
-    response_type: "response",
-    response_id: id,
-    content,
-    content_complete: complete,
-    ...extra,
-  });
+/** A frame as the JSON text the server sends. */
+function text(frame: Frame): string {
+  return JSON.stringify(frame);
 }
 
-/** A `ping_pong` echo as JSON text. */
-function pong(timestamp: number): string {
-  return JSON.stringify({ response_type: "ping_pong", timestamp });
-}
-
-const CONFIG = JSON.stringify({
-  response_type: "config",
-  config: { auto_reconnect: true, call_details: true },
-});
-const BEGIN = response(0, "Hello, how can I help?", true);
+const CONFIG = text(defaultConfig());
+const BEGIN = text(done(0, "Hello, how can I help?"));
 
 function codes(violations: readonly Violation[]): string[] {
   return violations.map((v) => v.code);
@@ -94,25 +94,25 @@ Deno.test("a clean full conversation produces no violation", () => {
   };
   assert.equal(receive(CONFIG).event?.response_type, "config");
   clock.advance(20);
-  receive(response(0, "Hello, ", false));
-  receive(response(0, "how can I help?", false));
-  receive(response(0, "", true));
-  assert.ok(checker.isComplete(0));
+  receive(text(chunk(0, "Hello, ")));
+  receive(text(chunk(0, "how can I help?")));
+  receive(text(done(0, "")));
+  assert.equal(checker.response(0)?.status, "complete");
 
   for (let tick = 0; tick < 3; tick++) {
     clock.advance(2000);
-    checker.pinged(1767225600000 + tick * 2000);
+    checker.sent(ping(1767225600000 + tick * 2000));
     clock.advance(5);
-    receive(pong(1767225600000 + tick * 2000));
+    receive(text(pong(1767225600000 + tick * 2000)));
     seen.push(...codes(checker.check()));
   }
 
   // Discard-and-re-ask: request 1 is superseded by 2 mid-stream (§5.1).
-  checker.requested(1);
-  receive(response(1, "Our hours", false));
+  checker.sent(responseRequired(1));
+  receive(text(chunk(1, "Our hours")));
   clock.advance(300);
-  checker.requested(2);
-  assert.equal(checker.latestRequested, 2);
+  checker.sent(responseRequired(2));
+  assert.equal(checker.latestResponseId, 2);
   receive(
     JSON.stringify({
       response_type: "tool_call_invocation",
@@ -138,15 +138,15 @@ Deno.test("a clean full conversation produces no violation", () => {
   receive(
     JSON.stringify({ response_type: "metadata", metadata: { step: 2 } }),
   );
-  receive(response(2, "We are open ", false));
-  receive(response(2, "9 to 5.", false));
-  receive(response(2, "", true));
-  assert.ok(checker.isComplete(2));
-  assert.ok(!checker.isComplete(1));
+  receive(text(chunk(2, "We are open ")));
+  receive(text(chunk(2, "9 to 5.")));
+  receive(text(done(2, "")));
+  assert.equal(checker.response(2)?.status, "complete");
+  assert.equal(checker.response(1)?.status, "superseded");
 
   clock.advance(20000);
-  checker.requested(3); // a reminder
-  receive(response(3, "Are you still there?", true));
+  checker.sent(reminderRequired(3));
+  receive(text(done(3, "Are you still there?")));
   receive(
     JSON.stringify({
       response_type: "agent_interrupt",
@@ -155,8 +155,8 @@ Deno.test("a clean full conversation produces no violation", () => {
       content_complete: true,
     }),
   );
-  checker.requested(4);
-  receive(response(4, "Goodbye!", true, { end_call: true }));
+  checker.sent(responseRequired(4));
+  receive(text(done(4, "Goodbye!", { end_call: true })));
   clock.advance(60000);
   seen.push(...codes(checker.check()));
   seen.push(...codes(checker.closed(1000, true)));
@@ -166,16 +166,16 @@ Deno.test("a clean full conversation produces no violation", () => {
 
 Deno.test("the begin message streamed in several chunks is fine", () => {
   const { checker, clock } = setup();
-  for (const chunk of ["Hi ", "there, ", "this is ", "Ava."]) {
+  for (const piece of ["Hi ", "there, ", "this is ", "Ava."]) {
     assert.deepStrictEqual(
-      checker.receive(response(0, chunk, false)).violations,
+      checker.receive(text(chunk(0, piece))).violations,
       [],
     );
     clock.advance(200);
   }
-  assert.ok(!checker.isComplete(0));
-  checker.receive(response(0, "", true));
-  assert.ok(checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "streaming");
+  checker.receive(text(done(0, "")));
+  assert.equal(checker.response(0)?.status, "complete");
   clock.advance(20000);
   assert.deepStrictEqual(checker.check(), []);
   assert.deepStrictEqual(checker.closed(1000, false), []);
@@ -184,7 +184,7 @@ Deno.test("the begin message streamed in several chunks is fine", () => {
 
 Deno.test("an empty begin message (caller speaks first) is fine", () => {
   const { checker } = setup();
-  checker.receive(response(0, "", true));
+  checker.receive(text(done(0, "")));
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
@@ -254,7 +254,7 @@ Deno.test("missing_response_type: an old-style response is reported but still us
     content_complete: true,
   });
   // It counted as the begin message and completed it.
-  assert.ok(checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "complete");
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
@@ -273,8 +273,8 @@ Deno.test("missing_response_type: a frame that is not a response either is dropp
 Deno.test("missing_response_type: the old-style reading is held to the response-id rules", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.requested(2);
+  checker.sent(responseRequired(1));
+  checker.sent(responseRequired(2));
   const result = checker.receive(
     JSON.stringify({ response_id: 1, content: "Hi", content_complete: true }),
   );
@@ -287,7 +287,7 @@ Deno.test("missing_response_type: the old-style reading is held to the response-
 Deno.test("missing_response_type negative: a frame with response_type is not reported", () => {
   const { checker } = setup();
   assert.deepStrictEqual(
-    checker.receive(response(0, "Hi", true)).violations,
+    checker.receive(text(done(0, "Hi"))).violations,
     [],
   );
 });
@@ -329,9 +329,9 @@ Deno.test("unknown_response_type negative: every documented type is known", () =
 Deno.test('invalid_frame: content_complete as the string "true"', () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   const result = checker.receive(
-    response(1, "Sure.", "true" as unknown as boolean),
+    text({ ...done(1, "Sure."), content_complete: "true" }),
   );
   assert.equal(result.event, undefined);
   const v = assertOne(
@@ -346,19 +346,19 @@ Deno.test('invalid_frame: content_complete as the string "true"', () => {
   assert.equal(v.rule, "§4.0, §8.9");
   assert.equal(v.responseId, 1);
   // Retell dropped the frame, so the response never completed.
-  assert.ok(!checker.isComplete(1));
+  assert.equal(checker.response(1)?.status, "waiting");
   assertOne(checker.closed(1000, false), "never_completed", "Response 1");
 });
 
 Deno.test("invalid_frame: wrong types and unknown keys are named", () => {
   const { checker } = setup();
   assertOne(
-    checker.receive(response("1" as unknown as number, "Hi", true)).violations,
+    checker.receive(text({ ...done(0, "Hi"), response_id: "1" })).violations,
     "invalid_frame",
     "response_id",
   );
   assertOne(
-    checker.receive(response(0, "Hi", true, { contnet: "x" })).violations,
+    checker.receive(text({ ...done(0, "Hi"), contnet: "x" })).violations,
     "invalid_frame",
     '"contnet"',
   );
@@ -374,7 +374,7 @@ Deno.test("invalid_frame: wrong types and unknown keys are named", () => {
 
 Deno.test("invalid_frame: messages are plain words, without the parser's prefixes", () => {
   const { checker } = setup();
-  checker.receive(response(0, "Hi", true, { contnet: "x" }));
+  checker.receive(text({ ...done(0, "Hi"), contnet: "x" }));
   checker.receive(JSON.stringify({ response_id: 0, content: 5 }));
   checker.receive(JSON.stringify([1]));
   checker.receive(JSON.stringify({ response_type: 3 }));
@@ -389,7 +389,7 @@ Deno.test("invalid_frame: messages are plain words, without the parser's prefixe
 Deno.test("invalid_frame: null for an optional field is reported, but the response still counts as Retell tolerates it", () => {
   const { checker } = setup();
   const result = checker.receive(
-    response(0, "Hi", true, { transfer_number: null, digit_to_press: null }),
+    text({ ...done(0, "Hi"), transfer_number: null, digit_to_press: null }),
   );
   assertOne(
     result.violations,
@@ -402,29 +402,29 @@ Deno.test("invalid_frame: null for an optional field is reported, but the respon
     result.event,
     JSON.parse(BEGIN.replace("Hello, how can I help?", "Hi")),
   );
-  assert.ok(checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "complete");
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
 Deno.test("invalid_frame: null for a required field drops the frame", () => {
   const { checker } = setup();
   const result = checker.receive(
-    response(0, null as unknown as string, true, { transfer_number: null }),
+    text({ ...done(0), content: null, transfer_number: null }),
   );
   assert.equal(result.event, undefined);
   assertOne(result.violations, "invalid_frame", "content", "drops it");
-  assert.ok(!checker.isComplete(0));
+  assert.equal(checker.response(0)?.status, "waiting");
 });
 
 Deno.test("invalid_frame negative: a JSON boolean is fine", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   assert.deepStrictEqual(
-    checker.receive(response(1, "Sure.", true)).violations,
+    checker.receive(text(done(1, "Sure."))).violations,
     [],
   );
-  assert.ok(checker.isComplete(1));
+  assert.equal(checker.response(1)?.status, "complete");
 });
 
 Deno.test("binary_frame: any non-string payload", () => {
@@ -510,21 +510,21 @@ Deno.test("no_begin: the deadline is configurable", () => {
 Deno.test("no_begin negative: a begin message before the deadline, even if not yet complete", () => {
   const { checker, clock } = setup();
   clock.advance(4000);
-  checker.receive(response(0, "Hi", false));
+  checker.receive(text(chunk(0, "Hi")));
   clock.advance(2000);
   assert.deepStrictEqual(checker.check(), []);
-  checker.receive(response(0, "", true));
+  checker.receive(text(done(0, "")));
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
 Deno.test("stale_response: content for an id a newer request superseded", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.receive(response(1, "Let me ", false));
-  checker.requested(2);
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Let me ")));
+  checker.sent(responseRequired(2));
   const v = assertOne(
-    checker.receive(response(1, "check.", false)).violations,
+    checker.receive(text(chunk(1, "check."))).violations,
     "stale_response",
     "Response 1",
     "response 2",
@@ -532,14 +532,14 @@ Deno.test("stale_response: content for an id a newer request superseded", () => 
   assert.equal(v.rule, "§5.1, §8.7");
   assert.equal(v.responseId, 1);
   // Reported once per id, not once per chunk.
-  assert.deepStrictEqual(checker.receive(response(1, "", true)).violations, []);
-  assert.ok(!checker.isComplete(1));
+  assert.deepStrictEqual(checker.receive(text(done(1, ""))).violations, []);
+  assert.equal(checker.response(1)?.status, "superseded");
   assertOne(checker.violations, "stale_response");
 });
 
 Deno.test("stale_response: the begin message once a request was sent", () => {
   const { checker } = setup();
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   assertOne(
     checker.receive(BEGIN).violations,
     "stale_response",
@@ -551,19 +551,19 @@ Deno.test("stale_response: the begin message once a request was sent", () => {
 Deno.test("stale_response negative: content for the latest id", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.requested(2);
-  checker.receive(response(2, "Yes.", true));
+  checker.sent(responseRequired(1));
+  checker.sent(responseRequired(2));
+  checker.receive(text(done(2, "Yes.")));
   assertClean(checker);
 });
 
 Deno.test("after_complete: content for an id already complete", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(3);
-  checker.receive(response(3, "Done.", true));
+  checker.sent(responseRequired(3));
+  checker.receive(text(done(3, "Done.")));
   const v = assertOne(
-    checker.receive(response(3, " Anything else?", false)).violations,
+    checker.receive(text(chunk(3, " Anything else?"))).violations,
     "after_complete",
   );
   assert.equal(
@@ -572,14 +572,14 @@ Deno.test("after_complete: content for an id already complete", () => {
   );
   assert.equal(v.rule, "§5.1, §8.7");
   assert.equal(v.responseId, 3);
-  assert.deepStrictEqual(checker.receive(response(3, "", true)).violations, []);
+  assert.deepStrictEqual(checker.receive(text(done(3, ""))).violations, []);
 });
 
 Deno.test("after_complete: more begin message after it completed", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
   assertOne(
-    checker.receive(response(0, "Hello?", true)).violations,
+    checker.receive(text(done(0, "Hello?"))).violations,
     "after_complete",
     "begin message",
   );
@@ -588,11 +588,11 @@ Deno.test("after_complete: more begin message after it completed", () => {
 Deno.test("after_complete: wins over stale for a completed, superseded id", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.receive(response(1, "Hi", true));
-  checker.requested(2);
+  checker.sent(responseRequired(1));
+  checker.receive(text(done(1, "Hi")));
+  checker.sent(responseRequired(2));
   assertOne(
-    checker.receive(response(1, "again", true)).violations,
+    checker.receive(text(done(1, "again"))).violations,
     "after_complete",
   );
 });
@@ -600,10 +600,10 @@ Deno.test("after_complete: wins over stale for a completed, superseded id", () =
 Deno.test("after_complete negative: chunks before the final one", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.receive(response(1, "One, ", false));
-  checker.receive(response(1, "two, ", false));
-  checker.receive(response(1, "three.", true));
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "One, ")));
+  checker.receive(text(chunk(1, "two, ")));
+  checker.receive(text(done(1, "three.")));
   assertClean(checker);
 });
 
@@ -611,36 +611,36 @@ Deno.test("unrequested_response: an id Retell never asked for", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
   const v = assertOne(
-    checker.receive(response(1, "Hi", true)).violations,
+    checker.receive(text(done(1, "Hi"))).violations,
     "unrequested_response",
     "Response 1",
     "not asked",
   );
   assert.equal(v.rule, "§4.2, §5.1");
   assert.equal(v.responseId, 1);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   assertOne(
-    checker.receive(response(5, "Hi", true)).violations,
+    checker.receive(text(done(5, "Hi"))).violations,
     "unrequested_response",
     "Response 5",
     "up to 1",
   );
-  assert.ok(!checker.isComplete(5));
+  assert.equal(checker.response(5), undefined);
 });
 
 Deno.test("unrequested_response negative: the requested id", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.receive(response(1, "Hi", true));
+  checker.sent(responseRequired(1));
+  checker.receive(text(done(1, "Hi")));
   assertClean(checker);
 });
 
 Deno.test("never_completed: the latest request left open past the deadline", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.receive(response(1, "Let me check", false));
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Let me check")));
   clock.advance(15000);
   assert.deepStrictEqual(checker.check(), []);
   clock.advance(1);
@@ -662,7 +662,7 @@ Deno.test("never_completed: the latest request left open past the deadline", () 
 Deno.test("never_completed: a request with no answer at all", () => {
   const { checker, clock } = setup({ responseDeadlineMs: 1000 });
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   clock.advance(1001);
   assertOne(
     checker.check(),
@@ -676,8 +676,8 @@ Deno.test("never_completed: a request with no answer at all", () => {
 Deno.test("never_completed: still open when the socket closes", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.requested(2);
-  checker.receive(response(2, "Hmm", false));
+  checker.sent(responseRequired(2));
+  checker.receive(text(chunk(2, "Hmm")));
   clock.advance(2500);
   assertOne(
     checker.closed(1000, false),
@@ -689,20 +689,20 @@ Deno.test("never_completed: still open when the socket closes", () => {
 
 Deno.test("never_completed: a begin message that never completes", () => {
   const { checker } = setup();
-  checker.receive(response(0, "Hello", false));
+  checker.receive(text(chunk(0, "Hello")));
   assertOne(checker.closed(1000, false), "never_completed", "begin message");
 });
 
 Deno.test("never_completed negative: superseded ids never count", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
-  checker.receive(response(1, "Our hours are", false));
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Our hours are")));
   clock.advance(10000);
-  checker.requested(2);
+  checker.sent(responseRequired(2));
   clock.advance(10000);
-  checker.requested(3);
-  checker.receive(response(3, "Nine to five.", true));
+  checker.sent(responseRequired(3));
+  checker.receive(text(done(3, "Nine to five.")));
   clock.advance(60000);
   assert.deepStrictEqual(checker.check(), []);
   assert.deepStrictEqual(checker.closed(1000, false), []);
@@ -711,18 +711,18 @@ Deno.test("never_completed negative: superseded ids never count", () => {
 
 Deno.test("never_completed negative: a superseded begin message never counts", () => {
   const { checker } = setup();
-  checker.receive(response(0, "Hel", false));
-  checker.requested(1);
-  checker.receive(response(1, "", true));
+  checker.receive(text(chunk(0, "Hel")));
+  checker.sent(responseRequired(1));
+  checker.receive(text(done(1, "")));
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
 Deno.test("never_completed negative: completed within the deadline", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.requested(1);
+  checker.sent(responseRequired(1));
   clock.advance(14000);
-  checker.receive(response(1, "Sorry for the wait.", true));
+  checker.receive(text(done(1, "Sorry for the wait.")));
   clock.advance(5000);
   assert.deepStrictEqual(checker.check(), []);
   assert.deepStrictEqual(checker.closed(1000, false), []);
@@ -731,10 +731,10 @@ Deno.test("never_completed negative: completed within the deadline", () => {
 Deno.test("ping_late: an echo after the deadline, before any check()", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1767225600000);
+  checker.sent(ping(1767225600000));
   clock.advance(6200);
   const v = assertOne(
-    checker.receive(pong(1767225600000)).violations,
+    checker.receive(text(pong(1767225600000))).violations,
     "ping_late",
     "1767225600000",
     "1.2 s late",
@@ -748,12 +748,12 @@ Deno.test("ping_late: an echo after the deadline, before any check()", () => {
 Deno.test("ping_late negative: a prompt echo, and one exactly at the deadline", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1);
+  checker.sent(ping(1));
   clock.advance(3);
-  checker.receive(pong(1));
-  checker.pinged(2);
+  checker.receive(text(pong(1)));
+  checker.sent(ping(2));
   clock.advance(5000);
-  checker.receive(pong(2));
+  checker.receive(text(pong(2)));
   assert.deepStrictEqual(checker.check(), []);
   assertClean(checker);
 });
@@ -761,14 +761,17 @@ Deno.test("ping_late negative: a prompt echo, and one exactly at the deadline", 
 Deno.test("ping_missing: no echo within the deadline", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1767225600000);
+  checker.sent(ping(1767225600000));
   clock.advance(5001);
   const v = assertOne(checker.check(), "ping_missing", "1767225600000", "5 s");
   assert.equal(v.rule, "§4.4, §5.7, §8.5");
   assert.deepStrictEqual(checker.check(), []);
   // The echo turning up later is not a second violation.
   clock.advance(1000);
-  assert.deepStrictEqual(checker.receive(pong(1767225600000)).violations, []);
+  assert.deepStrictEqual(
+    checker.receive(text(pong(1767225600000))).violations,
+    [],
+  );
   assert.deepStrictEqual(checker.closed(1000, false), []);
   assertOne(checker.violations, "ping_missing");
 });
@@ -776,8 +779,8 @@ Deno.test("ping_missing: no echo within the deadline", () => {
 Deno.test("ping_missing: never echoed by the close", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(10);
-  checker.pinged(20);
+  checker.sent(ping(10));
+  checker.sent(ping(20));
   clock.advance(7000);
   assert.deepStrictEqual(codes(checker.closed(1000, false)), [
     "ping_missing",
@@ -788,7 +791,7 @@ Deno.test("ping_missing: never echoed by the close", () => {
 Deno.test("ping_missing negative: a ping sent just before the close still had time", () => {
   const { checker, clock } = setup();
   checker.receive(BEGIN);
-  checker.pinged(10);
+  checker.sent(ping(10));
   clock.advance(1);
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
@@ -796,7 +799,7 @@ Deno.test("ping_missing negative: a ping sent just before the close still had ti
 Deno.test("ping_missing: the deadline is configurable", () => {
   const { checker, clock } = setup({ pingDeadlineMs: 500 });
   checker.receive(BEGIN);
-  checker.pinged(10);
+  checker.sent(ping(10));
   clock.advance(400);
   assert.deepStrictEqual(checker.check(), []);
   clock.advance(101);
@@ -806,9 +809,9 @@ Deno.test("ping_missing: the deadline is configurable", () => {
 Deno.test("ping_unknown: an echo of a timestamp never sent", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1767225600000);
+  checker.sent(ping(1767225600000));
   const v = assertOne(
-    checker.receive(pong(Date.UTC(2030, 0, 1))).violations,
+    checker.receive(text(pong(Date.UTC(2030, 0, 1)))).violations,
     "ping_unknown",
     String(Date.UTC(2030, 0, 1)),
   );
@@ -818,10 +821,10 @@ Deno.test("ping_unknown: an echo of a timestamp never sent", () => {
 Deno.test("ping_unknown: a second echo of the same ping", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.pinged(1767225600000);
-  checker.receive(pong(1767225600000));
+  checker.sent(ping(1767225600000));
+  checker.receive(text(pong(1767225600000)));
   assertOne(
-    checker.receive(pong(1767225600000)).violations,
+    checker.receive(text(pong(1767225600000))).violations,
     "ping_unknown",
     "second time",
   );
@@ -830,10 +833,10 @@ Deno.test("ping_unknown: a second echo of the same ping", () => {
 Deno.test("ping_unknown negative: two pings with the same timestamp, each echoed", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
-  checker.pinged(5);
-  checker.pinged(5);
-  checker.receive(pong(5));
-  checker.receive(pong(5));
+  checker.sent(ping(5));
+  checker.sent(ping(5));
+  checker.receive(text(pong(5)));
+  checker.receive(text(pong(5)));
   assertClean(checker);
 });
 
@@ -874,8 +877,8 @@ Deno.test("bad_close_code negative: 1000 from the server, any code from the clie
 
 Deno.test("closed() reports everything left, once; later calls report nothing", () => {
   const { checker, clock } = setup();
-  checker.requested(1);
-  checker.pinged(1);
+  checker.sent(responseRequired(1));
+  checker.sent(ping(1));
   clock.advance(6000);
   const final = checker.closed(4000, true);
   assert.deepStrictEqual(codes(final), [
@@ -891,8 +894,8 @@ Deno.test("closed() reports everything left, once; later calls report nothing", 
 
 Deno.test("check() reports each time-based violation once", () => {
   const { checker, clock } = setup();
-  checker.pinged(1);
-  checker.requested(1);
+  checker.sent(ping(1));
+  checker.sent(responseRequired(1));
   clock.advance(16000);
   assert.deepStrictEqual(codes(checker.check()), [
     "no_begin",
@@ -906,13 +909,13 @@ Deno.test("check() reports each time-based violation once", () => {
   assert.equal(checker.violations.length, 3);
 });
 
-Deno.test("requested() keeps the newest id; an older or repeated id changes nothing", () => {
+Deno.test("sent() keeps the newest request; an older or repeated id changes nothing", () => {
   const { checker } = setup();
-  assert.equal(checker.latestRequested, 0);
-  checker.requested(2);
-  checker.requested(1);
-  checker.requested(2);
-  assert.equal(checker.latestRequested, 2);
+  assert.equal(checker.latestResponseId, 0);
+  checker.sent(responseRequired(2));
+  checker.sent(responseRequired(1));
+  checker.sent(responseRequired(2));
+  assert.equal(checker.latestResponseId, 2);
 });
 
 Deno.test("`at` counts from when the checker was created", () => {
@@ -926,4 +929,180 @@ Deno.test("the default clock is performance.now", () => {
   const checker = createConformanceChecker();
   const v = checker.receive("x").violations[0]!;
   assert.ok(v.at >= 0 && v.at < 1000, String(v.at));
+});
+
+Deno.test("sent() opens a record per request, which follows what Retell speaks", () => {
+  const { checker, clock } = setup();
+  checker.receive(BEGIN);
+  assert.equal(
+    checker.sent(responseRequired(1, [said("user", "Is Friday free?")])),
+    undefined,
+  );
+  assert.deepStrictEqual(checker.response(1), {
+    ...emptyRecord(1, "response"),
+    said: "Is Friday free?",
+  });
+  clock.advance(30);
+  const first = checker.receive(text(chunk(1, "Let me ")));
+  assert.deepStrictEqual(first.outcome, {
+    type: "spoken",
+    content: "Let me ",
+    response: {
+      ...emptyRecord(1, "response", "streaming"),
+      said: "Is Friday free?",
+      text: "Let me ",
+      frames: 1,
+      firstFrameMs: 30,
+    },
+  });
+  clock.advance(20);
+  const last = checker.receive(
+    text(done(1, "check.", { transfer_number: "+14155550123" })),
+  );
+  assert.deepStrictEqual(
+    last.outcome?.type === "spoken" && last.outcome.response,
+    {
+      responseId: 1,
+      kind: "response",
+      said: "Is Friday free?",
+      text: "Let me check.",
+      frames: 2,
+      firstFrameMs: 30,
+      completeMs: 50,
+      status: "complete",
+      action: { type: "transfer_call", number: "+14155550123" },
+    },
+  );
+  checker.sent(reminderRequired(2, [said("user", "Is Friday free?")]));
+  assert.deepStrictEqual(checker.response(2), emptyRecord(2, "reminder"));
+  assertClean(checker);
+});
+
+Deno.test("sent() supersedes the response still open, and returns it", () => {
+  const { checker } = setup();
+  checker.receive(BEGIN);
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Our hours")));
+  const superseded = checker.sent(responseRequired(2));
+  assert.equal(superseded?.responseId, 1);
+  assert.equal(superseded?.status, "superseded");
+  assert.equal(superseded?.text, "Our hours");
+  assert.deepStrictEqual(checker.response(1), superseded);
+  // A complete response is not superseded.
+  checker.receive(text(done(2, "Nine to five.")));
+  assert.equal(checker.sent(responseRequired(3)), undefined);
+  assert.equal(checker.response(2)?.status, "complete");
+});
+
+Deno.test("agent_interrupt cancels the open response, which then owes no completion", () => {
+  const { checker } = setup();
+  checker.receive(BEGIN);
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Let me")));
+  const result = checker.receive(
+    text({
+      response_type: "agent_interrupt",
+      interrupt_id: 7,
+      content: "Sorry, we are closing.",
+      content_complete: true,
+      end_call: true,
+    }),
+  );
+  assert.deepStrictEqual(result.violations, []);
+  assert.ok(result.outcome?.type === "interrupt");
+  assert.deepStrictEqual(result.outcome, {
+    type: "interrupt",
+    interruptId: 7,
+    content: "Sorry, we are closing.",
+    text: "Sorry, we are closing.",
+    complete: true,
+    action: { type: "end_call" },
+    cancelled: { ...checker.response(1)!, status: "superseded" },
+  });
+  assert.equal(checker.response(1)?.status, "superseded");
+  // More of the cancelled response is not spoken, and not a violation.
+  const late = checker.receive(text(done(1, " check.")));
+  assert.equal(late.outcome, undefined);
+  assert.deepStrictEqual(late.violations, []);
+  assert.deepStrictEqual(checker.closed(1000, false), []);
+  assertClean(checker);
+});
+
+Deno.test("agent_interrupt: a new interrupt id discards the earlier interrupt's text", () => {
+  const { checker } = setup();
+  checker.receive(BEGIN);
+  const interrupt = (id: number, content: string, complete: boolean) =>
+    checker.receive(
+      text({
+        response_type: "agent_interrupt",
+        interrupt_id: id,
+        content,
+        content_complete: complete,
+      }),
+    ).outcome;
+  interrupt(1, "One ", false);
+  const same = interrupt(1, "two.", true);
+  assert.ok(same?.type === "interrupt");
+  assert.equal(same.text, "One two.");
+  assert.equal(same.cancelled, undefined);
+  const next = interrupt(2, "Three.", true);
+  assert.ok(next?.type === "interrupt");
+  assert.equal(next.text, "Three.");
+  assert.equal(next.action, undefined);
+});
+
+Deno.test("stale_response: frames already in flight are forgiven for the grace", async (t) => {
+  await t.step("until the grace is over", () => {
+    const { checker, clock } = setup({ inFlightGraceMs: 500 });
+    checker.receive(BEGIN);
+    checker.sent(responseRequired(1));
+    checker.receive(text(chunk(1, "Let me ")));
+    checker.sent(responseRequired(2));
+    clock.advance(499);
+    const inFlight = checker.receive(text(chunk(1, "check.")));
+    assert.deepStrictEqual(inFlight.violations, []);
+    // In flight or not, Retell no longer speaks it.
+    assert.equal(inFlight.outcome, undefined);
+    clock.advance(1);
+    assertOne(
+      checker.receive(text(chunk(1, " Still checking."))).violations,
+      "stale_response",
+      "response 2",
+    );
+  });
+
+  await t.step("until the server answers the newer request", () => {
+    const { checker } = setup({ inFlightGraceMs: 500 });
+    checker.receive(BEGIN);
+    checker.sent(responseRequired(1));
+    checker.sent(responseRequired(2));
+    checker.receive(text(chunk(2, "Sure, ")));
+    assertOne(
+      checker.receive(text(chunk(1, "check."))).violations,
+      "stale_response",
+    );
+  });
+});
+
+Deno.test("receive() returns the echo of a ping with its round trip", () => {
+  const { checker, clock } = setup();
+  checker.sent(ping(1767225600000));
+  clock.advance(12.34);
+  assert.deepStrictEqual(checker.receive(text(pong(1767225600000))).outcome, {
+    type: "echo",
+    timestamp: 1767225600000,
+    rttMs: 12.3,
+  });
+  assert.equal(checker.receive(text(pong(1767225600000))).outcome, undefined);
+});
+
+Deno.test("closed() marks every open response closed", () => {
+  const { checker } = setup();
+  checker.receive(BEGIN);
+  checker.sent(responseRequired(1));
+  checker.receive(text(chunk(1, "Hmm")));
+  checker.closed(1000, false);
+  assert.equal(checker.response(0)?.status, "complete");
+  assert.equal(checker.response(1)?.status, "closed");
+  assert.equal(checker.response(1)?.text, "Hmm");
 });
