@@ -287,19 +287,23 @@ Deno.test("fake LLM detects an abort while the script hangs", async () => {
   assert.equal(await outcomeWithin(fake.requests[0]!, 3000), "aborted");
 });
 
+/** A streamed completion from the fake, read one chunk at a time. */
+async function streamFrom(fake: FakeLlm) {
+  const stream = await clientFor(fake).chat.completions.create({
+    model: "gpt-test",
+    messages,
+    stream: true,
+  });
+  return stream[Symbol.asyncIterator]();
+}
+
 Deno.test("fake LLM waitFor steps hold the stream until released", async () => {
   await using fake = startFakeLlm();
   const release = Promise.withResolvers<void>();
   fake.enqueue({
     steps: [{ text: "a" }, { waitFor: release.promise }, { text: "b" }],
   });
-  const client = clientFor(fake);
-  const stream = await client.chat.completions.create({
-    model: "gpt-test",
-    messages,
-    stream: true,
-  });
-  const iterator = stream[Symbol.asyncIterator]();
+  const iterator = await streamFrom(fake);
   const first = await iterator.next();
   assert.equal(first.done, false);
   assert.equal(first.value.choices[0]?.delta.content, "a");
@@ -324,13 +328,7 @@ Deno.test("fake LLM waitFor steps hold the stream until released", async () => {
 Deno.test("fake LLM disposes cleanly while a request hangs", async () => {
   const fake = startFakeLlm();
   fake.enqueue({ steps: [{ text: "first" }, { hang: true }] });
-  const client = clientFor(fake);
-  const stream = await client.chat.completions.create({
-    model: "gpt-test",
-    messages,
-    stream: true,
-  });
-  const iterator = stream[Symbol.asyncIterator]();
+  const iterator = await streamFrom(fake);
   assert.equal((await iterator.next()).done, false);
   const request = await fake.waitForRequest(0);
   const pending = assert.rejects(

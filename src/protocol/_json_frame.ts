@@ -27,7 +27,7 @@ export function readJsonObject(text: string): JsonObjectResult {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = (error as SyntaxError).message; // JSON.parse throws nothing else
     const message = detail.replace(/\s+/g, " ");
     return {
       ok: false,

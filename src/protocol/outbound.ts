@@ -11,6 +11,7 @@
  * @module
  */
 import { z } from "zod";
+import { describeError } from "../log.ts";
 import {
   checkEvent,
   discriminatorNotString,
@@ -437,7 +438,7 @@ export function encodeOutbound(event: OutboundEvent): EncodeResult {
     return { ok: true, text: JSON.stringify(event) };
   } catch (error) {
     // Metadata may hold what JSON cannot: a BigInt, a cycle.
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = describeError(error);
     return { ok: false, reason: `Cannot encode ${type} event: ${detail}` };
   }
 }

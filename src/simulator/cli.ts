@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { describeError } from "../log.ts";
 import type { AgentConfigUpdate } from "../protocol/outbound.ts";
 import {
   parseSimulatorArgs,
@@ -158,7 +159,7 @@ function connectFailed(
   flags: SimulatorFlags,
   io: SimulatorIo,
 ): number {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeError(error);
   let hint = "";
   if (error instanceof SimulatorConnectError) {
     if (error.status === 403) {
@@ -360,7 +361,7 @@ async function scripted(
   try {
     text = await io.readTextFile(path);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = describeError(error);
     io.error(`Cannot read scenario file ${path}: ${detail}\n`);
     return 2;
   }

@@ -202,7 +202,7 @@ export function parseScenario(text: string): ScenarioParseResult {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = (error as SyntaxError).message; // JSON.parse throws nothing else
     const issues = [{ path: [], message: detail }];
     return {
       ok: false,

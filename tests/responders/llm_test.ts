@@ -27,6 +27,22 @@ import { startTestServer, type TestServer } from "../_support/server.ts";
 const API_KEY = "sk-test-key-1234567890";
 
 /** A fake model, a server whose responder calls it, and Retell connected to it. */
+/** The responder under test, against the fake model, with the shared prompt. */
+function responderFor(
+  llm: FakeLlm,
+  logs: LogCapture,
+  options: Partial<LlmResponderOptions>,
+) {
+  return createLlmResponder({
+    apiKey: API_KEY,
+    baseUrl: llm.baseUrl,
+    model: "test-model",
+    log: logs.log,
+    prompt: "You help callers of {{clinic}}.",
+    ...options,
+  });
+}
+
 async function setUp(
   options: Partial<LlmResponderOptions> = {},
   callId = "call_llm",
@@ -36,12 +52,7 @@ async function setUp(
 > {
   const llm = startFakeLlm();
   const logs = captureLogs();
-  const responder = createLlmResponder({
-    apiKey: API_KEY,
-    baseUrl: llm.baseUrl,
-    model: "test-model",
-    log: logs.log,
-    prompt: "You help callers of {{clinic}}.",
+  const responder = responderFor(llm, logs, {
     beginMessage: "Hi, this is {{clinic}}.",
     ...options,
   });
@@ -146,12 +157,7 @@ Deno.test("llm responder maps the call into the request", async (t) => {
     async () => {
       const llm = startFakeLlm();
       const logs = captureLogs();
-      const responder = createLlmResponder({
-        apiKey: API_KEY,
-        baseUrl: llm.baseUrl,
-        model: "test-model",
-        log: logs.log,
-        prompt: "You help callers of {{clinic}}.",
+      const responder = responderFor(llm, logs, {
         beginMessage: "Hi {{customer_name}}, this is {{clinic}}.",
         temperature: 0.3,
         maxTokens: 120,
