@@ -22,6 +22,25 @@
  * Deno.serve({ port: 8080 }, server.handler);
  * ```
  *
+ * ## The public surface
+ *
+ * Everything below is exported on purpose, grouped by what a user does with
+ * it; the rest of `src/` (LLM message building, Markdown stripping, the
+ * allowlist parser, the simulator's internals) may change between releases.
+ *
+ * - **Run a server**: {@linkcode loadConfig} reads the environment into a
+ *   {@linkcode Config}; {@linkcode createRetellServer} gives the handler;
+ *   {@linkcode startCallSession} runs one call on an upgraded socket.
+ * - **Decide what the agent says**: the {@linkcode Responder} contract and
+ *   the built-in responders ({@linkcode createDummyResponder},
+ *   {@linkcode createLlmResponder}, {@linkcode createResponderFromConfig});
+ *   {@linkcode defineTool} gives the LLM responder your own tools.
+ * - **Speak the protocol**: every event Retell sends ({@linkcode parseInbound})
+ *   and every event the server sends (the `create*Event` builders,
+ *   {@linkcode encodeOutbound}, {@linkcode parseOutbound}), as documented
+ *   interfaces; section numbers refer to `src/protocol/PROTOCOL.md`.
+ * - **Log**: {@linkcode createLogger} writes JSON lines.
+ *
  * @module
  */
 export {
@@ -30,20 +49,110 @@ export {
   RESPONDER_NAMES,
   type ResponderName,
 } from "./config/settings.ts";
-export * from "./config/load.ts";
-export * from "./client_address.ts";
-export * from "./ip_allowlist.ts";
-export * from "./log.ts";
-export * from "./protocol/inbound.ts";
+export {
+  ConfigError,
+  type EnvSource,
+  loadConfig,
+  type LoadConfigOptions,
+} from "./config/load.ts";
+export {
+  createRetellServer,
+  type RetellServer,
+  type RetellServerOptions,
+} from "./server.ts";
+export {
+  type CallSession,
+  type CallSessionOptions,
+  type CallSummary,
+  DEFAULT_FALLBACK_TEXT,
+  startCallSession,
+} from "./session.ts";
+export type {
+  CallContext,
+  Reply,
+  Responder,
+  ResponderOptions,
+  ResponseAction,
+  ResponsePart,
+  Turn,
+} from "./responder.ts";
+export { createDummyResponder } from "./responders/dummy.ts";
+export {
+  createLlmResponder,
+  DEFAULT_AGENT_PROMPT,
+  DEFAULT_REMINDER_INSTRUCTION,
+  type LlmResponderOptions,
+} from "./responders/llm.ts";
+export {
+  createResponderFromConfig,
+  type ResponderFromConfigOptions,
+} from "./responders/from_config.ts";
+export {
+  type ArgumentsSchema,
+  defineTool,
+  type LlmTool,
+  type ParsedArguments,
+  type ToolContext,
+  type ToolDefinition,
+  type ToolOutcome,
+  type ValidationResult,
+} from "./llm/tools.ts";
+export {
+  type CallDetails,
+  type CallDetailsRequest,
+  type InboundEvent,
+  type InboundFailureKind,
+  type InboundParseResult,
+  type InteractionType,
+  parseInbound,
+  type PingPongRequest,
+  type ReminderRequiredRequest,
+  type ResponseRequiredRequest,
+  type TranscriptItem,
+  type TranscriptWord,
+  type UpdateOnlyRequest,
+  type Utterance,
+  type UtteranceRole,
+} from "./protocol/inbound.ts";
+export {
+  actionOfFlags,
+  type AgentConfigUpdate,
+  type AgentInterruptEvent,
+  type AgentInterruptEventOptions,
+  type CallAction,
+  type CallConfig,
+  type ConfigEvent,
+  createAgentInterruptEvent,
+  createConfigEvent,
+  createMetadataEvent,
+  createPingPongEvent,
+  createResponseEvent,
+  createToolCallInvocationEvent,
+  createToolCallResultEvent,
+  createUpdateAgentEvent,
+  encodeOutbound,
+  type EncodeResult,
+  type MetadataEvent,
+  type OutboundEvent,
+  type OutboundFailureKind,
+  type OutboundParseResult,
+  parseOutbound,
+  type PingPongEvent,
+  type ResponseActions,
+  type ResponseEvent,
+  type ResponseEventOptions,
+  type ToolCallInvocationEvent,
+  type ToolCallResultEvent,
+  type UpdateAgentEvent,
+  withActionFlags,
+} from "./protocol/outbound.ts";
 export type { Issue, ReadFailure } from "./protocol/issues.ts";
-export * from "./protocol/outbound.ts";
-export * from "./responder.ts";
-export * from "./llm/markdown.ts";
-export * from "./llm/messages.ts";
-export * from "./llm/template.ts";
-export * from "./llm/tools.ts";
-export * from "./responders/dummy.ts";
-export * from "./responders/llm.ts";
-export * from "./responders/from_config.ts";
-export * from "./server.ts";
-export * from "./session.ts";
+export {
+  createLogger,
+  LOG_LEVELS,
+  type LogFields,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  type LogSink,
+} from "./log.ts";
