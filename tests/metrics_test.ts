@@ -1,0 +1,289 @@
+import assert from "node:assert/strict";
+import { createMetricRegistry } from "../src/metrics.ts";
+
+function lines(...text: string[]): string {
+  return `${text.join("\n")}\n`;
+}
+
+Deno.test("createMetricRegistry() renders a counter from zero, ignoring negative and NaN increments", () => {
+  const registry = createMetricRegistry();
+  const calls = registry.counter({ name: "calls_total", help: "Calls." });
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP calls_total Calls.",
+      "# TYPE calls_total counter",
+      "calls_total 0",
+    ),
+  );
+  calls.inc();
+  calls.inc(2.5);
+  calls.inc(-1);
+  calls.inc(Number.NaN);
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP calls_total Calls.",
+      "# TYPE calls_total counter",
+      "calls_total 3.5",
+    ),
+  );
+});
+
+Deno.test("createMetricRegistry() renders a labelled counter with every declared combination in declared order", () => {
+  const registry = createMetricRegistry();
+  const turns = registry.counter({
+    name: "turns_total",
+    help: "Turns.",
+    labels: { kind: ["response", "reminder"], outcome: ["ok", "failed"] },
+  });
+  turns.inc({ kind: "reminder", outcome: "failed" });
+  turns.inc({ kind: "response", outcome: "ok" }, 3);
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP turns_total Turns.",
+      "# TYPE turns_total counter",
+      'turns_total{kind="response",outcome="ok"} 3',
+      'turns_total{kind="response",outcome="failed"} 0',
+      'turns_total{kind="reminder",outcome="ok"} 0',
+      'turns_total{kind="reminder",outcome="failed"} 1',
+    ),
+  );
+});
+
+Deno.test("createMetricRegistry() renders a gauge that goes up, down and is set, ignoring NaN", () => {
+  const registry = createMetricRegistry();
+  const live = registry.gauge({ name: "live_calls", help: "Live calls." });
+  const degraded = registry.gauge({
+    name: "store_degraded",
+    help: "Store state.",
+    labels: { store: ["kv", "redis"] },
+  });
+  live.inc();
+  live.inc(4);
+  live.dec();
+  degraded.set({ store: "redis" }, 1);
+  degraded.set({ store: "kv" }, -0.5);
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP live_calls Live calls.",
+      "# TYPE live_calls gauge",
+      "live_calls 4",
+      "# HELP store_degraded Store state.",
+      "# TYPE store_degraded gauge",
+      'store_degraded{store="kv"} -0.5',
+      'store_degraded{store="redis"} 1',
+    ),
+  );
+  live.set(Infinity);
+  live.set(Number.NaN);
+  live.inc(Number.NaN);
+  assert.match(registry.render(), /^live_calls \+Inf$/m);
+});
+
+Deno.test("createMetricRegistry() renders histogram buckets cumulatively with le inclusive, +Inf, _sum and _count", () => {
+  const registry = createMetricRegistry();
+  const latency = registry.histogram({
+    name: "latency_seconds",
+    help: "Latency.",
+    buckets: [0.1, 1],
+  });
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP latency_seconds Latency.",
+      "# TYPE latency_seconds histogram",
+      'latency_seconds_bucket{le="0.1"} 0',
+      'latency_seconds_bucket{le="1"} 0',
+      'latency_seconds_bucket{le="+Inf"} 0',
+      "latency_seconds_sum 0",
+      "latency_seconds_count 0",
+    ),
+  );
+  for (const value of [0.05, 0.1, 0.5, 5, Number.NaN]) latency.observe(value);
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP latency_seconds Latency.",
+      "# TYPE latency_seconds histogram",
+      'latency_seconds_bucket{le="0.1"} 2',
+      'latency_seconds_bucket{le="1"} 3',
+      'latency_seconds_bucket{le="+Inf"} 4',
+      "latency_seconds_sum 5.65",
+      "latency_seconds_count 4",
+    ),
+  );
+});
+
+Deno.test("createMetricRegistry() renders a labelled histogram with le after the labels", () => {
+  const registry = createMetricRegistry();
+  const latency = registry.histogram({
+    name: "first_frame_seconds",
+    help: "First frame.",
+    labels: { kind: ["response", "reminder"] },
+    buckets: [0.005, 0.25],
+  });
+  latency.observe({ kind: "reminder" }, 0.25);
+  latency.observe({ kind: "reminder" }, 0.001);
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP first_frame_seconds First frame.",
+      "# TYPE first_frame_seconds histogram",
+      'first_frame_seconds_bucket{kind="response",le="0.005"} 0',
+      'first_frame_seconds_bucket{kind="response",le="0.25"} 0',
+      'first_frame_seconds_bucket{kind="response",le="+Inf"} 0',
+      'first_frame_seconds_sum{kind="response"} 0',
+      'first_frame_seconds_count{kind="response"} 0',
+      'first_frame_seconds_bucket{kind="reminder",le="0.005"} 1',
+      'first_frame_seconds_bucket{kind="reminder",le="0.25"} 2',
+      'first_frame_seconds_bucket{kind="reminder",le="+Inf"} 2',
+      'first_frame_seconds_sum{kind="reminder"} 0.251',
+      'first_frame_seconds_count{kind="reminder"} 2',
+    ),
+  );
+});
+
+Deno.test("createMetricRegistry() escapes label values and help text", () => {
+  const registry = createMetricRegistry();
+  const odd = 'say "hi"\\now\nthen';
+  const counter = registry.counter({
+    name: "odd_total",
+    help: 'Back\\slash and\nnewline, "quotes" kept.',
+    labels: { text: [odd] },
+  });
+  counter.inc({ text: odd });
+  assert.equal(
+    registry.render(),
+    lines(
+      '# HELP odd_total Back\\\\slash and\\nnewline, "quotes" kept.',
+      "# TYPE odd_total counter",
+      'odd_total{text="say \\"hi\\"\\\\now\\nthen"} 1',
+    ),
+  );
+});
+
+Deno.test("createMetricRegistry() renders the same text whatever order the updates came in", () => {
+  function build(order: readonly ("a" | "b")[]): string {
+    const registry = createMetricRegistry();
+    const hits = registry.counter({
+      name: "hits_total",
+      help: "Hits.",
+      labels: { path: ["a", "b"] },
+    });
+    const size = registry.histogram({
+      name: "size",
+      help: "Size.",
+      buckets: [1],
+    });
+    for (const path of order) {
+      hits.inc({ path });
+      size.observe(path === "a" ? 0.5 : 2);
+    }
+    return registry.render();
+  }
+  const text = build(["a", "b", "b"]);
+  assert.equal(build(["b", "a", "b"]), text);
+  assert.equal(build(["b", "b", "a"]), text);
+  assert.ok(text.indexOf("hits_total") < text.indexOf("# HELP size"));
+});
+
+Deno.test("createMetricRegistry() refuses bad names, taken names, reserved labels and bad buckets", () => {
+  const registry = createMetricRegistry();
+  registry.counter({ name: "taken_total", help: "Taken." });
+  assert.throws(() => registry.gauge({ name: "taken_total", help: "Again." }), {
+    name: "TypeError",
+    message: 'Cannot register metric "taken_total": the name is taken',
+  });
+  assert.throws(() => registry.counter({ name: "2fast", help: "Bad." }), {
+    name: "TypeError",
+    message:
+      'Cannot register metric "2fast": the name must match [a-zA-Z_:][a-zA-Z0-9_:]*',
+  });
+  for (const label of ["__reserved", "has-dash", ""]) {
+    assert.throws(
+      () =>
+        registry.counter({
+          name: "labelled_total",
+          help: "Bad label.",
+          labels: { [label]: ["x"] },
+        }),
+      {
+        name: "TypeError",
+        message: `Cannot register metric "labelled_total": label name ${
+          JSON.stringify(label)
+        } is invalid or reserved`,
+      },
+    );
+  }
+  assert.throws(
+    () =>
+      registry.histogram({
+        name: "le_seconds",
+        help: "Reserved le.",
+        labels: { le: ["1"] },
+        buckets: [1],
+      }),
+    { name: "TypeError" },
+  );
+  for (const buckets of [[], [1, 1], [2, 1], [1, Infinity], [Number.NaN]]) {
+    assert.throws(
+      () => registry.histogram({ name: "bad_seconds", help: "Bad.", buckets }),
+      {
+        name: "RangeError",
+        message:
+          'Cannot register histogram "bad_seconds": buckets must be finite and increasing, at least one',
+      },
+    );
+  }
+  // None of the refused metrics was registered.
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP taken_total Taken.",
+      "# TYPE taken_total counter",
+      "taken_total 0",
+    ),
+  );
+});
+
+Deno.test("createMetricRegistry() types updates by the declared labels", () => {
+  const registry = createMetricRegistry();
+  const turns = registry.counter({
+    name: "typed_total",
+    help: "Typed.",
+    labels: { kind: ["response", "reminder"] },
+  });
+  const plain = registry.histogram({
+    name: "plain_seconds",
+    help: "Plain.",
+    buckets: [1],
+  });
+  // @ts-expect-error: a labelled counter needs its labels
+  turns.inc();
+  // @ts-expect-error: "other" is not a declared value
+  turns.inc({ kind: "other" });
+  // @ts-expect-error: an unlabelled histogram takes the value alone
+  plain.observe({ kind: "response" }, 1);
+  // At run time nothing throws: undeclared and missing values count after
+  // the declared ones, and a value that is not a number is ignored.
+  assert.equal(
+    registry.render(),
+    lines(
+      "# HELP typed_total Typed.",
+      "# TYPE typed_total counter",
+      'typed_total{kind="response"} 0',
+      'typed_total{kind="reminder"} 0',
+      'typed_total{kind=""} 1',
+      'typed_total{kind="other"} 1',
+      "# HELP plain_seconds Plain.",
+      "# TYPE plain_seconds histogram",
+      'plain_seconds_bucket{le="1"} 0',
+      'plain_seconds_bucket{le="+Inf"} 0',
+      "plain_seconds_sum 0",
+      "plain_seconds_count 0",
+    ),
+  );
+});
