@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics: a small registry of counters, gauges and histograms
- * rendered in the text exposition format (version 0.0.4).
+ * rendered in the text exposition format (version 0.0.4), and this server's
+ * metric set.
  *
  * A metric's labels are declared with every value they can take, so each
  * series exists (at zero) from the first scrape: `rate()` and `increase()`
@@ -395,4 +396,287 @@ function formatNumber(value: number): string {
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
   return String(value);
+}
+
+/** The request a turn answers. */
+export type TurnKind = "response_required" | "reminder_required";
+
+/** How a turn ended. */
+export type TurnOutcome =
+  /** The reply was sent to the end. */
+  | "completed"
+  /** A newer `response_id` arrived first. */
+  | "superseded"
+  /** The responder failed; the fallback text was sent. */
+  | "failed"
+  /** The responder went silent past its timeout; the fallback text was sent. */
+  | "timed_out"
+  /** The socket closed first. */
+  | "closed";
+
+/** How a call ended. */
+export type CallEndReason =
+  /** Retell closed the socket with 1000, the usual end of a call. */
+  | "hangup"
+  /** Retell closed it after the agent asked to end the call. */
+  | "end_call"
+  /** Retell closed it after the agent asked to transfer the call. */
+  | "transfer"
+  /** The connection dropped without a close frame (1006). */
+  | "dropped"
+  /** Any other close code from Retell. */
+  | "error"
+  /** The server closed it while shutting down. */
+  | "shutdown"
+  /** The server closed it because the peer broke a limit. */
+  | "limit";
+
+/** Why a model request failed (the LLM responder's failure kinds). */
+export type ModelErrorKind =
+  /** The model server answered with an HTTP error status. */
+  | "http"
+  /** The model server could not be reached. */
+  | "network"
+  /** No first token within the first-token timeout. */
+  | "first_token_timeout"
+  /** The stream went silent past the stall timeout. */
+  | "stall"
+  /** The stream broke or could not be read. */
+  | "stream";
+
+/** Why an inbound frame was rejected. */
+export type FrameRejectKind =
+  /** The text is not JSON. */
+  | "not_json"
+  /** The JSON is not an object with a string `interaction_type`. */
+  | "not_event"
+  /** A known event with a missing or wrongly typed field. */
+  | "invalid"
+  /** A binary frame, which the protocol never uses. */
+  | "binary"
+  /** Longer than the frame size limit. */
+  | "too_large";
+
+/** Why a connection was refused before it became a call. */
+export type RefusalReason =
+  /** The caller's address is not allowed. */
+  | "address"
+  /** The path's secret is missing or wrong. */
+  | "secret"
+  /** The path names no known agent. */
+  | "agent"
+  /** The server is shutting down. */
+  | "draining"
+  /** The server holds as many calls as it may. */
+  | "capacity"
+  /** The WebSocket handshake is invalid. */
+  | "handshake";
+
+/** This server's metrics, each to be told what happened. */
+export interface ServerMetrics {
+  /** `retell_live_calls`: calls whose socket is open. */
+  liveCalls: Gauge;
+  /** `retell_calls_ended_total{reason}`: calls ended, by how. */
+  callsEnded: Counter<{ reason: CallEndReason }>;
+  /** `retell_reconnected_calls_total`: connections for a call id seen before. */
+  reconnectedCalls: Counter;
+  /** `retell_turns_total{kind,outcome}`: turns finished, by request and outcome. */
+  turns: Counter<{ kind: TurnKind; outcome: TurnOutcome }>;
+  /** `retell_superseded_responses_total`: replies cut off by a newer `response_id`. */
+  supersededResponses: Counter;
+  /** `retell_turn_first_frame_seconds{kind}`: request to first response frame. */
+  firstFrameSeconds: Histogram<{ kind: TurnKind }>;
+  /** `retell_turn_complete_seconds{kind}`: request to the `content_complete` frame. */
+  completeSeconds: Histogram<{ kind: TurnKind }>;
+  /** `retell_model_first_token_seconds`: model request to its first token. */
+  firstTokenSeconds: Histogram;
+  /** `retell_model_errors_total{kind}`: failed model requests, by kind. */
+  modelErrors: Counter<{ kind: ModelErrorKind }>;
+  /** `retell_frames_rejected_total{kind}`: inbound frames rejected, by kind. */
+  framesRejected: Counter<{ kind: FrameRejectKind }>;
+  /** `retell_connections_refused_total{reason}`: connections refused, by reason. */
+  connectionsRefused: Counter<{ reason: RefusalReason }>;
+  /** `retell_call_store_errors_total`: call store operations that failed. */
+  storeErrors: Counter;
+  /** `retell_call_store_degraded`: 1 while the call store is failing, else 0. */
+  storeDegraded: Gauge;
+  /** `retell_turn_stalls_total`: turns whose responder went silent past the watchdog. */
+  turnStalls: Counter;
+  /** Renders every metric for `GET /metrics`. */
+  render(): string;
+}
+
+/** Every member of a string union, from a record naming each exactly once. */
+function allOf<T extends string>(members: Record<T, true>): T[] {
+  return Object.keys(members) as T[];
+}
+
+const TURN_KINDS = allOf<TurnKind>({
+  response_required: true,
+  reminder_required: true,
+});
+
+/** Voice latency: 5 ms to 10 s, finest where a caller hears the gap. */
+const LATENCY_BUCKETS = [
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.2,
+  0.3,
+  0.5,
+  0.75,
+  1,
+  1.5,
+  2,
+  3,
+  5,
+  10,
+];
+
+/** A whole reply can run long (tool calls, long answers). */
+const COMPLETE_BUCKETS = [...LATENCY_BUCKETS, 20, 30, 60];
+
+/**
+ * Creates this server's metrics in a registry of their own, every series at
+ * zero.
+ *
+ * Durations are in seconds (`ms / 1000`), as Prometheus expects.
+ *
+ * @returns The metrics and their renderer.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createServerMetrics } from "./metrics.ts";
+ *
+ * const metrics = createServerMetrics();
+ * metrics.liveCalls.inc();
+ * metrics.turns.inc({ kind: "response_required", outcome: "completed" });
+ * metrics.firstFrameSeconds.observe({ kind: "response_required" }, 0.42);
+ * const text = metrics.render();
+ * assert.match(text, /^retell_live_calls 1$/m);
+ * assert.match(
+ *   text,
+ *   /^retell_turns_total\{kind="response_required",outcome="completed"\} 1$/m,
+ * );
+ * ```
+ */
+export function createServerMetrics(): ServerMetrics {
+  const registry = createMetricRegistry();
+  const kind = { kind: TURN_KINDS };
+  return {
+    liveCalls: registry.gauge({
+      name: "retell_live_calls",
+      help: "Calls whose WebSocket is open.",
+    }),
+    callsEnded: registry.counter({
+      name: "retell_calls_ended_total",
+      help: "Calls ended, by how they ended.",
+      labels: {
+        reason: allOf<CallEndReason>({
+          hangup: true,
+          end_call: true,
+          transfer: true,
+          dropped: true,
+          error: true,
+          shutdown: true,
+          limit: true,
+        }),
+      },
+    }),
+    reconnectedCalls: registry.counter({
+      name: "retell_reconnected_calls_total",
+      help: "Connections for a call id that had connected before.",
+    }),
+    turns: registry.counter({
+      name: "retell_turns_total",
+      help: "Turns finished, by request kind and outcome.",
+      labels: {
+        ...kind,
+        outcome: allOf<TurnOutcome>({
+          completed: true,
+          superseded: true,
+          failed: true,
+          timed_out: true,
+          closed: true,
+        }),
+      },
+    }),
+    supersededResponses: registry.counter({
+      name: "retell_superseded_responses_total",
+      help: "Responses abandoned because a newer response_id arrived.",
+    }),
+    firstFrameSeconds: registry.histogram({
+      name: "retell_turn_first_frame_seconds",
+      help: "Time from a request to the first response frame sent.",
+      labels: kind,
+      buckets: LATENCY_BUCKETS,
+    }),
+    completeSeconds: registry.histogram({
+      name: "retell_turn_complete_seconds",
+      help: "Time from a request to its content_complete frame.",
+      labels: kind,
+      buckets: COMPLETE_BUCKETS,
+    }),
+    firstTokenSeconds: registry.histogram({
+      name: "retell_model_first_token_seconds",
+      help: "Time from a model request to its first token.",
+      buckets: LATENCY_BUCKETS,
+    }),
+    modelErrors: registry.counter({
+      name: "retell_model_errors_total",
+      help: "Model requests that failed, by kind.",
+      labels: {
+        kind: allOf<ModelErrorKind>({
+          http: true,
+          network: true,
+          first_token_timeout: true,
+          stall: true,
+          stream: true,
+        }),
+      },
+    }),
+    framesRejected: registry.counter({
+      name: "retell_frames_rejected_total",
+      help: "Inbound frames rejected, by kind.",
+      labels: {
+        kind: allOf<FrameRejectKind>({
+          not_json: true,
+          not_event: true,
+          invalid: true,
+          binary: true,
+          too_large: true,
+        }),
+      },
+    }),
+    connectionsRefused: registry.counter({
+      name: "retell_connections_refused_total",
+      help: "Connections refused before they became calls, by reason.",
+      labels: {
+        reason: allOf<RefusalReason>({
+          address: true,
+          secret: true,
+          agent: true,
+          draining: true,
+          capacity: true,
+          handshake: true,
+        }),
+      },
+    }),
+    storeErrors: registry.counter({
+      name: "retell_call_store_errors_total",
+      help: "Call store operations that failed.",
+    }),
+    storeDegraded: registry.gauge({
+      name: "retell_call_store_degraded",
+      help: "1 while the call store is failing, else 0.",
+    }),
+    turnStalls: registry.counter({
+      name: "retell_turn_stalls_total",
+      help: "Turns whose responder went silent past the stall watchdog.",
+    }),
+    render: registry.render,
+  };
 }

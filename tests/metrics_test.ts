@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createMetricRegistry } from "../src/metrics.ts";
+import { createMetricRegistry, createServerMetrics } from "../src/metrics.ts";
 
 function lines(...text: string[]): string {
   return `${text.join("\n")}\n`;
@@ -286,4 +286,101 @@ Deno.test("createMetricRegistry() types updates by the declared labels", () => {
       "plain_seconds_count 0",
     ),
   );
+});
+
+Deno.test("createServerMetrics() declares the server's metrics with Prometheus names and types", () => {
+  const text = createServerMetrics().render();
+  const types = text.split("\n").filter((line) => line.startsWith("# TYPE"));
+  assert.deepEqual(types, [
+    "# TYPE retell_live_calls gauge",
+    "# TYPE retell_calls_ended_total counter",
+    "# TYPE retell_reconnected_calls_total counter",
+    "# TYPE retell_turns_total counter",
+    "# TYPE retell_superseded_responses_total counter",
+    "# TYPE retell_turn_first_frame_seconds histogram",
+    "# TYPE retell_turn_complete_seconds histogram",
+    "# TYPE retell_model_first_token_seconds histogram",
+    "# TYPE retell_model_errors_total counter",
+    "# TYPE retell_frames_rejected_total counter",
+    "# TYPE retell_connections_refused_total counter",
+    "# TYPE retell_call_store_errors_total counter",
+    "# TYPE retell_call_store_degraded gauge",
+    "# TYPE retell_turn_stalls_total counter",
+  ]);
+  const samples = text.split("\n").filter((line) =>
+    line !== "" && !line.startsWith("#")
+  );
+  assert.ok(samples.every((line) => line.endsWith(" 0")), "all start at 0");
+  assert.equal(
+    samples.filter((line) => line.startsWith("retell_turns_total{")).length,
+    10,
+  );
+  assert.deepEqual(
+    samples.filter((line) =>
+      line.startsWith(
+        'retell_turn_first_frame_seconds_bucket{kind="response_required"',
+      )
+    ).map((line) => line.slice(line.indexOf("le=")).split("}")[0]),
+    [
+      "0.005",
+      "0.01",
+      "0.025",
+      "0.05",
+      "0.1",
+      "0.2",
+      "0.3",
+      "0.5",
+      "0.75",
+      "1",
+      "1.5",
+      "2",
+      "3",
+      "5",
+      "10",
+      "+Inf",
+    ].map((bound) => `le="${bound}"`),
+  );
+});
+
+Deno.test("createServerMetrics() reports each update in its series", () => {
+  const metrics = createServerMetrics();
+  metrics.liveCalls.inc();
+  metrics.liveCalls.inc();
+  metrics.liveCalls.dec();
+  metrics.callsEnded.inc({ reason: "dropped" });
+  metrics.reconnectedCalls.inc();
+  metrics.turns.inc({ kind: "reminder_required", outcome: "timed_out" });
+  metrics.supersededResponses.inc();
+  metrics.firstFrameSeconds.observe({ kind: "response_required" }, 0.18);
+  metrics.completeSeconds.observe({ kind: "response_required" }, 45);
+  metrics.firstTokenSeconds.observe(0.09);
+  metrics.modelErrors.inc({ kind: "first_token_timeout" });
+  metrics.framesRejected.inc({ kind: "not_json" });
+  metrics.connectionsRefused.inc({ reason: "address" });
+  metrics.storeErrors.inc();
+  metrics.storeDegraded.set(1);
+  metrics.turnStalls.inc();
+  const text = metrics.render();
+  for (
+    const line of [
+      "retell_live_calls 1",
+      'retell_calls_ended_total{reason="dropped"} 1',
+      "retell_reconnected_calls_total 1",
+      'retell_turns_total{kind="reminder_required",outcome="timed_out"} 1',
+      "retell_superseded_responses_total 1",
+      'retell_turn_first_frame_seconds_bucket{kind="response_required",le="0.1"} 0',
+      'retell_turn_first_frame_seconds_bucket{kind="response_required",le="0.2"} 1',
+      'retell_turn_complete_seconds_bucket{kind="response_required",le="30"} 0',
+      'retell_turn_complete_seconds_bucket{kind="response_required",le="60"} 1',
+      "retell_model_first_token_seconds_sum 0.09",
+      'retell_model_errors_total{kind="first_token_timeout"} 1',
+      'retell_frames_rejected_total{kind="not_json"} 1',
+      'retell_connections_refused_total{reason="address"} 1',
+      "retell_call_store_errors_total 1",
+      "retell_call_store_degraded 1",
+      "retell_turn_stalls_total 1",
+    ]
+  ) {
+    assert.ok(text.split("\n").includes(line), `renders ${line}`);
+  }
 });
