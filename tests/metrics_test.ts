@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { createMetricRegistry, createServerMetrics } from "../src/metrics.ts";
+import {
+  createMetricRegistry,
+  createMetricsGuard,
+  createServerMetrics,
+  type MetricsAccess,
+  type MetricsGuardOptions,
+  PROMETHEUS_CONTENT_TYPE,
+} from "../src/metrics.ts";
 
 function lines(...text: string[]): string {
   return `${text.join("\n")}\n`;
@@ -382,5 +389,232 @@ Deno.test("createServerMetrics() reports each update in its series", () => {
     ]
   ) {
     assert.ok(text.split("\n").includes(line), `renders ${line}`);
+  }
+});
+
+/** One metrics request and the answer the guard must give. */
+interface GuardCase {
+  name: string;
+  options: MetricsGuardOptions;
+  peer: string;
+  headers?: Record<string, string>;
+  transport?: "tcp" | "unix";
+  expected: MetricsAccess;
+}
+
+const LOOPBACK = ["127.0.0.0/8", "::1"];
+const TOKEN = "metrics-token-0123456789";
+
+const GUARD_CASES: GuardCase[] = [
+  {
+    name: "loopback caller, loopback allowed",
+    options: { allowedIps: LOOPBACK },
+    peer: "127.0.0.1",
+    expected: "allowed",
+  },
+  {
+    name: "IPv4-mapped loopback caller on a dual-stack listener",
+    options: { allowedIps: LOOPBACK },
+    peer: "::ffff:127.0.0.1",
+    expected: "allowed",
+  },
+  {
+    name: "IPv6 loopback caller",
+    options: { allowedIps: LOOPBACK },
+    peer: "::1",
+    expected: "allowed",
+  },
+  {
+    name: "remote caller, no token configured",
+    options: { allowedIps: LOOPBACK },
+    peer: "203.0.113.9",
+    expected: "not_found",
+  },
+  {
+    name: "remote caller sends a token, none configured",
+    options: { allowedIps: LOOPBACK },
+    peer: "203.0.113.9",
+    headers: { authorization: `Bearer ${TOKEN}` },
+    expected: "not_found",
+  },
+  {
+    name: "remote caller sends a token, empty token configured",
+    options: { allowedIps: LOOPBACK, token: "" },
+    peer: "203.0.113.9",
+    headers: { authorization: "Bearer " },
+    expected: "not_found",
+  },
+  {
+    name: "remote caller without a token, token configured",
+    options: { allowedIps: LOOPBACK, token: TOKEN },
+    peer: "203.0.113.9",
+    expected: "not_found",
+  },
+  {
+    name: "remote caller with the right token",
+    options: { allowedIps: LOOPBACK, token: TOKEN },
+    peer: "203.0.113.9",
+    headers: { authorization: `Bearer ${TOKEN}` },
+    expected: "allowed",
+  },
+  {
+    name: "right token, scheme in lower case and extra spaces",
+    options: { allowedIps: [], token: TOKEN },
+    peer: "203.0.113.9",
+    headers: { authorization: `bearer   ${TOKEN}` },
+    expected: "allowed",
+  },
+  {
+    name: "wrong token",
+    options: { allowedIps: LOOPBACK, token: TOKEN },
+    peer: "203.0.113.9",
+    headers: { authorization: "Bearer metrics-token-0123456780" },
+    expected: "forbidden",
+  },
+  {
+    name: "the token's prefix",
+    options: { allowedIps: LOOPBACK, token: TOKEN },
+    peer: "203.0.113.9",
+    headers: { authorization: `Bearer ${TOKEN.slice(0, -1)}` },
+    expected: "forbidden",
+  },
+  {
+    name: "the token and more",
+    options: { allowedIps: LOOPBACK, token: TOKEN },
+    peer: "203.0.113.9",
+    headers: { authorization: `Bearer ${TOKEN}${TOKEN}` },
+    expected: "forbidden",
+  },
+  {
+    name: "the token under another scheme",
+    options: { allowedIps: LOOPBACK, token: TOKEN },
+    peer: "203.0.113.9",
+    headers: { authorization: `Basic ${TOKEN}` },
+    expected: "forbidden",
+  },
+  {
+    name: "allowed address with a wrong token",
+    options: { allowedIps: LOOPBACK, token: TOKEN },
+    peer: "127.0.0.1",
+    headers: { authorization: "Bearer wrong" },
+    expected: "allowed",
+  },
+  {
+    name: "nobody allowed and no token",
+    options: { allowedIps: [] },
+    peer: "127.0.0.1",
+    expected: "not_found",
+  },
+  {
+    name: "remote caller behind a trusted local proxy",
+    options: { allowedIps: LOOPBACK, trustProxy: ["127.0.0.1"] },
+    peer: "127.0.0.1",
+    headers: { "x-forwarded-for": "203.0.113.9" },
+    expected: "not_found",
+  },
+  {
+    name: "allowed caller behind a trusted proxy",
+    options: { allowedIps: ["10.1.0.0/16"], trustProxy: ["127.0.0.1"] },
+    peer: "127.0.0.1",
+    headers: { "x-forwarded-for": "10.1.2.3" },
+    expected: "allowed",
+  },
+  {
+    name: "forged X-Forwarded-For from an untrusted peer",
+    options: { allowedIps: LOOPBACK, trustProxy: ["10.0.0.1"] },
+    peer: "203.0.113.9",
+    headers: { "x-forwarded-for": "127.0.0.1" },
+    expected: "not_found",
+  },
+  {
+    name: "unix socket peer",
+    options: { allowedIps: ["*"] },
+    peer: "/run/server.sock",
+    transport: "unix",
+    expected: "not_found",
+  },
+];
+
+Deno.test("createMetricsGuard() allows listed addresses and the bearer token, and hides the route from others", () => {
+  for (const testCase of GUARD_CASES) {
+    const guard = createMetricsGuard(testCase.options);
+    const request = new Request("http://server/metrics", {
+      headers: testCase.headers ?? {},
+    });
+    const info: Deno.ServeHandlerInfo = {
+      remoteAddr: testCase.transport === "unix"
+        ? { transport: "unix", path: testCase.peer }
+        : { transport: "tcp", hostname: testCase.peer, port: 40000 },
+      completed: Promise.resolve(),
+    };
+    assert.equal(guard(request, info), testCase.expected, testCase.name);
+  }
+});
+
+Deno.test("createMetricsGuard() throws when a rule cannot be parsed", () => {
+  assert.throws(() => createMetricsGuard({ allowedIps: ["localhost"] }), {
+    name: "TypeError",
+    message:
+      'Cannot parse IP rule "localhost": not an IPv4 or IPv6 address or CIDR range',
+  });
+  assert.throws(
+    () => createMetricsGuard({ allowedIps: [], trustProxy: ["*"] }),
+    { name: "TypeError" },
+  );
+});
+
+Deno.test("createMetricsGuard() answers real requests on a real socket with 200, 403 or 404", async () => {
+  const metrics = createServerMetrics();
+  metrics.liveCalls.inc();
+  const STATUS = { allowed: 200, forbidden: 403, not_found: 404 } as const;
+  function serve(options: MetricsGuardOptions): Deno.HttpServer<Deno.NetAddr> {
+    const guard = createMetricsGuard(options);
+    return Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request, info) => {
+        const access = guard(request, info);
+        if (access !== "allowed") {
+          return new Response(null, { status: STATUS[access] });
+        }
+        return new Response(metrics.render(), {
+          headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+        });
+      },
+    );
+  }
+  async function get(
+    server: Deno.HttpServer<Deno.NetAddr>,
+    headers: Record<string, string> = {},
+  ): Promise<[number, string | null, string]> {
+    const response = await fetch(
+      `http://127.0.0.1:${server.addr.port}/metrics`,
+      { headers },
+    );
+    return [
+      response.status,
+      response.headers.get("content-type"),
+      await response.text(),
+    ];
+  }
+
+  const loopback = serve({ allowedIps: LOOPBACK });
+  const tokenOnly = serve({ allowedIps: [], token: TOKEN });
+  try {
+    const [status, type, body] = await get(loopback);
+    assert.equal(status, 200);
+    assert.equal(type, "text/plain; version=0.0.4; charset=utf-8");
+    assert.match(body, /^retell_live_calls 1$/m);
+
+    assert.deepEqual(await get(tokenOnly), [404, null, ""]);
+    assert.deepEqual(
+      await get(tokenOnly, { authorization: "Bearer nope" }),
+      [403, null, ""],
+    );
+    const [withToken] = await get(tokenOnly, {
+      authorization: `Bearer ${TOKEN}`,
+    });
+    assert.equal(withToken, 200);
+  } finally {
+    await Promise.all([loopback.shutdown(), tokenOnly.shutdown()]);
   }
 });
