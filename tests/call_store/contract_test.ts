@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { CallStore } from "../../src/call_store/call_store.ts";
+import { createKvCallStore } from "../../src/call_store/kv.ts";
 import { createMemoryCallStore } from "../../src/call_store/memory.ts";
 import type { CallDetails } from "../../src/protocol/inbound.ts";
 
@@ -39,6 +40,26 @@ const backends: Backend[] = [
           Promise.resolve(storesOf(createMemoryCallStore({ ttlMs }))),
         [Symbol.asyncDispose]: () => Promise.resolve(),
       }),
+  },
+  {
+    // One process per file (two handles on one file get "database is
+    // locked"), so one instance; concurrent claims still race in its commits.
+    name: "kv",
+    ignore: false,
+    async setUp() {
+      const dir = await Deno.makeTempDir({
+        dir: "/tmp",
+        prefix: "call_store_",
+      });
+      let files = 0;
+      return {
+        async open(ttlMs) {
+          const kv = await Deno.openKv(`${dir}/calls_${files++}.sqlite`);
+          return storesOf(createKvCallStore(kv, { ttlMs }));
+        },
+        [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+      };
+    },
   },
 ];
 
