@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import type { CallStore } from "../../src/call_store/call_store.ts";
 import { createKvCallStore } from "../../src/call_store/kv.ts";
 import { createMemoryCallStore } from "../../src/call_store/memory.ts";
+import { openRedisCallStore } from "../../src/call_store/redis.ts";
 import type { CallDetails } from "../../src/protocol/inbound.ts";
+import {
+  redisMissing,
+  type RedisServer,
+  startRedisServer,
+} from "./_redis_server.ts";
 
 /** Long enough that nothing expires during a step. */
 const LONG_TTL_MS = 3_600_000;
@@ -58,6 +64,22 @@ const backends: Backend[] = [
           return storesOf(createKvCallStore(kv, { ttlMs }));
         },
         [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+      };
+    },
+  },
+  {
+    name: "redis",
+    ignore: redisMissing !== undefined,
+    async setUp() {
+      const server: RedisServer = await startRedisServer();
+      return {
+        async open(ttlMs) {
+          const first = await openRedisCallStore({ url: server.url, ttlMs });
+          const second = await openRedisCallStore({ url: server.url, ttlMs });
+          assert(first.connected && second.connected);
+          return storesOf(first.store, second.store);
+        },
+        [Symbol.asyncDispose]: () => server.stop(),
       };
     },
   },
