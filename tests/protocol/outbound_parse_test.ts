@@ -12,10 +12,12 @@ import {
   createUpdateAgentEvent,
   encodeOutbound,
   type OutboundEvent,
+} from "../../src/protocol/outbound.ts";
+import {
   type OutboundFailureKind,
   type OutboundParseResult,
   parseOutbound,
-} from "../../src/protocol/outbound.ts";
+} from "../../src/protocol/outbound_parse.ts";
 import { formatIssues } from "../../src/protocol/issues.ts";
 
 /** Parses `frame` serialised as JSON, as a server would send it. */
