@@ -156,6 +156,6 @@ export function parseOutbound(text: string): OutboundParseResult {
   const known = type as OutboundEvent["response_type"];
   const checked = checkEvent<OutboundEvent>(OUTBOUND_SCHEMAS[known], object);
   if (checked.ok) return checked;
-  const reason = `Invalid ${known} frame: ${formatIssues(checked.issues)}`;
+  const reason = `Cannot read ${known} frame: ${formatIssues(checked.issues)}`;
   return { ...checked, reason, object, responseType: known };
 }

@@ -401,7 +401,7 @@ Deno.test("parseOutbound() returns the object and the issues as data next to the
   assert.match(result.issues[1]!.message, /"contnet"/);
   assert.equal(
     result.reason,
-    `Invalid response frame: ${formatIssues(result.issues)}`,
+    `Cannot read response frame: ${formatIssues(result.issues)}`,
   );
 });
 
