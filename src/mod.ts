@@ -134,9 +134,6 @@ export {
   type EncodeResult,
   type MetadataEvent,
   type OutboundEvent,
-  type OutboundFailureKind,
-  type OutboundParseResult,
-  parseOutbound,
   type PingPongEvent,
   type ResponseActions,
   type ResponseEvent,
@@ -146,6 +143,11 @@ export {
   type UpdateAgentEvent,
   withActionFlags,
 } from "./protocol/outbound.ts";
+export {
+  type OutboundFailureKind,
+  type OutboundParseResult,
+  parseOutbound,
+} from "./protocol/outbound_parse.ts";
 export type { Issue, ReadFailure } from "./protocol/issues.ts";
 export {
   createLogger,

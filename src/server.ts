@@ -121,7 +121,7 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
 
   if (rules.includes("*")) {
     log.warn("allowlist_open", {
-      reason: "ALLOWED_IPS contains *: every address may open a call",
+      reason: 'ALLOWED_IPS contains "*": every address may open a call',
     });
   } else if (rules.length === 0) {
     log.warn("allowlist_empty", {

@@ -173,7 +173,9 @@ export function defineTool<Args>(definition: ToolDefinition<Args>): LlmTool {
       } catch {
         return {
           ok: false,
-          error: `Arguments of ${name} are not valid JSON: ${argumentsText}`,
+          error: `Cannot read the arguments of tool "${name}" as JSON: ${
+            JSON.stringify(argumentsText)
+          }`,
         };
       }
       let result: ValidationResult<Args>;
@@ -182,13 +184,15 @@ export function defineTool<Args>(definition: ToolDefinition<Args>): LlmTool {
       } catch (error) {
         return {
           ok: false,
-          error: `Arguments of ${name} could not be checked: ${String(error)}`,
+          error: `Cannot check the arguments of tool "${name}": ${
+            describeError(error)
+          }`,
         };
       }
       if (result.issues !== undefined) {
         return {
           ok: false,
-          error: `Invalid arguments for ${name}: ${
+          error: `Cannot call tool "${name}" with these arguments: ${
             formatIssues(toIssues(result.issues))
           }`,
         };
@@ -210,7 +214,10 @@ export function defineTool<Args>(definition: ToolDefinition<Args>): LlmTool {
         };
       } catch (error) {
         const message = describeError(error);
-        return { content: `The tool failed: ${message}`, successful: false };
+        return {
+          content: `Cannot run tool "${name}": ${message}`,
+          successful: false,
+        };
       }
     },
   };

@@ -297,7 +297,7 @@ export function parseInbound(text: string): InboundParseResult {
       ok: false,
       kind: "unknown_type",
       interactionType: type,
-      reason: `Ignoring frame: unknown interaction_type "${type}"`,
+      reason: `Cannot read frame: unknown interaction_type "${type}"`,
       issues: [{
         path: ["interaction_type"],
         message: `unknown interaction_type "${type}"`,
@@ -307,6 +307,6 @@ export function parseInbound(text: string): InboundParseResult {
   }
   const checked = checkEvent<InboundEvent>(schemas[type], object);
   if (checked.ok) return checked;
-  const reason = `Invalid ${type} frame: ${formatIssues(checked.issues)}`;
+  const reason = `Cannot read ${type} frame: ${formatIssues(checked.issues)}`;
   return { ...checked, reason, object, interactionType: type };
 }

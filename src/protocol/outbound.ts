@@ -1,7 +1,8 @@
 /**
  * Events the server sends to Retell, the functions that build them,
  * {@linkcode encodeOutbound}, which validates an event before it goes on the
- * wire, and {@linkcode parseOutbound}, which checks a frame a server sent
+ * wire, and the mapping of a {@linkcode CallAction} to its wire flags, both
+ * ways. `parseOutbound` (in `outbound_parse.ts`) checks a frame a server sent
  * against the same rules. Section numbers refer to `PROTOCOL.md`.
  *
  * Retell drops a malformed event silently (§4.0), so every outbound event is
@@ -10,14 +11,9 @@
  *
  * @module
  */
-import { z } from "zod";
 import { describeError } from "../log.ts";
-import {
-  checkEvent,
-  discriminatorNotString,
-  readJsonObject,
-} from "./_json_frame.ts";
-import { formatIssues, type ReadFailure, toIssues } from "./issues.ts";
+import { OUTBOUND_SCHEMAS } from "./_outbound_schemas.ts";
+import { formatIssues, toIssues } from "./issues.ts";
 
 /** Call settings sent first on every socket (§4.1); each defaults to off at Retell. */
 export interface CallConfig {
@@ -264,132 +260,6 @@ export type EncodeResult =
     reason: string;
   };
 
-/** Why a frame could not be read as an {@linkcode OutboundEvent}. */
-export type OutboundFailureKind =
-  /** The text is not JSON. */
-  | "not_json"
-  /** The JSON is not an object, or its `response_type` is not a string. */
-  | "not_event"
-  /** The object has no `response_type`; Retell reads it as a response (§4.0). */
-  | "missing_response_type"
-  /** A `response_type` this module does not know. */
-  | "unknown_type"
-  /**
-   * A known `response_type` whose only fault is `null` for optional fields,
-   * which the documented form leaves out; Retell tolerates it (§4.0).
-   */
-  | "null_optional"
-  /** A known `response_type` with a missing, wrongly typed or unknown field. */
-  | "invalid";
-
-/** Result of {@linkcode parseOutbound}. */
-export type OutboundParseResult =
-  | {
-    /** The frame is a valid event. */
-    ok: true;
-    /** The event. */
-    event: OutboundEvent;
-  }
-  | ReadFailure<"not_json">
-  | ReadFailure<"not_event"> & {
-    /** The frame's object; undefined when the JSON is not an object. */
-    object: Record<string, unknown> | undefined;
-  }
-  | ReadFailure<"missing_response_type"> & {
-    /** The frame's object. */
-    object: Record<string, unknown>;
-    /**
-     * The frame read as a response (Retell's backward-compatible reading,
-     * §4.0, §9.1) when it has that shape; then `issues` is empty, else it
-     * says what is wrong with that reading.
-     */
-    asResponse?: ResponseEvent;
-  }
-  | ReadFailure<"unknown_type" | "invalid"> & {
-    /** The frame's object. */
-    object: Record<string, unknown>;
-    /** The frame's `response_type`. */
-    responseType: string;
-  }
-  | ReadFailure<"null_optional"> & {
-    /** The frame's object. */
-    object: Record<string, unknown>;
-    /** The frame's `response_type`. */
-    responseType: OutboundEvent["response_type"];
-    /** The event Retell reads: the frame without its null fields. */
-    event: OutboundEvent;
-    /** The top-level keys whose value is null. */
-    nullFields: string[];
-  };
-
-const integer = z.number().int().nonnegative();
-const unit = z.number().min(0).max(1);
-
-const actions = {
-  no_interruption_allowed: z.boolean().optional(),
-  end_call: z.boolean().optional(),
-  transfer_number: z.string().min(1).optional(),
-  show_transferee_as_caller: z.boolean().optional(),
-  digit_to_press: z.string().min(1).optional(),
-};
-
-const schemas = {
-  config: z.strictObject({
-    response_type: z.literal("config"),
-    config: z.strictObject({
-      auto_reconnect: z.boolean().optional(),
-      call_details: z.boolean().optional(),
-      transcript_with_tool_calls: z.boolean().optional(),
-    }),
-  }) satisfies z.ZodType<ConfigEvent>,
-  response: z.strictObject({
-    response_type: z.literal("response"),
-    response_id: integer,
-    content: z.string(),
-    content_complete: z.boolean(),
-    ...actions,
-  }) satisfies z.ZodType<ResponseEvent>,
-  agent_interrupt: z.strictObject({
-    response_type: z.literal("agent_interrupt"),
-    interrupt_id: integer,
-    content: z.string(),
-    content_complete: z.boolean(),
-    ...actions,
-  }) satisfies z.ZodType<AgentInterruptEvent>,
-  ping_pong: z.strictObject({
-    response_type: z.literal("ping_pong"),
-    timestamp: z.number(),
-  }) satisfies z.ZodType<PingPongEvent>,
-  update_agent: z.strictObject({
-    response_type: z.literal("update_agent"),
-    agent_config: z.strictObject({
-      responsiveness: unit.optional(),
-      interruption_sensitivity: unit.optional(),
-      reminder_trigger_ms: z.number().positive().optional(),
-      reminder_max_count: integer.optional(),
-    }),
-  }) satisfies z.ZodType<UpdateAgentEvent>,
-  tool_call_invocation: z.strictObject({
-    response_type: z.literal("tool_call_invocation"),
-    tool_call_id: z.string().min(1),
-    name: z.string().min(1),
-    arguments: z.string(),
-  }) satisfies z.ZodType<ToolCallInvocationEvent>,
-  tool_call_result: z.strictObject({
-    response_type: z.literal("tool_call_result"),
-    tool_call_id: z.string().min(1),
-    content: z.string(),
-    successful: z.boolean().optional(),
-  }) satisfies z.ZodType<ToolCallResultEvent>,
-  metadata: z.strictObject({
-    response_type: z.literal("metadata"),
-    metadata: z.record(z.string(), z.unknown()),
-  }) satisfies z.ZodType<MetadataEvent>,
-} as const satisfies Record<
-  OutboundEvent["response_type"],
-  z.ZodType<OutboundEvent>
->;
-
 /**
  * Validates an outbound event against the protocol and serialises it.
  * Never throws; an invalid event comes back with a reason and must not be
@@ -414,9 +284,10 @@ export function encodeOutbound(event: OutboundEvent): EncodeResult {
   const type: unknown = typeof event === "object" && event !== null
     ? (event as { response_type?: unknown }).response_type
     : undefined;
-  const schema = typeof type === "string" && Object.hasOwn(schemas, type)
-    ? schemas[type as OutboundEvent["response_type"]]
-    : undefined;
+  const schema =
+    typeof type === "string" && Object.hasOwn(OUTBOUND_SCHEMAS, type)
+      ? OUTBOUND_SCHEMAS[type as OutboundEvent["response_type"]]
+      : undefined;
   if (schema === undefined) {
     return {
       ok: false,
@@ -589,92 +460,4 @@ export function createMetadataEvent(
   metadata: Record<string, unknown>,
 ): MetadataEvent {
   return { response_type: "metadata", metadata };
-}
-
-/**
- * Reads one text frame a server sent, the mirror of `parseInbound` for the
- * other direction, and checks it against the same strict schemas
- * {@linkcode encodeOutbound} uses. Never throws: a bad frame comes back with
- * a `kind` and a one-line `reason` naming the fields.
- *
- * Every failure carries the frame's `issues` as data next to the `reason`,
- * and, once the frame is a JSON object, the `object` itself. A frame without
- * `response_type` is what Retell reads as a response (§4.0, §9.1): it fails
- * as `missing_response_type`, and when it has a response's shape that
- * reading is returned as `asResponse`. A frame whose only fault is `null`
- * for optional fields fails as `null_optional`, with the `event` Retell
- * still reads.
- *
- * @param text The frame's payload.
- * @returns The event, or what is wrong with the frame.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseOutbound } from "./outbound.ts";
- *
- * const good = parseOutbound(
- *   '{"response_type":"response","response_id":1,"content":"Hi","content_complete":true}',
- * );
- * assert.ok(good.ok && good.event.response_type === "response");
- *
- * const bad = parseOutbound(
- *   '{"response_type":"response","response_id":1,"content":"Hi","content_complete":"true"}',
- * );
- * assert.ok(!bad.ok && bad.kind === "invalid");
- * assert.match(bad.reason, /content_complete/);
- * assert.deepEqual(bad.issues.map((issue) => issue.path), [["content_complete"]]);
- * ```
- */
-export function parseOutbound(text: string): OutboundParseResult {
-  const read = readJsonObject(text);
-  if (!read.ok) return read;
-  const object = read.object;
-  if (!Object.hasOwn(object, "response_type")) {
-    const reading = checkEvent(schemas.response, {
-      ...object,
-      response_type: "response",
-    });
-    if (reading.ok) {
-      return {
-        ok: false,
-        kind: "missing_response_type",
-        reason:
-          'Cannot read frame: "response_type" is missing, so Retell reads it as a response',
-        issues: [],
-        object,
-        asResponse: reading.event,
-      };
-    }
-    return {
-      ok: false,
-      kind: "missing_response_type",
-      reason:
-        `Cannot read frame: "response_type" is missing, and read as a response it is invalid: ${
-          formatIssues(reading.issues)
-        }`,
-      issues: reading.issues,
-      object,
-    };
-  }
-  const type = object.response_type;
-  if (typeof type !== "string") {
-    return discriminatorNotString(object, "response_type");
-  }
-  if (!Object.hasOwn(schemas, type)) {
-    const message = `unknown response_type ${JSON.stringify(type)}`;
-    return {
-      ok: false,
-      kind: "unknown_type",
-      reason: `Cannot read frame: ${message}`,
-      issues: [{ path: ["response_type"], message }],
-      object,
-      responseType: type,
-    };
-  }
-  const known = type as OutboundEvent["response_type"];
-  const checked = checkEvent<OutboundEvent>(schemas[known], object);
-  if (checked.ok) return checked;
-  const reason = `Invalid ${known} frame: ${formatIssues(checked.issues)}`;
-  return { ...checked, reason, object, responseType: known };
 }

@@ -301,7 +301,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
             tool: name,
           });
           return {
-            content: `There is no tool named ${name}.`,
+            content: `Cannot call tool "${name}": there is no such tool`,
             successful: false,
           };
         }
@@ -532,7 +532,7 @@ async function* streamRound(
       elapsed_ms: Math.round(performance.now() - startedAt),
     });
     throw new Error(
-      `Model request failed (${detail.kind}): ${detail.error}`,
+      `Cannot get a reply from the model: ${detail.error} (${detail.kind})`,
       { cause: error },
     );
   } finally {

@@ -7,7 +7,7 @@
  * @module
  */
 import { formatIssues, type Issue } from "../protocol/issues.ts";
-import type { OutboundParseResult } from "../protocol/outbound.ts";
+import type { OutboundParseResult } from "../protocol/outbound_parse.ts";
 import { responseName } from "./_wording.ts";
 import type { Fault } from "./violation.ts";
 

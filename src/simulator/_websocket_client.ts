@@ -34,7 +34,7 @@ export class SimulatorConnectError extends Error {
    * @param status The HTTP status of a refused upgrade.
    */
   constructor(url: string, detail: string, status?: number) {
-    super(`Cannot connect to ${url}: ${detail}`);
+    super(`Cannot connect to "${url}": ${detail}`);
     this.name = "SimulatorConnectError";
     this.url = url;
     this.status = status;

@@ -41,9 +41,9 @@ export function buildCallUrl(base: string, callId: string): string {
   const scheme = schemes[url.protocol];
   if (scheme === undefined) {
     throw new TypeError(
-      `Cannot use server URL "${base}": the scheme must be ws, wss, http or https, not ${
+      `Cannot use server URL "${base}": the scheme must be ws, wss, http or https, not "${
         url.protocol.slice(0, -1)
-      }`,
+      }"`,
     );
   }
   url.protocol = scheme;

@@ -362,13 +362,13 @@ async function scripted(
     text = await io.readTextFile(path);
   } catch (error) {
     const detail = describeError(error);
-    io.error(`Cannot read scenario file ${path}: ${detail}\n`);
+    io.error(`Cannot read scenario file "${path}": ${detail}\n`);
     return 2;
   }
   const parsed = parseScenario(text);
   if (!parsed.ok) {
     io.error(
-      `Cannot use scenario file ${path}:\n${
+      `Cannot use scenario file "${path}":\n${
         parsed.reason.split("\n").map((line) => `  ${line}`).join("\n")
       }\n`,
     );

@@ -16,12 +16,14 @@ import {
   type AgentInterruptEvent,
   type CallAction,
   type OutboundEvent,
-  type OutboundParseResult,
-  parseOutbound,
   type ResponseActions,
   type ResponseEvent,
   withActionFlags,
 } from "../protocol/outbound.ts";
+import {
+  type OutboundParseResult,
+  parseOutbound,
+} from "../protocol/outbound_parse.ts";
 import { binaryFrameFault, textFrameFault } from "./_frame_rules.ts";
 import { createPingLedger, type PingLedger } from "./_ping_rules.ts";
 import { seconds } from "./_wording.ts";

@@ -46,7 +46,7 @@ export async function connectAsRetell(url: string): Promise<RetellClient> {
   socket.addEventListener("open", () => opened.resolve());
   socket.addEventListener("close", (event) => {
     opened.reject(
-      new Error(`Cannot connect to ${url}: closed with code ${event.code}`),
+      new Error(`Cannot connect to "${url}": closed with code ${event.code}`),
     );
     closed.resolve(event);
   });

@@ -848,7 +848,7 @@ Deno.test("parseInbound() keeps Object.prototype member names as unknown types, 
     assert.equal(result.interactionType, type);
     assert.equal(
       result.reason,
-      `Ignoring frame: unknown interaction_type "${type}"`,
+      `Cannot read frame: unknown interaction_type "${type}"`,
     );
   }
 });

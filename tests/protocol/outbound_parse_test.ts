@@ -12,10 +12,12 @@ import {
   createUpdateAgentEvent,
   encodeOutbound,
   type OutboundEvent,
+} from "../../src/protocol/outbound.ts";
+import {
   type OutboundFailureKind,
   type OutboundParseResult,
   parseOutbound,
-} from "../../src/protocol/outbound.ts";
+} from "../../src/protocol/outbound_parse.ts";
 import { formatIssues } from "../../src/protocol/issues.ts";
 
 /** Parses `frame` serialised as JSON, as a server would send it. */
@@ -399,7 +401,7 @@ Deno.test("parseOutbound() returns the object and the issues as data next to the
   assert.match(result.issues[1]!.message, /"contnet"/);
   assert.equal(
     result.reason,
-    `Invalid response frame: ${formatIssues(result.issues)}`,
+    `Cannot read response frame: ${formatIssues(result.issues)}`,
   );
 });
 

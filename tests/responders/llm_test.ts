@@ -590,9 +590,37 @@ Deno.test("llm responder runs user tools and continues the answer", async (t) =>
       assert.equal(report.role, "tool");
       assert.match(
         report.content,
-        /Invalid arguments for check_availability: doctor/,
+        /^Cannot call tool "check_availability" with these arguments: doctor/,
       );
       assert.equal(env.logs.events("tool_arguments_invalid").length, 1);
+    },
+  );
+
+  await t.step(
+    "tells the model when it calls a tool that does not exist",
+    async () => {
+      llm.enqueue(
+        {
+          steps: [{
+            toolCall: { id: "tc_none", name: "book_flight", arguments: "{}" },
+          }],
+        },
+        tokens("I cannot book flights."),
+      );
+      retell.send(responseRequired(5));
+      const frames = await retell.untilComplete(5);
+      assert.equal(spoken(frames, 5), "I cannot book flights.");
+      const messages = (llm.requests.at(-1)!.body.messages) as Array<
+        { role: string; content: string }
+      >;
+      assert.deepStrictEqual(
+        [messages.at(-1)!.role, messages.at(-1)!.content],
+        ["tool", 'Cannot call tool "book_flight": there is no such tool'],
+      );
+      assert.deepStrictEqual(
+        env.logs.events("tool_unknown").map((line) => line.tool),
+        ["book_flight"],
+      );
     },
   );
 });

@@ -68,7 +68,11 @@ Deno.test("buildCallUrl() appends the call id as Retell does", () => {
     buildCallUrl("wss://bot.example.com/ws?tenant=a#x", "c3"),
     "wss://bot.example.com/ws/c3?tenant=a",
   );
-  assert.throws(() => buildCallUrl("ftp://host/x", "c"), TypeError);
+  assert.throws(
+    () => buildCallUrl("ftp://host/x", "c"),
+    TypeError,
+    'Cannot use server URL "ftp://host/x": the scheme must be ws, wss, http or https, not "ftp"',
+  );
   assert.throws(() => buildCallUrl("not a url", "c"), /is not a URL/);
 });
 
@@ -523,7 +527,7 @@ Deno.test("startSimulatedCall() explains why it cannot connect", async (t) => {
         assert.equal(error.status, undefined);
         assert.match(
           error.message,
-          /^Cannot connect to ws:.*connection refused/,
+          /^Cannot connect to "ws:.*": connection refused/,
         );
         return true;
       },

@@ -152,7 +152,7 @@ Deno.test("main() refuses a scenario file it cannot use", async (t) => {
     assert.equal(code, 2);
     assert.match(
       terminal.err,
-      /^Cannot read scenario file tests\/scenarios\/missing\.json:/,
+      /^Cannot read scenario file "tests\/scenarios\/missing\.json":/,
     );
   });
 
@@ -165,7 +165,7 @@ Deno.test("main() refuses a scenario file it cannot use", async (t) => {
     assert.equal(await main(["--script", "bad.json"], terminal.io), 2);
     assert.equal(
       terminal.err,
-      "Cannot use scenario file bad.json:\n" +
+      'Cannot use scenario file "bad.json":\n' +
         '  steps[0].wait: Invalid option: expected one of "complete"|"first_frame"|"none"\n' +
         "  steps[1].silence: Invalid input: expected true\n",
     );
