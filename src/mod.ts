@@ -44,6 +44,8 @@
  * @module
  */
 export {
+  CALL_STORE_BACKENDS,
+  type CallStoreBackend,
   type Config,
   type LlmConfig,
   RESPONDER_NAMES,
