@@ -283,7 +283,11 @@ export function startCallSession(
     operation: string,
     write: (store: CallStore) => Promise<void>,
   ): void {
-    if (store !== undefined) void attempt(operation, () => write(store));
+    if (store === undefined) return;
+    void attempt(operation, async () => {
+      await write(store);
+      if (debug) log.debug("call_store_saved", { call_id: callId, operation });
+    });
   }
 
   function onMessage(event: MessageEvent): void {
