@@ -11,6 +11,7 @@ import {
   createResponderFromConfig,
   createRetellServer,
   loadConfig,
+  openCallStore,
 } from "./src/mod.ts";
 
 let config: Config;
@@ -24,6 +25,17 @@ try {
 }
 
 const log = createLogger({ level: config.logLevel });
+const opened = await openCallStore({
+  backend: config.callStore,
+  kvPath: config.kvPath,
+  redisUrl: config.redisUrl,
+  ttlHours: config.callStoreTtlHours,
+}, { log });
+if (!opened.ok) {
+  // deno-lint-ignore no-console -- the same one-line fatal message as a config error
+  console.error(new ConfigError(opened.errors).message);
+  Deno.exit(1);
+}
 const retell = createRetellServer({
   responder: createResponderFromConfig(config, log),
   log,
@@ -37,6 +49,7 @@ const retell = createRetellServer({
     transcript_with_tool_calls: config.transcriptWithToolCalls,
   },
   responderTimeoutMs: config.responderTimeoutMs,
+  callStore: opened.store,
 });
 
 const server = Deno.serve({
@@ -52,6 +65,7 @@ const server = Deno.serve({
       url: `http://${host}:${port}`,
       websocket: `ws://${host}:${port}${config.websocketPath}/{call_id}`,
       responder: config.responder,
+      call_store: config.callStore,
     });
   },
 }, retell.handler);

@@ -39,11 +39,19 @@
  *   and every event the server sends (the `create*Event` builders,
  *   {@linkcode encodeOutbound}, {@linkcode parseOutbound}), as documented
  *   interfaces; section numbers refer to `src/protocol/PROTOCOL.md`.
+ * - **Keep calls across reconnects**: a {@linkcode CallStore} remembers, per
+ *   call id, the greeting, the call details and tool runs, so a socket that
+ *   Retell reconnects continues the call; {@linkcode openCallStore} opens the
+ *   one the settings name ({@linkcode createMemoryCallStore},
+ *   {@linkcode createKvCallStore}, {@linkcode openRedisCallStore}, each shared
+ *   backend wrapped by {@linkcode createFallbackCallStore}).
  * - **Log**: {@linkcode createLogger} writes JSON lines.
  *
  * @module
  */
 export {
+  CALL_STORE_BACKENDS,
+  type CallStoreBackend,
   type Config,
   type LlmConfig,
   RESPONDER_NAMES,
@@ -149,6 +157,34 @@ export {
   parseOutbound,
 } from "./protocol/outbound_parse.ts";
 export type { Issue, ReadFailure } from "./protocol/issues.ts";
+export type {
+  CallRecord,
+  CallStore,
+  ToolClaim,
+  ToolRun,
+} from "./call_store/call_store.ts";
+export {
+  createMemoryCallStore,
+  type MemoryCallStoreOptions,
+} from "./call_store/memory.ts";
+export { createKvCallStore, type KvCallStoreOptions } from "./call_store/kv.ts";
+export {
+  type OpenedRedisCallStore,
+  openRedisCallStore,
+  type RedisCallStoreOptions,
+} from "./call_store/redis.ts";
+export {
+  type CallStoreStatus,
+  createFallbackCallStore,
+  type FallbackCallStoreOptions,
+  type MonitoredCallStore,
+} from "./call_store/fallback.ts";
+export {
+  type CallStoreSettings,
+  openCallStore,
+  type OpenCallStoreOptions,
+  type OpenCallStoreResult,
+} from "./call_store/from_settings.ts";
 export {
   createLogger,
   LOG_LEVELS,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { CallStore } from "./call_store/call_store.ts";
 import type {
   CallDetails,
   TranscriptItem,
@@ -16,13 +17,26 @@ import type { CallAction } from "./protocol/outbound.ts";
 export interface CallContext {
   /** The call id: the last path segment of the socket URL. */
   readonly callId: string;
-  /** The call object from `call_details`, once Retell has sent it. */
+  /**
+   * The call object from `call_details`, once Retell has sent it; on a
+   * socket Retell reconnected, the one saved by an earlier socket of the
+   * call until Retell sends it again.
+   */
   readonly details: CallDetails | undefined;
   /**
    * Aborts when the call ends. Work that should outlive a superseded turn
    * but not the call (a tool with side effects) listens to this one.
    */
   readonly signal: AbortSignal;
+  /**
+   * What outlives this socket: the store every socket of the call shares,
+   * on this instance or another, when the session has one. Work that must
+   * happen at most once per call, whichever socket asks, claims it here
+   * under {@linkcode CallContext.callId} (`claimToolRun`, then
+   * `saveToolResult`), as the LLM responder does for tools. Its methods
+   * can reject; a failure must not end the turn.
+   */
+  readonly store?: CallStore | undefined;
 }
 
 /** One request from Retell for the agent's next words. */

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { CallStore } from "./call_store/call_store.ts";
+import { createMemoryCallStore } from "./call_store/memory.ts";
 import { createClientAddressResolver } from "./client_address.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
@@ -61,6 +63,16 @@ export interface RetellServerOptions {
    * @default {30000}
    */
   responderTimeoutMs?: number;
+  /**
+   * Remembers each call between sockets, so that a socket Retell
+   * reconnects, here or on another instance sharing the store, continues
+   * the call: `config` again, no second greeting, tools at most once.
+   * `openCallStore` opens the one the settings name; the server does not
+   * close it.
+   *
+   * @default {an in-process store keeping calls CALL_STORE_TTL_HOURS (6) after their last activity}
+   */
+  callStore?: CallStore;
 }
 
 /** A request handler for `Deno.serve` and the calls it is holding. */
@@ -115,6 +127,10 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
   const prefix = `${
     (options.websocketPath ?? DEFAULT_CONFIG.websocketPath).replace(/\/+$/, "")
   }/`;
+  const callStore = options.callStore ??
+    createMemoryCallStore({
+      ttlMs: DEFAULT_CONFIG.callStoreTtlHours * 3_600_000,
+    });
   const calls = new Set<CallSession>();
   let draining = false;
   let callsChanged = Promise.withResolvers<void>();
@@ -212,6 +228,7 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
       ...(options.callConfig && { callConfig: options.callConfig }),
       ...(options.responderTimeoutMs &&
         { responderTimeoutMs: options.responderTimeoutMs }),
+      store: callStore,
     });
     calls.add(session);
     session.ended.then(() => {

@@ -1,12 +1,14 @@
 /**
  * One call: the protocol state of a single Retell socket, from the config
- * and begin message to the summary line when it closes. Section numbers
- * refer to `PROTOCOL.md`.
+ * and begin message (or, on a socket Retell reconnected, the config alone)
+ * to the summary line when it closes. Section numbers refer to
+ * `PROTOCOL.md`.
  *
  * @module
  */
+import type { CallRecord, CallStore } from "./call_store/call_store.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
-import type { Logger } from "./log.ts";
+import { describeError, type Logger } from "./log.ts";
 import {
   type CallDetails,
   parseInbound,
@@ -68,6 +70,18 @@ export interface CallSessionOptions {
    * @default {DEFAULT_FALLBACK_TEXT}
    */
   fallbackText?: string;
+  /**
+   * Remembers the call beyond this socket: whether the agent has spoken,
+   * the call details, activity, and (through the call context) tool runs.
+   * A socket for a call the store knows as greeted gets `config` again but
+   * no greeting. Requests wait for the store's answer when the socket
+   * opens, so a store should answer promptly (wrap a remote one with
+   * `createFallbackCallStore`, as `openCallStore` does); its failures are
+   * logged (`call_store_failed`) and never end the call.
+   *
+   * @default {undefined: every socket is a new call}
+   */
+  store?: CallStore;
 }
 
 /** Counters of a finished call, as logged in its `call_ended` line. */
@@ -102,6 +116,17 @@ export interface CallSession {
  * reply, abandons a reply the moment a newer `response_id` arrives, and
  * logs bad frames without closing the call.
  *
+ * With a store, the socket first asks it about the call id. A call that
+ * has been greeted (the agent sent a response on an earlier socket) is a
+ * reconnect: `config` goes out again, no begin message, `call_reconnected`
+ * is logged with the gap since the call's last activity, and the saved
+ * call details stand in until Retell sends them again. Everything else is
+ * as for a new call; in particular any `response_id` is accepted next,
+ * since whether Retell restarts its numbering is undocumented (§11). The
+ * session saves the call details when they arrive, marks the call greeted
+ * with its first response frame, and records activity on every request and
+ * at the close.
+ *
  * The message handler never awaits: a ping is echoed even while a reply is
  * streaming (§4.4, §8.13).
  *
@@ -120,7 +145,7 @@ export function startCallSession(
   socket: WebSocket,
   options: CallSessionOptions,
 ): CallSession {
-  const { callId, responder, log } = options;
+  const { callId, responder, log, store } = options;
   const callConfig = options.callConfig ?? {
     auto_reconnect: DEFAULT_CONFIG.autoReconnect,
     call_details: DEFAULT_CONFIG.callDetails,
@@ -134,17 +159,28 @@ export function startCallSession(
     callId,
     details: undefined,
     signal: callController.signal,
+    store,
   };
   let transcript: readonly Utterance[] = [];
   let closed = false;
   let begun = false;
+  // Requests wait until the store has said whether this is a reconnect.
+  let recalled = store === undefined;
+  let waitingRequest:
+    | ResponseRequiredRequest
+    | ReminderRequiredRequest
+    | undefined;
+  // A request arrived: a greeting now would be stale.
+  let requested = false;
+  // The store knows the agent has spoken on this call.
+  let greeted = false;
   let detailsTimer: ReturnType<typeof setTimeout> | undefined;
   const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
   const ended = Promise.withResolvers<CallSummary>();
   const responses = createResponseSlot({
     callId,
     log,
-    send,
+    send: sendResponse,
     timeoutMs: options.responderTimeoutMs ?? DEFAULT_CONFIG.responderTimeoutMs,
     fallbackText: options.fallbackText ?? DEFAULT_FALLBACK_TEXT,
     isClosed: () => closed,
@@ -158,9 +194,47 @@ export function startCallSession(
 
   function onOpen(): void {
     log.info("call_started", { call_id: callId });
-    // config goes first, before the begin message (§2).
+    // config goes first, before the begin message (§2), and again on every
+    // socket of a reconnected call (§11).
     send(createConfigEvent(callConfig));
-    if (responder.beginAfterCallDetails && callConfig.call_details) {
+    if (store === undefined) greet();
+    else void recall(store);
+  }
+
+  /** Asks the store about the call, then greets or continues it. */
+  async function recall(store: CallStore): Promise<void> {
+    const record = await attempt("get", () => store.get(callId));
+    recalled = true;
+    if (closed) return;
+    // Details Retell sent on this socket win over the saved ones.
+    call.details ??= record?.details;
+    if (record?.greeted) {
+      greeted = true;
+      begun = true;
+      noteReconnected(record);
+    } else {
+      greet();
+    }
+    const request = waitingRequest;
+    waitingRequest = undefined;
+    if (request !== undefined) startTurn(request);
+  }
+
+  /** The call continues from an earlier socket: the place to count it, too. */
+  function noteReconnected(record: CallRecord): void {
+    log.info("call_reconnected", {
+      call_id: callId,
+      gap_ms: Math.max(0, Date.now() - record.lastActivityAt),
+      details_restored: record.details !== undefined,
+    });
+  }
+
+  /** Sends the begin message now, or once the call details arrive. */
+  function greet(): void {
+    if (
+      responder.beginAfterCallDetails && callConfig.call_details &&
+      call.details === undefined
+    ) {
       detailsTimer = setTimeout(begin, options.callDetailsTimeoutMs ?? 3_000);
     } else {
       begin();
@@ -172,11 +246,48 @@ export function startCallSession(
     if (begun || closed) return;
     begun = true;
     // A request that came first owns the floor; a greeting now would be stale.
-    if (responses.latestId() >= 0) return;
+    if (requested) return;
     responses.start(
       0,
       (responderOptions) => responder.begin(call, responderOptions),
     );
+  }
+
+  /** Sends a reply's event; the first response frame marks the call greeted. */
+  function sendResponse(event: OutboundEvent): void {
+    send(event);
+    if (greeted || event.response_type !== "response") return;
+    greeted = true;
+    remember("markGreeted", (store) => store.markGreeted(callId));
+  }
+
+  /** Runs a store operation; a failure is logged and read as no answer. */
+  async function attempt<T>(
+    operation: string,
+    run: () => Promise<T>,
+  ): Promise<T | undefined> {
+    try {
+      return await run();
+    } catch (error) {
+      log.error("call_store_failed", {
+        call_id: callId,
+        operation,
+        error: describeError(error),
+      });
+      return undefined;
+    }
+  }
+
+  /** Writes to the store in the background, when there is one. */
+  function remember(
+    operation: string,
+    write: (store: CallStore) => Promise<void>,
+  ): void {
+    if (store === undefined) return;
+    void attempt(operation, async () => {
+      await write(store);
+      if (debug) log.debug("call_store_saved", { call_id: callId, operation });
+    });
   }
 
   function onMessage(event: MessageEvent): void {
@@ -212,6 +323,10 @@ export function startCallSession(
         return;
       case "call_details":
         call.details = inbound.call;
+        remember(
+          "saveDetails",
+          (store) => store.saveDetails(callId, inbound.call),
+        );
         if (!begun && detailsTimer !== undefined) begin();
         return;
       case "update_only":
@@ -221,7 +336,10 @@ export function startCallSession(
       case "response_required":
       case "reminder_required":
         transcript = inbound.transcript;
-        startTurn(inbound);
+        requested = true;
+        // Only the newest request waiting for the store matters (§5.1).
+        if (recalled) startTurn(inbound);
+        else waitingRequest = inbound;
         return;
     }
   }
@@ -239,7 +357,10 @@ export function startCallSession(
       turn.responseId,
       (responderOptions) => responder.respond(turn, responderOptions),
     );
-    if (started) counts.turns++;
+    if (started) {
+      counts.turns++;
+      remember("touch", (store) => store.touch(callId));
+    }
   }
 
   function onError(event: Event): void {
@@ -250,6 +371,8 @@ export function startCallSession(
   function onClose(event: CloseEvent): void {
     closed = true;
     clearTimeout(detailsTimer);
+    // The gap a reconnect reports starts here when the server saw the drop.
+    remember("touch", (store) => store.touch(callId));
     const reason = new DOMException("Call closed", "AbortError");
     responses.abort(reason);
     callController.abort(reason);

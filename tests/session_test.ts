@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { CallStore } from "../src/call_store/call_store.ts";
+import { createMemoryCallStore } from "../src/call_store/memory.ts";
 import type { Responder, ResponsePart, Turn } from "../src/responder.ts";
 import { DEFAULT_FALLBACK_TEXT } from "../src/session.ts";
 import {
@@ -700,4 +702,160 @@ Deno.test("session logs one latency record per turn", async (t) => {
     assert.equal(byId.get(1)?.outcome, "superseded");
     assert.equal(byId.get(1)?.first_frame_ms, undefined);
   });
+});
+
+/** A responder that greets, then names the caller from the call's details. */
+function namingResponder(): Responder {
+  return {
+    begin: () => GREETING,
+    respond: (turn) =>
+      `Hi ${
+        turn.call.details?.retell_llm_dynamic_variables?.name ?? "nobody"
+      }, turn ${turn.responseId}.`,
+  };
+}
+
+/** `call_details` for `callId` with the caller's name as a dynamic variable. */
+function detailsNaming(callId: string, name: string) {
+  return {
+    interaction_type: "call_details",
+    call: { call_id: callId, retell_llm_dynamic_variables: { name } },
+  };
+}
+
+Deno.test("session continues a call the store knows, without a second greeting", async (t) => {
+  const store = createMemoryCallStore({ ttlMs: 3_600_000 });
+  await using server = startTestServer({
+    responder: namingResponder(),
+    callStore: store,
+  });
+  const callId = "call_again";
+
+  await t.step(
+    "a new call is greeted, marked and its details saved",
+    async () => {
+      await using first = await connectAsRetell(server.url(callId));
+      assert.deepStrictEqual(await first.take(2), [
+        defaultConfig(),
+        done(0, GREETING),
+      ]);
+      first.send(detailsNaming(callId, "Dana"));
+      first.send(responseRequired(4, [said("user", "Hello?")]));
+      assert.deepStrictEqual(await first.next(), done(4, "Hi Dana, turn 4."));
+      const record = await store.get(callId);
+      assert.equal(record?.greeted, true);
+      assert.deepStrictEqual(
+        record?.details,
+        detailsNaming(callId, "Dana").call,
+      );
+      assert.equal(server.logs.events("call_reconnected").length, 0);
+    },
+  );
+
+  await t.step(
+    "a new socket gets config, no greeting, and any response_id answered with the saved details",
+    async () => {
+      await using second = await connectAsRetell(server.url(callId));
+      assert.deepStrictEqual(await second.next(), defaultConfig());
+      // A greeting would come before the echo: the store answered at open.
+      second.send(ping(7));
+      assert.deepStrictEqual(await second.next(), pong(7));
+      // Numbering restarted below the first socket's 4: still answered.
+      second.send(responseRequired(1, [said("user", "Are you there?")]));
+      assert.deepStrictEqual(await second.next(), done(1, "Hi Dana, turn 1."));
+    },
+  );
+
+  await t.step(
+    "logs call_reconnected with the gap since the last activity",
+    () => {
+      const [line] = server.logs.events("call_reconnected");
+      assert.equal(line?.call_id, callId);
+      assert.equal(line?.details_restored, true);
+      assert.equal(typeof line?.gap_ms, "number");
+      assert.ok((line?.gap_ms as number) >= 0, JSON.stringify(line));
+    },
+  );
+
+  await t.step(
+    "details Retell sends again win over the saved ones",
+    async () => {
+      await using third = await connectAsRetell(server.url(callId));
+      assert.deepStrictEqual(await third.next(), defaultConfig());
+      third.send(detailsNaming(callId, "Sam"));
+      third.send(responseRequired(2));
+      assert.deepStrictEqual(await third.next(), done(2, "Hi Sam, turn 2."));
+      assert.equal(
+        (await store.get(callId))?.details?.retell_llm_dynamic_variables?.name,
+        "Sam",
+      );
+    },
+  );
+});
+
+Deno.test("session greets with saved details a call the store knows but never greeted", async () => {
+  const store = createMemoryCallStore({ ttlMs: 3_600_000 });
+  await store.saveDetails(
+    "call_saved",
+    detailsNaming("call_saved", "Ana").call,
+  );
+  const responder: Responder = {
+    beginAfterCallDetails: true,
+    begin: (call) =>
+      `Hi ${call.details?.retell_llm_dynamic_variables?.name ?? "there"}!`,
+    respond: () => "",
+  };
+  await using server = startTestServer({ responder, callStore: store });
+  await using retell = await connectAsRetell(server.url("call_saved"));
+  // No wait for call_details: the saved ones fill the greeting at once.
+  assert.deepStrictEqual(await retell.take(2), [
+    defaultConfig(),
+    done(0, "Hi Ana!"),
+  ]);
+  assert.equal(server.logs.events("call_reconnected").length, 0);
+});
+
+Deno.test("session keeps the call going when the store fails", async () => {
+  const fail = (operation: string) => () => {
+    throw new Error(`Cannot ${operation}: the test store is down`);
+  };
+  const broken: CallStore = {
+    get: () => Promise.reject(new Error("Cannot get: the test store is down")),
+    markGreeted: fail("markGreeted"),
+    saveDetails: () =>
+      Promise.reject(new Error("Cannot saveDetails: the test store is down")),
+    touch: fail("touch"),
+    claimToolRun: fail("claimToolRun"),
+    getToolRun: fail("getToolRun"),
+    saveToolResult: fail("saveToolResult"),
+    close: () => Promise.resolve(),
+  };
+  await using server = startTestServer({
+    responder: namingResponder(),
+    callStore: broken,
+  });
+  const retell = await connectAsRetell(server.url("call_broken"));
+  assert.deepStrictEqual(await retell.take(2), [
+    defaultConfig(),
+    done(0, GREETING),
+  ]);
+  retell.send(detailsNaming("call_broken", "Lee"));
+  retell.send(responseRequired(1));
+  assert.deepStrictEqual(await retell.next(), done(1, "Hi Lee, turn 1."));
+  const [call] = server.retell.calls;
+  await retell.close();
+  assert.equal((await call?.ended)?.turns, 1);
+  const failures = server.logs.events("call_store_failed");
+  assert.deepStrictEqual(
+    failures.map((line) => [line.call_id, line.operation]),
+    [
+      ["call_broken", "get"],
+      ["call_broken", "markGreeted"],
+      ["call_broken", "saveDetails"],
+      ["call_broken", "touch"],
+      ["call_broken", "touch"],
+    ],
+  );
+  assert.match(String(failures[0]?.error), /the test store is down/);
+  assert.equal(server.logs.events("call_ended")[0]?.errors, 0);
 });

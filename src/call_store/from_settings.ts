@@ -5,18 +5,14 @@
  *
  * @module
  */
+import { DEFAULT_CONFIG } from "../config/defaults.ts";
+import { CALL_STORE_BACKENDS } from "../config/settings.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { CallStoreStatus, MonitoredCallStore } from "./fallback.ts";
 import { createFallbackCallStore } from "./fallback.ts";
 import { createKvCallStore } from "./kv.ts";
 import { createMemoryCallStore } from "./memory.ts";
 import { openRedisCallStore } from "./redis.ts";
-
-/** The backends `CALL_STORE` can name. */
-export const CALL_STORE_BACKENDS: readonly string[] = ["memory", "kv", "redis"];
-
-/** Hours a call is kept after its last activity when `CALL_STORE_TTL_HOURS` is unset. */
-export const DEFAULT_CALL_STORE_TTL_HOURS = 6;
 
 /** The call store's settings, as read from the environment. */
 export interface CallStoreSettings {
@@ -102,10 +98,10 @@ export async function openCallStore(
   options: OpenCallStoreOptions,
 ): Promise<OpenCallStoreResult> {
   const { log } = options;
-  const backend = settings.backend ?? "memory";
-  const ttlHours = settings.ttlHours ?? DEFAULT_CALL_STORE_TTL_HOURS;
+  const backend = settings.backend ?? DEFAULT_CONFIG.callStore;
+  const ttlHours = settings.ttlHours ?? DEFAULT_CONFIG.callStoreTtlHours;
   const errors: string[] = [];
-  if (!CALL_STORE_BACKENDS.includes(backend)) {
+  if (!(CALL_STORE_BACKENDS as readonly string[]).includes(backend)) {
     errors.push(
       `CALL_STORE must be one of ${
         CALL_STORE_BACKENDS.join(", ")

@@ -60,3 +60,11 @@ export function optional<T>(schema: z.ZodType<T, string>) {
   return z.string().transform((value) => value === "" ? undefined : value)
     .pipe(schema.optional());
 }
+
+const hoursError = "must be a number of hours above 0, at most 8760";
+/** A positive number of hours, at most a year, in plain decimal notation. */
+export const hours = z.string().regex(/^\d+(\.\d+)?$/, {
+  error: hoursError,
+}).transform(Number).pipe(
+  z.number().gt(0, { error: hoursError }).max(8760, { error: hoursError }),
+);

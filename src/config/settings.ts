@@ -13,6 +13,7 @@ import { createIpAllowlist } from "../ip_allowlist.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import {
   flag,
+  hours,
   ipList,
   oneOf,
   optional,
@@ -25,6 +26,12 @@ export const RESPONDER_NAMES = ["dummy", "llm"] as const;
 
 /** A responder that can be chosen with `RESPONDER`. */
 export type ResponderName = typeof RESPONDER_NAMES[number];
+
+/** Backends accepted by `CALL_STORE`. */
+export const CALL_STORE_BACKENDS = ["memory", "kv", "redis"] as const;
+
+/** A call store backend that can be chosen with `CALL_STORE`. */
+export type CallStoreBackend = typeof CALL_STORE_BACKENDS[number];
 
 /** The server's settings, as read by `loadConfig`. */
 export interface Config {
@@ -54,6 +61,14 @@ export interface Config {
   responderTimeoutMs: number;
   /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for live calls to end. */
   shutdownGraceMs: number;
+  /** `CALL_STORE`: where a call's state lives between sockets. */
+  callStore: CallStoreBackend;
+  /** `KV_PATH`: the Deno KV database; undefined for Deno's default. */
+  kvPath: string | undefined;
+  /** `REDIS_URL`: the Redis server of `CALL_STORE=redis`; never logged. */
+  redisUrl: string | undefined;
+  /** `CALL_STORE_TTL_HOURS`: how long a call is kept after its last activity. */
+  callStoreTtlHours: number;
   /** Settings of the `llm` responder; only checked when `RESPONDER=llm`. */
   llm: LlmConfig;
 }
@@ -268,6 +283,38 @@ export const SETTINGS = {
     default: "30000",
     description:
       "On SIGINT or SIGTERM, stop taking calls and wait up to this many ms for live calls to end. A second signal exits at once.",
+  }),
+  CALL_STORE: setting({
+    key: "callStore",
+    scope: "server",
+    schema: oneOf(CALL_STORE_BACKENDS),
+    default: "memory",
+    description:
+      "Where each call's state is kept, so that a socket Retell reconnects continues the call: `memory` (this process), `kv` (Deno KV, see `KV_PATH`) or `redis` (a fleet, see `REDIS_URL`).",
+  }),
+  KV_PATH: setting({
+    key: "kvPath",
+    scope: "server",
+    schema: optional(z.string()),
+    default: "",
+    description:
+      "With `CALL_STORE=kv`: a database file (one process per file) or a KV Connect URL. Empty uses Deno's default, which on Deno Deploy is the database attached to the app.",
+  }),
+  REDIS_URL: setting({
+    key: "redisUrl",
+    scope: "server",
+    schema: optional(z.string()),
+    default: "",
+    secret: true,
+    description:
+      "With `CALL_STORE=redis`: `redis://[user:password@]host:6379[/db]`, or `rediss://` for TLS. Never logged.",
+  }),
+  CALL_STORE_TTL_HOURS: setting({
+    key: "callStoreTtlHours",
+    scope: "server",
+    schema: hours,
+    default: "6",
+    description: "Hours a call's stored state is kept after its last activity.",
   }),
   OPENAI_API_KEY: setting({
     key: "llm.apiKey",

@@ -15,6 +15,7 @@ import {
 } from "../llm/messages.ts";
 import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
 import { createToolCallAssembler } from "../llm/tool_calls.ts";
+import { runToolOnce } from "../llm/tool_runs.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { CallContext, Responder, ResponsePart } from "../responder.ts";
@@ -85,6 +86,15 @@ export interface LlmResponderOptions {
    */
   maxToolRounds?: number;
   /**
+   * Longest wait in ms for a tool run that another socket of the call
+   * claimed (Retell reconnected while it ran, here or on another instance
+   * sharing the call store), counted from its claim. Past it the model is
+   * told the result is not known, and the tool is not run again.
+   *
+   * @default {10000}
+   */
+  toolWaitMs?: number;
+  /**
    * Added to the prompt for `reminder_required`.
    *
    * @default {DEFAULT_REMINDER_INSTRUCTION}
@@ -143,7 +153,9 @@ type FailureKind =
  * removed on the way). A newer `response_id`, or the call closing, aborts
  * the request to the model at once and cancels its response body. The model
  * can end the call, transfer it (when a number is configured) and call your
- * tools; a tool runs at most once per call for the same arguments. Upstream
+ * tools; a tool runs at most once per call for the same arguments, also
+ * across sockets Retell reconnects and instances sharing the call store
+ * (the run is claimed in {@linkcode CallContext.store} first). Upstream
  * failures (HTTP errors, network errors, no first token in time, a stalled
  * stream) are logged with the provider's status and message and end the
  * turn with a short spoken apology.
@@ -187,7 +199,12 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
     DEFAULT_REMINDER_INSTRUCTION;
   const transferNumber = options.transferNumber;
 
-  const tools = createToolbox(options.tools ?? [], transferNumber, log);
+  const tools = createToolbox({
+    tools: options.tools ?? [],
+    transferNumber,
+    log,
+    waitMs: options.toolWaitMs ?? 10_000,
+  });
 
   function variablesOf(call: CallContext) {
     return call.details?.retell_llm_dynamic_variables;
@@ -354,7 +371,9 @@ interface Toolbox {
   find(name: string): LlmTool | undefined;
   /**
    * Runs a tool, or returns what it gave earlier in the same call for the
-   * same arguments, so a re-asked turn reuses it (PROTOCOL.md §5.9).
+   * same arguments, so a re-asked turn reuses it (PROTOCOL.md §5.9): on
+   * this socket from memory, across sockets and instances through the
+   * call store.
    */
   runOnce(
     tool: LlmTool,
@@ -365,16 +384,25 @@ interface Toolbox {
   ): Promise<ToolOutcome>;
 }
 
+/** Options of {@linkcode createToolbox}. */
+interface ToolboxOptions {
+  /** The user's tools. */
+  tools: readonly LlmTool[];
+  /** Offers `transfer_call` when set. */
+  transferNumber: string | undefined;
+  /** Where reuse, waits and store failures are logged. */
+  log: Logger;
+  /** Longest wait for a run another socket claimed, from its claim. */
+  waitMs: number;
+}
+
 /**
  * Collects the built-in tools and the user's tools of one responder.
  *
  * @throws {TypeError} When a tool's name is used twice or clashes with a built-in tool.
  */
-function createToolbox(
-  tools: readonly LlmTool[],
-  transferNumber: string | undefined,
-  log: Logger,
-): Toolbox {
+function createToolbox(options: ToolboxOptions): Toolbox {
+  const { tools, transferNumber, log, waitMs } = options;
   const userTools = new Map<string, LlmTool>();
   for (const tool of tools) {
     if (
@@ -398,7 +426,7 @@ function createToolbox(
       },
     })),
   ];
-  // Per call, and gone with it.
+  // Per socket, and gone with it; the call store spans sockets.
   const toolResults = new WeakMap<
     CallContext,
     Map<string, Promise<ToolOutcome>>
@@ -416,17 +444,42 @@ function createToolbox(
       const cacheKey = `${tool.name}\u0000${key}`;
       let outcome = results.get(cacheKey);
       if (outcome === undefined) {
-        outcome = tool.run(args, { call, signal: call.signal, toolCallId });
+        const known = results;
+        outcome = runToolOnce({
+          tool,
+          args,
+          key,
+          call,
+          toolCallId,
+          log,
+          waitMs,
+        })
+          .then((ran) => {
+            if (ran !== undefined) return ran;
+            // Not kept: the next ask looks in the store again.
+            known.delete(cacheKey);
+            return unknownOutcome(tool.name);
+          });
         results.set(cacheKey, outcome);
       } else {
         log.info("tool_reused", {
           call_id: call.callId,
           tool: tool.name,
           tool_call_id: toolCallId,
+          from: "socket",
         });
       }
       return outcome;
     },
+  };
+}
+
+/** What the model is told when a run claimed elsewhere gave no result in time. */
+function unknownOutcome(name: string): ToolOutcome {
+  return {
+    content:
+      `${name} was already started with these arguments earlier in this call, before the line reconnected, and its result is not known. Do not call it again with the same arguments: tell the caller you could not confirm the result yet.`,
+    successful: false,
   };
 }
 

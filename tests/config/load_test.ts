@@ -25,6 +25,10 @@ const DEFAULTS: Config = {
   transcriptWithToolCalls: false,
   responderTimeoutMs: 30000,
   shutdownGraceMs: 30000,
+  callStore: "memory",
+  kvPath: undefined,
+  redisUrl: undefined,
+  callStoreTtlHours: 6,
   llm: {
     apiKey: "",
     baseUrl: "https://api.openai.com/v1",
@@ -184,6 +188,10 @@ Deno.test("loadConfig() reads every variable when each is set to a valid value",
         TRANSCRIPT_WITH_TOOL_CALLS: "On",
         RESPONDER_TIMEOUT_MS: "5000",
         SHUTDOWN_GRACE_MS: "0",
+        CALL_STORE: "redis",
+        KV_PATH: "/var/lib/retell/calls.sqlite",
+        REDIS_URL: "redis://127.0.0.1:6379",
+        CALL_STORE_TTL_HOURS: "0.5",
       }),
       {
         port: 9000,
@@ -199,6 +207,10 @@ Deno.test("loadConfig() reads every variable when each is set to a valid value",
         transcriptWithToolCalls: true,
         responderTimeoutMs: 5000,
         shutdownGraceMs: 0,
+        callStore: "redis",
+        kvPath: "/var/lib/retell/calls.sqlite",
+        redisUrl: "redis://127.0.0.1:6379",
+        callStoreTtlHours: 0.5,
         llm: DEFAULTS.llm,
       },
     );
@@ -378,6 +390,26 @@ Deno.test("loadConfig() throws a ConfigError naming the variable when one is inv
       );
     }
   });
+
+  await t.step(
+    'CALL_STORE "postgres", CALL_STORE_TTL_HOURS "0" and "1e3"',
+    () => {
+      assertRefused(
+        "CALL_STORE",
+        "postgres",
+        "must be one of memory, kv, redis",
+        '"postgres"',
+      );
+      for (const value of ["0", "1e3", "9000"]) {
+        assertRefused(
+          "CALL_STORE_TTL_HOURS",
+          value,
+          "must be a number of hours above 0, at most 8760",
+          JSON.stringify(value),
+        );
+      }
+    },
+  );
 
   await t.step(
     "the error is a ConfigError with name and a one-problem message",
