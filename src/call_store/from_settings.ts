@@ -8,6 +8,7 @@
 import { DEFAULT_CONFIG } from "../config/defaults.ts";
 import { CALL_STORE_BACKENDS } from "../config/settings.ts";
 import { describeError, type Logger } from "../log.ts";
+import type { CallStore } from "./call_store.ts";
 import type { CallStoreStatus, MonitoredCallStore } from "./fallback.ts";
 import { createFallbackCallStore } from "./fallback.ts";
 import { createKvCallStore } from "./kv.ts";
@@ -130,6 +131,9 @@ export async function openCallStore(
     ...(options.retryAfterMs !== undefined &&
       { retryAfterMs: options.retryAfterMs }),
   };
+  /** A remote store behind the in-process fallback. */
+  const guard = (remote: CallStore) =>
+    createFallbackCallStore(remote, { backend, log, ttlMs, ...timing });
   switch (backend) {
     case "kv": {
       let kv: Deno.Kv;
@@ -144,16 +148,7 @@ export async function openCallStore(
           errors: [`Cannot open Deno KV at ${where}: ${describeError(error)}`],
         };
       }
-      const store = createKvCallStore(kv, { ttlMs });
-      return {
-        ok: true,
-        store: createFallbackCallStore(store, {
-          backend,
-          log,
-          ttlMs,
-          ...timing,
-        }),
-      };
+      return { ok: true, store: guard(createKvCallStore(kv, { ttlMs })) };
     }
     case "redis": {
       const url = settings.redisUrl!;
@@ -169,15 +164,7 @@ export async function openCallStore(
           host: new URL(url).host,
         });
       }
-      return {
-        ok: true,
-        store: createFallbackCallStore(store, {
-          backend,
-          log,
-          ttlMs,
-          ...timing,
-        }),
-      };
+      return { ok: true, store: guard(store) };
     }
     default: {
       const memory = createMemoryCallStore({ ttlMs });
