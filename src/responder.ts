@@ -125,3 +125,16 @@ export interface Responder {
    */
   readonly beginAfterCallDetails?: boolean;
 }
+
+/** Why a model request failed, as a responder that calls a model reports it. */
+export type ModelErrorKind =
+  /** The model server answered with an HTTP error status. */
+  | "http"
+  /** The model server could not be reached. */
+  | "network"
+  /** No first token within the first-token timeout. */
+  | "first_token_timeout"
+  /** The stream went silent past the stall timeout. */
+  | "stall"
+  /** The stream broke or could not be read. */
+  | "stream";

@@ -135,7 +135,7 @@ const tracer = trace.getTracer(TRACER_NAME);
  * const turn = call.startTurn(1, "response_required");
  * turn.mark("first_frame", 180);
  * turn.end("completed");
- * call.end("hangup", 1000);
+ * call.end("normal", 1000);
  * assert.equal(call.recording, false);
  * ```
  */

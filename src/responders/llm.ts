@@ -17,7 +17,12 @@ import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
 import { createToolCallAssembler } from "../llm/tool_calls.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import { describeError, type Logger } from "../log.ts";
-import type { CallContext, Responder, ResponsePart } from "../responder.ts";
+import type {
+  CallContext,
+  ModelErrorKind,
+  Responder,
+  ResponsePart,
+} from "../responder.ts";
 
 /** The system prompt used when none is configured. */
 export const DEFAULT_AGENT_PROMPT: string =
@@ -127,14 +132,6 @@ function builtInTools(transferNumber: string | undefined) {
   }
   return tools;
 }
-
-/** Why a model request failed, for the log line. */
-type FailureKind =
-  | "http"
-  | "network"
-  | "first_token_timeout"
-  | "stall"
-  | "stream";
 
 /**
  * Creates the responder that answers with an OpenAI-compatible chat model.
@@ -476,7 +473,7 @@ async function* streamRound(
 ): AsyncGenerator<string, RoundResult | undefined> {
   const { signal, firstTokenTimeoutMs, stallTimeoutMs } = options;
   const request = new AbortController();
-  let failure: FailureKind | undefined;
+  let failure: ModelErrorKind | undefined;
   let gotToken = false;
   const watchdog = createWatchdog(() => {
     failure = gotToken ? "stall" : "first_token_timeout";
@@ -560,9 +557,9 @@ function messageArgument(argumentsText: string): string {
 /** Classifies a failed model request for the log, without the API key. */
 function describeFailure(
   error: unknown,
-  timedOut: FailureKind | undefined,
+  timedOut: ModelErrorKind | undefined,
   apiKey: string,
-): { kind: FailureKind; status?: number; error: string } {
+): { kind: ModelErrorKind; status?: number; error: string } {
   const redact = (text: string) =>
     apiKey === "" ? text : text.replaceAll(apiKey, "[redacted]");
   if (timedOut !== undefined) {
