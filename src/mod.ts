@@ -40,6 +40,11 @@
  *   {@linkcode encodeOutbound}, {@linkcode parseOutbound}), as documented
  *   interfaces; section numbers refer to `src/protocol/PROTOCOL.md`.
  * - **Log**: {@linkcode createLogger} writes JSON lines.
+ * - **Operate**: `GET /metrics` renders {@linkcode ServerMetrics}
+ *   ({@linkcode createServerMetrics} makes a set to share between servers or
+ *   read yourself); with `OTEL_DENO=true`, every call, turn and tool run is
+ *   a span under the instrumentation scope {@linkcode TRACER_NAME}; each
+ *   call's `call_ended` line carries its {@linkcode LatencySummary}s.
  *
  * @module
  */
@@ -69,6 +74,7 @@ export {
 } from "./session.ts";
 export type {
   CallContext,
+  ModelErrorKind,
   Reply,
   Responder,
   ResponderOptions,
@@ -147,6 +153,23 @@ export {
   withActionFlags,
 } from "./protocol/outbound.ts";
 export type { Issue, ReadFailure } from "./protocol/issues.ts";
+export {
+  type CallEndReason,
+  type Counter,
+  createServerMetrics,
+  type FrameRejectKind,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  PROMETHEUS_CONTENT_TYPE,
+  type RefusalReason,
+  type ServerMetrics,
+  type TurnKind,
+  type TurnOutcome,
+  type UpdateArgs,
+} from "./metrics.ts";
+export { TRACER_NAME } from "./tracing.ts";
+export type { LatencySummary } from "./latency_sample.ts";
 export {
   createLogger,
   LOG_LEVELS,

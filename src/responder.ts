@@ -50,9 +50,17 @@ export interface ResponderOptions {
   /**
    * Records a moment of the turn, such as `"first_token"`, as milliseconds
    * since the request arrived, in the turn's `turn_finished` log line (as
-   * `first_token_ms`). The first mark of a name counts.
+   * `first_token_ms`) and its trace span. The first mark of a name counts.
+   * `first_token` also feeds the `retell_model_first_token_seconds` metric
+   * and the first-token summary of the call's `call_ended` line.
    */
   readonly mark: (name: string) => void;
+  /**
+   * Counts a failed model request in `retell_model_errors_total{kind}`. A
+   * responder that calls a model reports each failed request here once;
+   * the server always passes it.
+   */
+  readonly countModelError?: (kind: ModelErrorKind) => void;
 }
 
 /**
@@ -126,7 +134,7 @@ export interface Responder {
   readonly beginAfterCallDetails?: boolean;
 }
 
-/** Why a model request failed, as a responder that calls a model reports it. */
+/** Why a model request failed, as {@linkcode ResponderOptions.countModelError} is told. */
 export type ModelErrorKind =
   /** The model server answered with an HTTP error status. */
   | "http"

@@ -21,6 +21,7 @@ import type {
   CallContext,
   ModelErrorKind,
   Responder,
+  ResponderOptions,
   ResponsePart,
 } from "../responder.ts";
 
@@ -193,7 +194,10 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
   return {
     beginAfterCallDetails: hasPlaceholders(beginMessage),
     begin: (call) => fillTemplate(beginMessage, variablesOf(call)),
-    async *respond(turn, { signal, mark }): AsyncGenerator<ResponsePart> {
+    async *respond(
+      turn,
+      { signal, mark, countModelError },
+    ): AsyncGenerator<ResponsePart> {
       const { call } = turn;
       const messages: ChatMessage[] = toChatMessages({
         prompt: fillTemplate(prompt, variablesOf(call)),
@@ -233,6 +237,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           },
           signal,
           mark,
+          countModelError,
           firstTokenTimeoutMs,
           stallTimeoutMs,
           speak: (delta) => {
@@ -437,6 +442,8 @@ interface RoundOptions {
   signal: AbortSignal;
   /** Records `first_token` on the turn's latency line. */
   mark: (name: string) => void;
+  /** Counts the round's failure, when it fails. */
+  countModelError: ResponderOptions["countModelError"];
   /** Longest wait in ms for the first token. */
   firstTokenTimeoutMs: number;
   /** Longest gap in ms between two pieces of the stream. */
@@ -528,6 +535,7 @@ async function* streamRound(
       ...detail,
       elapsed_ms: Math.round(performance.now() - startedAt),
     });
+    options.countModelError?.(detail.kind);
     throw new Error(
       `Model request failed (${detail.kind}): ${detail.error}`,
       { cause: error },
