@@ -37,6 +37,9 @@ const retell = createRetellServer({
     transcript_with_tool_calls: config.transcriptWithToolCalls,
   },
   responderTimeoutMs: config.responderTimeoutMs,
+  turnStallMs: config.turnStallMs,
+  metricsAllowedIps: config.metricsAllowedIps,
+  metricsToken: config.metricsToken,
 });
 
 const server = Deno.serve({

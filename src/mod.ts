@@ -169,6 +169,12 @@ export {
   type UpdateArgs,
 } from "./metrics.ts";
 export { TRACER_NAME } from "./tracing.ts";
+export type {
+  CallRecord,
+  CallStore,
+  ToolClaim,
+  ToolRun,
+} from "./call_store/call_store.ts";
 export type { LatencySummary } from "./latency_sample.ts";
 export {
   createLogger,
