@@ -502,7 +502,7 @@ Deno.test("runReply() warns once when a live turn sends nothing for stallMs", as
       await resume.promise;
       yield " Still here.";
       await never.promise;
-    }, { stallMs: 40, timeoutMs: 400 });
+    }, { stallMs: 40, timeoutMs: 1_000 });
     const warning = await run.logs.waitFor("turn_stalled");
     assert.deepStrictEqual(
       [warning.level, warning.call_id, warning.response_id, warning.silent_ms],
