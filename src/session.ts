@@ -114,13 +114,14 @@ export interface CallSummary {
   /** Close code of the socket. */
   closeCode: number;
   /**
-   * Request to first response frame over the turns that sent one (the
-   * begin message left out); undefined when none did.
+   * Request to first response frame over the turns that sent one and
+   * finished before the socket closed (the begin message left out);
+   * undefined when none did.
    */
   firstFrame: LatencySummary | undefined;
   /**
-   * Request to the model's first token over the turns whose responder
-   * marked one (the LLM responder does); undefined when none did.
+   * Request to the model's first token over the same turns, where the
+   * responder marked one (the LLM responder does); undefined when none did.
    */
   firstToken: LatencySummary | undefined;
 }
