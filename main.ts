@@ -50,6 +50,9 @@ const retell = createRetellServer({
   },
   responderTimeoutMs: config.responderTimeoutMs,
   callStore: opened.store,
+  turnStallMs: config.turnStallMs,
+  metricsAllowedIps: config.metricsAllowedIps,
+  metricsToken: config.metricsToken,
 });
 
 const server = Deno.serve({

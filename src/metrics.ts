@@ -14,6 +14,12 @@
  */
 import { createClientAddressResolver } from "./client_address.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
+import type {
+  InboundFailureKind,
+  ReminderRequiredRequest,
+  ResponseRequiredRequest,
+} from "./protocol/inbound.ts";
+import type { ModelErrorKind } from "./responder.ts";
 
 /** The `Content-Type` of {@linkcode MetricRegistry.render}'s text. */
 export const PROMETHEUS_CONTENT_TYPE =
@@ -400,8 +406,14 @@ function formatNumber(value: number): string {
   return String(value);
 }
 
-/** The request a turn answers. */
-export type TurnKind = "response_required" | "reminder_required";
+/**
+ * What a turn answers: `begin` is the begin message (response 0), the
+ * others are the requests of the same `interaction_type`.
+ */
+export type TurnKind =
+  | "begin"
+  | ResponseRequiredRequest["interaction_type"]
+  | ReminderRequiredRequest["interaction_type"];
 
 /** How a turn ended. */
 export type TurnOutcome =
@@ -416,62 +428,31 @@ export type TurnOutcome =
   /** The socket closed first. */
   | "closed";
 
-/** How a call ended. */
+/**
+ * How a call's socket closed, by close code class (PROTOCOL.md §5.8). The
+ * server never closes a call's socket, so Retell chose the code.
+ */
 export type CallEndReason =
-  /** Retell closed the socket with 1000, the usual end of a call. */
-  | "hangup"
-  /** Retell closed it after the agent asked to end the call. */
-  | "end_call"
-  /** Retell closed it after the agent asked to transfer the call. */
-  | "transfer"
-  /** The connection dropped without a close frame (1006). */
+  /** A clean close, 1000 or without a code (1005): the call is over. */
+  | "normal"
+  /** No close frame (1006): the connection dropped and Retell reconnects. */
   | "dropped"
-  /** Any other close code from Retell. */
-  | "error"
-  /** The server closed it while shutting down. */
-  | "shutdown"
-  /** The server closed it because the peer broke a limit. */
-  | "limit";
+  /** Any other code, which Retell uses for an error. */
+  | "error";
 
-/** Why a model request failed (the LLM responder's failure kinds). */
-export type ModelErrorKind =
-  /** The model server answered with an HTTP error status. */
-  | "http"
-  /** The model server could not be reached. */
-  | "network"
-  /** No first token within the first-token timeout. */
-  | "first_token_timeout"
-  /** The stream went silent past the stall timeout. */
-  | "stall"
-  /** The stream broke or could not be read. */
-  | "stream";
-
-/** Why an inbound frame was rejected. */
-export type FrameRejectKind =
-  /** The text is not JSON. */
-  | "not_json"
-  /** The JSON is not an object with a string `interaction_type`. */
-  | "not_event"
-  /** A known event with a missing or wrongly typed field. */
-  | "invalid"
-  /** A binary frame, which the protocol never uses. */
-  | "binary"
-  /** Longer than the frame size limit. */
-  | "too_large";
+/**
+ * Why an inbound frame was rejected: the protocol module's reasons, and
+ * `binary` for a binary frame, which the protocol never uses.
+ */
+export type FrameRejectKind = InboundFailureKind | "binary";
 
 /** Why a connection was refused before it became a call. */
 export type RefusalReason =
-  /** The caller's address is not allowed. */
+  /** The caller's address is not allowed (403). */
   | "address"
-  /** The path's secret is missing or wrong. */
-  | "secret"
-  /** The path names no known agent. */
-  | "agent"
-  /** The server is shutting down. */
+  /** The server is stopping (503). */
   | "draining"
-  /** The server holds as many calls as it may. */
-  | "capacity"
-  /** The WebSocket handshake is invalid. */
+  /** The WebSocket handshake is invalid (400). */
   | "handshake";
 
 /** This server's metrics, each to be told what happened. */
@@ -490,7 +471,10 @@ export interface ServerMetrics {
   firstFrameSeconds: Histogram<{ kind: TurnKind }>;
   /** `retell_turn_complete_seconds{kind}`: request to the `content_complete` frame. */
   completeSeconds: Histogram<{ kind: TurnKind }>;
-  /** `retell_model_first_token_seconds`: model request to its first token. */
+  /**
+   * `retell_model_first_token_seconds`: request to the model's first token,
+   * for responders that mark `first_token` (the LLM responder does).
+   */
   firstTokenSeconds: Histogram;
   /** `retell_model_errors_total{kind}`: failed model requests, by kind. */
   modelErrors: Counter<{ kind: ModelErrorKind }>;
@@ -514,6 +498,7 @@ function allOf<T extends string>(members: Record<T, true>): T[] {
 }
 
 const TURN_KINDS = allOf<TurnKind>({
+  begin: true,
   response_required: true,
   reminder_required: true,
 });
@@ -578,13 +563,9 @@ export function createServerMetrics(): ServerMetrics {
       help: "Calls ended, by how they ended.",
       labels: {
         reason: allOf<CallEndReason>({
-          hangup: true,
-          end_call: true,
-          transfer: true,
+          normal: true,
           dropped: true,
           error: true,
-          shutdown: true,
-          limit: true,
         }),
       },
     }),
@@ -624,7 +605,7 @@ export function createServerMetrics(): ServerMetrics {
     }),
     firstTokenSeconds: registry.histogram({
       name: "retell_model_first_token_seconds",
-      help: "Time from a model request to its first token.",
+      help: "Time from a request to the model's first token.",
       buckets: LATENCY_BUCKETS,
     }),
     modelErrors: registry.counter({
@@ -647,9 +628,9 @@ export function createServerMetrics(): ServerMetrics {
         kind: allOf<FrameRejectKind>({
           not_json: true,
           not_event: true,
+          null_optional: true,
           invalid: true,
           binary: true,
-          too_large: true,
         }),
       },
     }),
@@ -659,10 +640,7 @@ export function createServerMetrics(): ServerMetrics {
       labels: {
         reason: allOf<RefusalReason>({
           address: true,
-          secret: true,
-          agent: true,
           draining: true,
-          capacity: true,
           handshake: true,
         }),
       },

@@ -46,6 +46,11 @@
  *   {@linkcode createKvCallStore}, {@linkcode openRedisCallStore}, each shared
  *   backend wrapped by {@linkcode createFallbackCallStore}).
  * - **Log**: {@linkcode createLogger} writes JSON lines.
+ * - **Operate**: `GET /metrics` renders {@linkcode ServerMetrics}
+ *   ({@linkcode createServerMetrics} makes a set to share between servers or
+ *   read yourself); with `OTEL_DENO=true`, every call, turn and tool run is
+ *   a span under the instrumentation scope {@linkcode TRACER_NAME}; each
+ *   call's `call_ended` line carries its {@linkcode LatencySummary}s.
  *
  * @module
  */
@@ -77,6 +82,7 @@ export {
 } from "./session.ts";
 export type {
   CallContext,
+  ModelErrorKind,
   Reply,
   Responder,
   ResponderOptions,
@@ -185,6 +191,23 @@ export {
   type OpenCallStoreOptions,
   type OpenCallStoreResult,
 } from "./call_store/from_settings.ts";
+export {
+  type CallEndReason,
+  type Counter,
+  createServerMetrics,
+  type FrameRejectKind,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  PROMETHEUS_CONTENT_TYPE,
+  type RefusalReason,
+  type ServerMetrics,
+  type TurnKind,
+  type TurnOutcome,
+  type UpdateArgs,
+} from "./metrics.ts";
+export { TRACER_NAME } from "./tracing.ts";
+export type { LatencySummary } from "./latency_sample.ts";
 export {
   createLogger,
   LOG_LEVELS,

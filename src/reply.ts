@@ -1,12 +1,15 @@
 /**
  * One reply run: a responder's reply streamed out under one `response_id`,
- * with the responder watchdog, the fallback text after a failure, and one
- * `turn_finished` latency line. Section numbers refer to `PROTOCOL.md`.
+ * with the responder watchdog, the silent-turn watchdog, the fallback text
+ * after a failure, and one `turn_finished` latency line; the turn's metrics
+ * and trace span are told how it went. Section numbers refer to
+ * `PROTOCOL.md`.
  *
  * @module
  */
 import { createWatchdog } from "./watchdog.ts";
 import { describeError, type Logger } from "./log.ts";
+import type { ServerMetrics, TurnKind, TurnOutcome } from "./metrics.ts";
 import {
   createResponseEvent,
   createToolCallInvocationEvent,
@@ -16,12 +19,10 @@ import {
   withActionFlags,
 } from "./protocol/outbound.ts";
 import type { Reply, ResponderOptions, ResponsePart } from "./responder.ts";
+import type { ToolRunSpan, TurnSpan } from "./tracing.ts";
 
 /** Whether a run may still send, and if not, why. */
 export type ReplyLiveness = "live" | "superseded" | "closed";
-
-/** How a reply run ended, as its `turn_finished` line says. */
-export type ReplyOutcome = "completed" | "failed" | "superseded" | "closed";
 
 /** Options of {@linkcode runReply}. */
 export interface ReplyOptions {
@@ -29,6 +30,8 @@ export interface ReplyOptions {
   callId: string;
   /** The id every frame of this reply goes out under. */
   responseId: number;
+  /** What the reply answers, for the metrics. */
+  kind: TurnKind;
   /** Asks the responder for the reply; called once, at the start. */
   produce: (options: ResponderOptions) => Reply | Promise<Reply>;
   /**
@@ -47,14 +50,26 @@ export interface ReplyOptions {
   timeoutMs: number;
   /** Spoken when the responder fails or times out. */
   fallbackText: string;
-  /** Where `responder_failed` and `turn_finished` go. */
+  /**
+   * After this many ms in which a live run sent nothing, log one
+   * `turn_stalled` warning and count it; the run goes on. 0 is off.
+   */
+  stallMs: number;
+  /** Where `responder_failed`, `turn_stalled` and `turn_finished` go. */
   log: Logger;
+  /** Told the turn's outcome, latencies, model errors and stall. */
+  metrics: ServerMetrics;
+  /**
+   * The turn's span: the run goes on inside it (so the model's `fetch`
+   * nests under it), records its marks and tool runs on it, and ends it.
+   */
+  span: TurnSpan;
 }
 
 /** What a finished run reports. */
 export interface ReplyResult {
   /** How the run ended. */
-  outcome: ReplyOutcome;
+  outcome: TurnOutcome;
   /**
    * Moments of the run in ms since it started, named as in the
    * `turn_finished` line (`first_frame_ms`, the responder's own marks).
@@ -70,11 +85,20 @@ export interface ReplyResult {
  * completes the response with the fallback text, so the agent is never left
  * mute (§5.2). A failing responder does not make it reject.
  *
- * @param options Ids, the producer, liveness, send, timeout, fallback and logger.
+ * The whole run happens inside `options.span`, which it ends; the metrics
+ * are told the outcome and latencies once it is over.
+ *
+ * @param options Ids, the producer, liveness, send, timeouts, fallback,
+ * logger, metrics and span.
  * @returns The outcome and the latency marks, once the run is over.
  */
-export async function runReply(options: ReplyOptions): Promise<ReplyResult> {
-  const { callId, responseId: id, liveness, send, timeoutMs, log } = options;
+export function runReply(options: ReplyOptions): Promise<ReplyResult> {
+  return options.span.run(() => streamReply(options));
+}
+
+async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
+  const { callId, responseId: id, liveness, timeoutMs, stallMs, log, span } =
+    options;
   const receivedAt = performance.now();
   const controller = new AbortController();
   const signal = AbortSignal.any([options.signal, controller.signal]);
@@ -99,16 +123,43 @@ export async function runReply(options: ReplyOptions): Promise<ReplyResult> {
     )
   );
   watchdog.arm(timeoutMs);
+  // The silent-turn watchdog: re-armed by every frame sent, so a turn costs
+  // one timer however many frames it sends; it warns once per turn.
+  let watchStall = stallMs > 0;
+  const stall = createWatchdog(() => {
+    watchStall = false;
+    log.warn("turn_stalled", {
+      call_id: callId,
+      response_id: id,
+      silent_ms: stallMs,
+    });
+    options.metrics.turnStalls.inc();
+  });
+  if (watchStall) stall.arm(stallMs);
   const marks: Record<string, number> = {};
   const mark = (name: string) => {
-    marks[`${name}_ms`] ??= elapsed(receivedAt);
+    const key = `${name}_ms`;
+    if (key in marks) return;
+    const ms = elapsed(receivedAt);
+    marks[key] = ms;
+    span.mark(name, ms);
   };
+  // Open tool runs by tool call id, and the newest of them.
+  const toolRuns = new Map<string, ToolRunSpan>();
+  let toolRun: ToolRunSpan | undefined;
   let pending: ResponseActions = {};
   // The last character sent, so a fallback after partial text gets a space.
   let lastChar = "";
   let iterator: AsyncIterator<ResponsePart> | undefined;
-  let outcome: ReplyOutcome = "completed";
+  let outcome: TurnOutcome = "completed";
+  let failure: string | undefined;
+  let completeMs: number | undefined;
   let totalMs = 0;
+
+  function send(event: OutboundEvent): void {
+    options.send(event);
+    if (watchStall) stall.arm(stallMs);
+  }
 
   function respond(content: string, complete: boolean): void {
     if (!isLive()) return;
@@ -123,17 +174,20 @@ export async function runReply(options: ReplyOptions): Promise<ReplyResult> {
     pending = {};
     if (content !== "") lastChar = content.at(-1)!;
     mark("first_frame");
+    if (complete) completeMs = elapsed(receivedAt);
   }
 
   try {
     await stream();
   } catch (error) {
     if (isLive()) {
-      outcome = "failed";
+      // Only the responder watchdog aborts this run's own controller here.
+      outcome = controller.signal.aborted ? "timed_out" : "failed";
+      failure = describeError(error);
       log.error("responder_failed", {
         call_id: callId,
         response_id: id,
-        error: describeError(error),
+        error: failure,
       });
       pending = {};
       const gap = lastChar === "" || /\s/.test(lastChar) ? "" : " ";
@@ -141,6 +195,7 @@ export async function runReply(options: ReplyOptions): Promise<ReplyResult> {
     }
   } finally {
     watchdog.stop();
+    stall.stop();
     const state = liveness();
     if (outcome === "completed" && state !== "live") outcome = state;
     if (!controller.signal.aborted) {
@@ -159,22 +214,38 @@ export async function runReply(options: ReplyOptions): Promise<ReplyResult> {
       ...marks,
       total_ms: totalMs,
     });
+    for (const toolRun of toolRuns.values()) {
+      toolRun.end(`No result: the turn ended ${outcome}`);
+    }
+    span.end(outcome, failure);
+    tellMetrics(options, outcome, marks, completeMs);
   }
   return { outcome, marks, totalMs };
 
   /** Asks for the reply and sends it, until it ends or the run stops. */
   async function stream(): Promise<void> {
     const reply = await Promise.race([
-      options.produce({ signal, mark }),
+      options.produce({
+        signal,
+        mark,
+        countModelError: (kind) => options.metrics.modelErrors.inc({ kind }),
+      }),
       stopped,
     ]);
     if (typeof reply === "string") {
       respond(reply, true);
       return;
     }
-    iterator = reply[Symbol.asyncIterator]();
+    const replyIterator = reply[Symbol.asyncIterator]();
+    iterator = replyIterator;
+    // While a tool runs, the responder resumes inside the tool run's span,
+    // so the tool's own spans nest under it.
+    const nextPart = () => replyIterator.next();
     while (true) {
-      const step = await Promise.race([iterator.next(), stopped]);
+      const step = await Promise.race([
+        toolRun === undefined ? nextPart() : toolRun.run(nextPart),
+        stopped,
+      ]);
       if (!isLive()) return;
       if (step.done) {
         iterator = undefined;
@@ -191,18 +262,47 @@ export async function runReply(options: ReplyOptions): Promise<ReplyResult> {
           part.name,
           part.arguments,
         ));
+        toolRun = span.startToolRun(part.name, part.toolCallId);
+        toolRuns.set(part.toolCallId, toolRun);
       } else if (part.type === "tool_call_result") {
         send(createToolCallResultEvent(
           part.toolCallId,
           part.content,
           part.successful,
         ));
+        toolRuns.get(part.toolCallId)?.end(
+          part.successful === false ? "The tool reported a failure" : undefined,
+        );
+        toolRuns.delete(part.toolCallId);
+        toolRun = [...toolRuns.values()].at(-1);
       } else {
         // Hang-up, transfer and digits ride on the next response frame (§5.6).
         pending = withActionFlags(pending, part);
       }
     }
     respond("", true);
+  }
+}
+
+/** Tells the metrics how a run went; durations in seconds. */
+function tellMetrics(
+  options: ReplyOptions,
+  outcome: TurnOutcome,
+  marks: Readonly<Record<string, number>>,
+  completeMs: number | undefined,
+): void {
+  const { metrics, kind } = options;
+  metrics.turns.inc({ kind, outcome });
+  const firstFrameMs = marks.first_frame_ms;
+  if (firstFrameMs !== undefined) {
+    metrics.firstFrameSeconds.observe({ kind }, firstFrameMs / 1000);
+  }
+  if (completeMs !== undefined) {
+    metrics.completeSeconds.observe({ kind }, completeMs / 1000);
+  }
+  const firstTokenMs = marks.first_token_ms;
+  if (firstTokenMs !== undefined) {
+    metrics.firstTokenSeconds.observe(firstTokenMs / 1000);
   }
 }
 

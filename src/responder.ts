@@ -64,9 +64,17 @@ export interface ResponderOptions {
   /**
    * Records a moment of the turn, such as `"first_token"`, as milliseconds
    * since the request arrived, in the turn's `turn_finished` log line (as
-   * `first_token_ms`). The first mark of a name counts.
+   * `first_token_ms`) and its trace span. The first mark of a name counts.
+   * `first_token` also feeds the `retell_model_first_token_seconds` metric
+   * and the first-token summary of the call's `call_ended` line.
    */
   readonly mark: (name: string) => void;
+  /**
+   * Counts a failed model request in `retell_model_errors_total{kind}`. A
+   * responder that calls a model reports each failed request here once;
+   * the server always passes it.
+   */
+  readonly countModelError?: (kind: ModelErrorKind) => void;
 }
 
 /**
@@ -139,3 +147,16 @@ export interface Responder {
    */
   readonly beginAfterCallDetails?: boolean;
 }
+
+/** Why a model request failed, as {@linkcode ResponderOptions.countModelError} is told. */
+export type ModelErrorKind =
+  /** The model server answered with an HTTP error status. */
+  | "http"
+  /** The model server could not be reached. */
+  | "network"
+  /** No first token within the first-token timeout. */
+  | "first_token_timeout"
+  /** The stream went silent past the stall timeout. */
+  | "stall"
+  /** The stream broke or could not be read. */
+  | "stream";

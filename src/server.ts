@@ -1,15 +1,23 @@
 /**
  * The HTTP side: routes requests, checks the caller's address before any
- * upgrade, and hands each accepted socket to a call session.
+ * upgrade, hands each accepted socket to a call session, and serves the
+ * metrics to those allowed to read them.
  *
  * @module
  */
 import type { CallStore } from "./call_store/call_store.ts";
+import type { MonitoredCallStore } from "./call_store/fallback.ts";
 import { createMemoryCallStore } from "./call_store/memory.ts";
 import { createClientAddressResolver } from "./client_address.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
 import type { Logger } from "./log.ts";
+import {
+  createMetricsGuard,
+  createServerMetrics,
+  PROMETHEUS_CONTENT_TYPE,
+  type ServerMetrics,
+} from "./metrics.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
 import { type CallSession, startCallSession } from "./session.ts";
@@ -64,11 +72,39 @@ export interface RetellServerOptions {
    */
   responderTimeoutMs?: number;
   /**
+   * After this many ms in which a live response sent nothing, log one
+   * `turn_stalled` warning and count it; 0 is off.
+   *
+   * @default {5000}
+   */
+  turnStallMs?: number;
+  /**
+   * Counted for `GET /metrics`; give your own to read them elsewhere too.
+   *
+   * @default {createServerMetrics()}
+   */
+  metrics?: ServerMetrics;
+  /**
+   * IPs and CIDR ranges that may read `GET /metrics` without a token,
+   * behind `trustProxy` as for calls.
+   *
+   * @default {["127.0.0.0/8", "::1"]}
+   */
+  metricsAllowedIps?: readonly string[];
+  /**
+   * Bearer token that lets any address read `GET /metrics`; empty accepts
+   * no token.
+   *
+   * @default {""}
+   */
+  metricsToken?: string;
+  /**
    * Remembers each call between sockets, so that a socket Retell
    * reconnects, here or on another instance sharing the store, continues
    * the call: `config` again, no second greeting, tools at most once.
    * `openCallStore` opens the one the settings name; the server does not
-   * close it.
+   * close it. When it reports a status (as `openCallStore`'s stores do),
+   * `/metrics` shows its errors and whether it is degraded.
    *
    * @default {an in-process store keeping calls CALL_STORE_TTL_HOURS (6) after their last activity}
    */
@@ -94,12 +130,14 @@ export interface RetellServer {
 
 /**
  * Creates the server: `GET /` describes it, `GET /healthz` reports health,
- * and `{websocketPath}/{call_id}` (a query string and a trailing slash are
+ * `GET /metrics` gives the metrics in Prometheus text to the addresses and
+ * token allowed (404 to everyone else, 403 for a wrong token), and
+ * `{websocketPath}/{call_id}` (a query string and a trailing slash are
  * fine) upgrades allowed callers to a Retell call. A refused address gets
  * 403 before any upgrade, a plain GET on the socket path 426, anything else
  * 404.
  *
- * @param options Responder, logger, allowlist and call settings.
+ * @param options Responder, logger, allowlists, metrics and call settings.
  * @returns The handler and the live calls.
  * @throws {TypeError} When an allowlist or proxy rule cannot be parsed.
  *
@@ -121,9 +159,16 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
     rules.push(...LOOPBACK);
   }
   const isAllowed = createIpAllowlist(rules);
-  const resolveClient = createClientAddressResolver(
-    options.trustProxy ?? DEFAULT_CONFIG.trustProxy,
-  );
+  const trustProxy = options.trustProxy ?? DEFAULT_CONFIG.trustProxy;
+  const resolveClient = createClientAddressResolver(trustProxy);
+  const metrics = options.metrics ?? createServerMetrics();
+  const metricsAccess = createMetricsGuard({
+    allowedIps: options.metricsAllowedIps ?? DEFAULT_CONFIG.metricsAllowedIps,
+    token: options.metricsToken ?? DEFAULT_CONFIG.metricsToken,
+    trustProxy,
+  });
+  const store = options.callStore;
+  let storeFailures = 0;
   const prefix = `${
     (options.websocketPath ?? DEFAULT_CONFIG.websocketPath).replace(/\/+$/, "")
   }/`;
@@ -150,6 +195,7 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
     if (pathname.startsWith(prefix)) {
       return handleSocketPath(request, info, pathname);
     }
+    if (pathname === "/metrics") return serveMetrics(request, info);
     if (pathname === "/healthz") {
       if (!isRead(request)) return methodNotAllowed();
       return Response.json(
@@ -168,6 +214,30 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
     return new Response("Not Found\n", { status: 404 });
   }
 
+  /** The numbers for those allowed; others learn nothing, not even that the route exists. */
+  function serveMetrics(
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+  ): Response {
+    const access = metricsAccess(request, info);
+    if (access === "not_found") {
+      return new Response("Not Found\n", { status: 404 });
+    }
+    if (access === "forbidden") {
+      return new Response("Forbidden\n", { status: 403 });
+    }
+    if (!isRead(request)) return methodNotAllowed();
+    if (store !== undefined && isMonitored(store)) {
+      const status = store.status();
+      metrics.storeDegraded.set(status.degraded ? 1 : 0);
+      metrics.storeErrors.inc(status.failures - storeFailures);
+      storeFailures = status.failures;
+    }
+    return new Response(metrics.render(), {
+      headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+    });
+  }
+
   function handleSocketPath(
     request: Request,
     info: Deno.ServeHandlerInfo,
@@ -182,6 +252,7 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
       : "";
     const client = resolveClient(peer, request.headers.get("x-forwarded-for"));
     if (!isAllowed(client)) {
+      metrics.connectionsRefused.inc({ reason: "address" });
       log.warn("connection_refused", {
         call_id: callId,
         address: client,
@@ -200,6 +271,7 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
       );
     }
     if (draining) {
+      metrics.connectionsRefused.inc({ reason: "draining" });
       log.warn("connection_refused_draining", {
         call_id: callId,
         address: client,
@@ -212,6 +284,7 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
     try {
       upgraded = Deno.upgradeWebSocket(request);
     } catch (error) {
+      metrics.connectionsRefused.inc({ reason: "handshake" });
       log.warn("upgrade_failed", {
         call_id: callId,
         address: client,
@@ -229,6 +302,9 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
       ...(options.responderTimeoutMs &&
         { responderTimeoutMs: options.responderTimeoutMs }),
       store: callStore,
+      ...(options.turnStallMs !== undefined &&
+        { turnStallMs: options.turnStallMs }),
+      metrics,
     });
     calls.add(session);
     session.ended.then(() => {
@@ -272,6 +348,11 @@ function callIdFrom(rest: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether the store can say how it is doing (the stores `openCallStore` opens can). */
+function isMonitored(store: CallStore): store is MonitoredCallStore {
+  return typeof (store as Partial<MonitoredCallStore>).status === "function";
 }
 
 function isRead(request: Request): boolean {

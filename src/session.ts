@@ -8,7 +8,19 @@
  */
 import type { CallRecord, CallStore } from "./call_store/call_store.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
+import {
+  createLatencySample,
+  type LatencySample,
+  type LatencySummary,
+} from "./latency_sample.ts";
 import { describeError, type Logger } from "./log.ts";
+import {
+  type CallEndReason,
+  createServerMetrics,
+  type FrameRejectKind,
+  type ServerMetrics,
+  type TurnKind,
+} from "./metrics.ts";
 import {
   type CallDetails,
   parseInbound,
@@ -31,6 +43,7 @@ import type {
   ResponderOptions,
   Turn,
 } from "./responder.ts";
+import { type CallSpan, startCallSpan } from "./tracing.ts";
 
 /** What the agent says when the responder fails or times out mid-turn. */
 export const DEFAULT_FALLBACK_TEXT =
@@ -82,6 +95,20 @@ export interface CallSessionOptions {
    * @default {undefined: every socket is a new call}
    */
   store?: CallStore;
+  /**
+   * After this many ms in which a live response sent nothing, log one
+   * `turn_stalled` warning and count it; the response goes on. 0 is off.
+   *
+   * @default {5000}
+   */
+  turnStallMs?: number;
+  /**
+   * Told what happens on the call: turns, latencies, rejected frames, how
+   * it ended. The server passes its own, which `/metrics` renders.
+   *
+   * @default {createServerMetrics()}
+   */
+  metrics?: ServerMetrics;
 }
 
 /** Counters of a finished call, as logged in its `call_ended` line. */
@@ -100,6 +127,17 @@ export interface CallSummary {
   rejectedFrames: number;
   /** Close code of the socket. */
   closeCode: number;
+  /**
+   * Request to first response frame over the turns that sent one and
+   * finished before the socket closed (the begin message left out);
+   * undefined when none did.
+   */
+  firstFrame: LatencySummary | undefined;
+  /**
+   * Request to the model's first token over the same turns, where the
+   * responder marked one (the LLM responder does); undefined when none did.
+   */
+  firstToken: LatencySummary | undefined;
 }
 
 /** A running call. */
@@ -146,6 +184,8 @@ export function startCallSession(
   options: CallSessionOptions,
 ): CallSession {
   const { callId, responder, log, store } = options;
+  const metrics = options.metrics ?? createServerMetrics();
+  const callSpan = startCallSpan(callId);
   const callConfig = options.callConfig ?? {
     auto_reconnect: DEFAULT_CONFIG.autoReconnect,
     call_details: DEFAULT_CONFIG.callDetails,
@@ -162,6 +202,7 @@ export function startCallSession(
     store,
   };
   let transcript: readonly Utterance[] = [];
+  let opened = false;
   let closed = false;
   let begun = false;
   // Requests wait until the store has said whether this is a reconnect.
@@ -176,15 +217,23 @@ export function startCallSession(
   let greeted = false;
   let detailsTimer: ReturnType<typeof setTimeout> | undefined;
   const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
+  const latencies = {
+    firstFrame: createLatencySample(),
+    firstToken: createLatencySample(),
+  };
   const ended = Promise.withResolvers<CallSummary>();
   const responses = createResponseSlot({
     callId,
     log,
     send: sendResponse,
     timeoutMs: options.responderTimeoutMs ?? DEFAULT_CONFIG.responderTimeoutMs,
+    stallMs: options.turnStallMs ?? DEFAULT_CONFIG.turnStallMs,
     fallbackText: options.fallbackText ?? DEFAULT_FALLBACK_TEXT,
     isClosed: () => closed,
     counts,
+    latencies,
+    metrics,
+    callSpan,
   });
 
   socket.addEventListener("open", onOpen);
@@ -193,6 +242,8 @@ export function startCallSession(
   socket.addEventListener("error", onError);
 
   function onOpen(): void {
+    opened = true;
+    metrics.liveCalls.inc();
     log.info("call_started", { call_id: callId });
     // config goes first, before the begin message (§2), and again on every
     // socket of a reconnected call (§11).
@@ -220,8 +271,9 @@ export function startCallSession(
     if (request !== undefined) startTurn(request);
   }
 
-  /** The call continues from an earlier socket: the place to count it, too. */
+  /** The call continues from an earlier socket: logged and counted. */
   function noteReconnected(record: CallRecord): void {
+    metrics.reconnectedCalls.inc();
     log.info("call_reconnected", {
       call_id: callId,
       gap_ms: Math.max(0, Date.now() - record.lastActivityAt),
@@ -249,6 +301,7 @@ export function startCallSession(
     if (requested) return;
     responses.start(
       0,
+      "begin",
       (responderOptions) => responder.begin(call, responderOptions),
     );
   }
@@ -344,8 +397,9 @@ export function startCallSession(
     }
   }
 
-  function reject(kind: string, reason: string): void {
+  function reject(kind: FrameRejectKind, reason: string): void {
     counts.rejectedFrames++;
+    metrics.framesRejected.inc({ kind });
     log.warn("frame_rejected", { call_id: callId, kind, reason });
   }
 
@@ -355,6 +409,7 @@ export function startCallSession(
     const turn = toTurn(call, request, transcript);
     const started = responses.start(
       turn.responseId,
+      request.interaction_type,
       (responderOptions) => responder.respond(turn, responderOptions),
     );
     if (started) {
@@ -376,11 +431,19 @@ export function startCallSession(
     const reason = new DOMException("Call closed", "AbortError");
     responses.abort(reason);
     callController.abort(reason);
+    const endReason = endReasonOf(event.code);
+    if (opened) {
+      metrics.liveCalls.dec();
+      metrics.callsEnded.inc({ reason: endReason });
+    }
+    callSpan.end(endReason, event.code);
     const summary: CallSummary = {
       callId,
       durationMs: Math.round(performance.now() - startedAt),
       ...counts,
       closeCode: event.code,
+      firstFrame: latencies.firstFrame.summary(),
+      firstToken: latencies.firstToken.summary(),
     };
     logCallEnded(log, summary);
     ended.resolve(summary);
@@ -427,12 +490,20 @@ interface ResponseSlotOptions {
   send: (event: OutboundEvent) => void;
   /** The responder timeout of each run. */
   timeoutMs: number;
+  /** The silent-turn watchdog of each run; 0 is off. */
+  stallMs: number;
   /** Spoken when a run fails. */
   fallbackText: string;
   /** Whether the call's socket has closed. */
   isClosed: () => boolean;
   /** The call's counters of superseded and failed responses. */
   counts: { superseded: number; errors: number };
+  /** The call's latencies, for its summary; the begin message is left out. */
+  latencies: { firstFrame: LatencySample; firstToken: LatencySample };
+  /** Told about each run. */
+  metrics: ServerMetrics;
+  /** The call's span, parent of each run's. */
+  callSpan: CallSpan;
 }
 
 /** The call's one response in progress, and the newest response id. */
@@ -445,6 +516,7 @@ interface ResponseSlot {
    */
   start(
     id: number,
+    kind: TurnKind,
     produce: (options: ResponderOptions) => Reply | Promise<Reply>,
   ): boolean;
   /** Aborts the response in progress, if any. */
@@ -463,7 +535,7 @@ interface ResponseRun {
  * its id is still the newest before every send.
  */
 function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
-  const { callId, log, counts } = options;
+  const { callId, log, counts, latencies, metrics } = options;
   let latestId = -1;
   let current: ResponseRun | undefined;
 
@@ -473,23 +545,36 @@ function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
    */
   async function runResponse(
     id: number,
+    kind: TurnKind,
     produce: (options: ResponderOptions) => Reply | Promise<Reply>,
   ): Promise<void> {
     const run: ResponseRun = { id, controller: new AbortController() };
     current = run;
-    const { outcome } = await runReply({
+    const { outcome, marks } = await runReply({
       callId,
       responseId: id,
+      kind,
       produce,
       signal: run.controller.signal,
       liveness: () => livenessOf(id),
       send: options.send,
       timeoutMs: options.timeoutMs,
+      stallMs: options.stallMs,
       fallbackText: options.fallbackText,
       log,
+      metrics,
+      span: options.callSpan.startTurn(id, kind),
     });
     if (current === run) current = undefined;
-    if (outcome === "failed") counts.errors++;
+    if (outcome === "failed" || outcome === "timed_out") counts.errors++;
+    if (kind !== "begin") {
+      if (marks.first_frame_ms !== undefined) {
+        latencies.firstFrame.add(marks.first_frame_ms);
+      }
+      if (marks.first_token_ms !== undefined) {
+        latencies.firstToken.add(marks.first_token_ms);
+      }
+    }
   }
 
   function livenessOf(id: number): ReplyLiveness {
@@ -499,7 +584,7 @@ function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
 
   return {
     latestId: () => latestId,
-    start(id, produce) {
+    start(id, kind, produce) {
       if (id <= latestId) {
         log.warn("request_out_of_order", {
           call_id: callId,
@@ -512,6 +597,7 @@ function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
       if (current !== undefined) {
         // Only the newest id is spoken; stop the old one's work now (§5.1).
         counts.superseded++;
+        metrics.supersededResponses.inc();
         log.info("response_superseded", {
           call_id: callId,
           response_id: current.id,
@@ -521,7 +607,7 @@ function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
           new DOMException(`Superseded by response ${id}`, "AbortError"),
         );
       }
-      void runResponse(id, produce);
+      void runResponse(id, kind, produce);
       return true;
     },
     abort(reason) {
@@ -547,8 +633,15 @@ function toTurn(
   };
 }
 
+/** The close code's class (§5.8). */
+function endReasonOf(code: number): CallEndReason {
+  if (code === 1000 || code === 1005) return "normal";
+  return code === 1006 ? "dropped" : "error";
+}
+
 /** Writes the call's summary line. */
 function logCallEnded(log: Logger, summary: CallSummary): void {
+  const { firstFrame, firstToken } = summary;
   log.info("call_ended", {
     call_id: summary.callId,
     duration_ms: summary.durationMs,
@@ -557,5 +650,13 @@ function logCallEnded(log: Logger, summary: CallSummary): void {
     errors: summary.errors,
     rejected_frames: summary.rejectedFrames,
     close_code: summary.closeCode,
+    ...firstFrame && {
+      first_frame_p50_ms: firstFrame.p50Ms,
+      first_frame_max_ms: firstFrame.maxMs,
+    },
+    ...firstToken && {
+      first_token_p50_ms: firstToken.p50Ms,
+      first_token_max_ms: firstToken.maxMs,
+    },
   });
 }

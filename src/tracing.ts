@@ -88,6 +88,13 @@ export interface ToolRunSpan {
   /** Whether spans are recorded; false when tracing is off. */
   readonly recording: boolean;
   /**
+   * Runs `fn` with this tool run's span active, so spans started inside it
+   * (the tool's own `fetch`) become its children.
+   *
+   * @returns What `fn` returns.
+   */
+  run<T>(fn: () => T): T;
+  /**
    * Ends the tool run span; an `error` marks it as failed.
    *
    * @param error What went wrong, for the span status.
@@ -97,6 +104,7 @@ export interface ToolRunSpan {
 
 const NOOP_TOOL_RUN: ToolRunSpan = {
   recording: false,
+  run: (fn) => fn(),
   end(): void {},
 };
 
@@ -135,7 +143,7 @@ const tracer = trace.getTracer(TRACER_NAME);
  * const turn = call.startTurn(1, "response_required");
  * turn.mark("first_frame", 180);
  * turn.end("completed");
- * call.end("hangup", 1000);
+ * call.end("normal", 1000);
  * assert.equal(call.recording, false);
  * ```
  */
@@ -205,8 +213,10 @@ function startToolRunSpan(
       "gen_ai.tool.call.id": toolCallId,
     },
   }, parent);
+  const active = trace.setSpan(parent, span);
   return {
     recording: true,
+    run: (fn) => context.with(active, fn),
     end(error): void {
       if (error !== undefined) setError(span, error);
       span.end();

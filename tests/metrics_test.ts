@@ -320,7 +320,7 @@ Deno.test("createServerMetrics() declares the server's metrics with Prometheus n
   assert.ok(samples.every((line) => line.endsWith(" 0")), "all start at 0");
   assert.equal(
     samples.filter((line) => line.startsWith("retell_turns_total{")).length,
-    10,
+    15,
   );
   assert.deepEqual(
     samples.filter((line) =>

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createServerMetrics } from "../src/metrics.ts";
 import type { OutboundEvent } from "../src/protocol/outbound.ts";
 import {
   type ReplyLiveness,
@@ -7,8 +8,10 @@ import {
   runReply,
 } from "../src/reply.ts";
 import type { ResponsePart } from "../src/responder.ts";
+import { startCallSpan } from "../src/tracing.ts";
 import { chunk, done } from "./_support/frames.ts";
 import { captureLogs } from "./_support/logs.ts";
+import { sampleOf } from "./_support/metrics.ts";
 import { waitUntil } from "./_support/wait.ts";
 
 const FALLBACK = "Sorry, say that again?";
@@ -24,10 +27,11 @@ function gate<T = void>() {
  */
 function start(
   produce: ReplyOptions["produce"],
-  options: Partial<Pick<ReplyOptions, "timeoutMs">> = {},
+  options: Partial<Pick<ReplyOptions, "timeoutMs" | "stallMs">> = {},
 ) {
   const sent: OutboundEvent[] = [];
   const logs = captureLogs();
+  const metrics = createServerMetrics();
   const controller = new AbortController();
   const waiters = new Set<() => void>();
   let liveness: ReplyLiveness = "live";
@@ -35,6 +39,7 @@ function start(
   const running = runReply({
     callId: "call_reply",
     responseId: 4,
+    kind: "response_required",
     produce,
     signal: controller.signal,
     liveness: () => liveness,
@@ -43,8 +48,12 @@ function start(
       for (const waiter of [...waiters]) waiter();
     },
     timeoutMs: options.timeoutMs ?? 2_000,
+    stallMs: options.stallMs ?? 0,
     fallbackText: FALLBACK,
     log: logs.log,
+    metrics,
+    // Tracing is off in this process: the shared no-op turn span.
+    span: startCallSpan("call_reply").startTurn(4, "response_required"),
   });
   void running.then((value) => {
     result = value;
@@ -53,6 +62,7 @@ function start(
   return {
     sent,
     logs,
+    metrics,
     /** Resolves once `count` events have been sent. */
     sentAtLeast(count: number): Promise<void> {
       return waitUntil(
@@ -277,7 +287,8 @@ Deno.test("runReply() ends with the fallback text when the responder stalls", as
     );
     const result = await run.finished();
     assert.deepStrictEqual(run.sent, [done(4, FALLBACK)]);
-    assert.equal(result.outcome, "failed");
+    assert.equal(result.outcome, "timed_out");
+    assert.equal(turnFinished(run.logs).outcome, "timed_out");
     assert.ok(reason instanceof DOMException);
     assert.equal(reason.name, "TimeoutError");
     assert.equal(
@@ -297,7 +308,7 @@ Deno.test("runReply() ends with the fallback text when the responder stalls", as
       chunk(4, "One moment."),
       done(4, ` ${FALLBACK}`),
     ]);
-    assert.equal(result.outcome, "failed");
+    assert.equal(result.outcome, "timed_out");
     never.resolve();
   });
 });
@@ -401,4 +412,127 @@ Deno.test("runReply() sends nothing more once the run is not live", async (t) =>
       assert.deepStrictEqual(run.logs.events("responder_failed"), []);
     },
   );
+});
+
+Deno.test("runReply() tells the metrics each turn's outcome and latencies", async (t) => {
+  const series = (kind: string) => ({
+    firstFrame: `retell_turn_first_frame_seconds_count{kind="${kind}"}`,
+    complete: `retell_turn_complete_seconds_count{kind="${kind}"}`,
+  });
+
+  await t.step(
+    "a completed turn: first frame, complete, first token",
+    async () => {
+      const run = start(async function* ({ mark }) {
+        mark("first_token");
+        yield "Hello.";
+      });
+      const result = await run.finished();
+      const text = run.metrics.render();
+      const { firstFrame, complete } = series("response_required");
+      assert.equal(
+        sampleOf(
+          text,
+          'retell_turns_total{kind="response_required",outcome="completed"}',
+        ),
+        1,
+      );
+      assert.equal(sampleOf(text, firstFrame), 1);
+      assert.equal(sampleOf(text, complete), 1);
+      assert.equal(sampleOf(text, "retell_model_first_token_seconds_count"), 1);
+      assert.equal(
+        sampleOf(
+          text,
+          'retell_turn_first_frame_seconds_sum{kind="response_required"}',
+        ),
+        result.marks.first_frame_ms! / 1000,
+      );
+    },
+  );
+
+  await t.step("a superseded turn: counted, never complete", async () => {
+    const run = start(async function* ({ signal }) {
+      yield "Let me see.";
+      await new Promise((resolve) => signal.addEventListener("abort", resolve));
+    });
+    await run.sentAtLeast(1);
+    run.stop("superseded");
+    await run.finished();
+    const text = run.metrics.render();
+    const { firstFrame, complete } = series("response_required");
+    assert.equal(
+      sampleOf(
+        text,
+        'retell_turns_total{kind="response_required",outcome="superseded"}',
+      ),
+      1,
+    );
+    assert.equal(sampleOf(text, firstFrame), 1);
+    assert.equal(sampleOf(text, complete), 0);
+    assert.equal(sampleOf(text, "retell_model_first_token_seconds_count"), 0);
+  });
+
+  await t.step("a model error the responder reports, by kind", async () => {
+    const run = start(({ countModelError }) => {
+      countModelError?.("first_token_timeout");
+      throw new Error("Model request failed (first_token_timeout)");
+    });
+    assert.equal((await run.finished()).outcome, "failed");
+    const text = run.metrics.render();
+    assert.equal(
+      sampleOf(text, 'retell_model_errors_total{kind="first_token_timeout"}'),
+      1,
+    );
+    assert.equal(
+      sampleOf(
+        text,
+        'retell_turns_total{kind="response_required",outcome="failed"}',
+      ),
+      1,
+    );
+  });
+});
+
+Deno.test("runReply() warns once when a live turn sends nothing for stallMs", async (t) => {
+  await t.step("silent after a first piece, then silent again", async () => {
+    const resume = gate();
+    const never = gate();
+    const run = start(async function* () {
+      yield "One moment.";
+      await resume.promise;
+      yield " Still here.";
+      await never.promise;
+    }, { stallMs: 40, timeoutMs: 1_000 });
+    const warning = await run.logs.waitFor("turn_stalled");
+    assert.deepStrictEqual(
+      [warning.level, warning.call_id, warning.response_id, warning.silent_ms],
+      ["warn", "call_reply", 4, 40],
+    );
+    assert.equal(sampleOf(run.metrics.render(), "retell_turn_stalls_total"), 1);
+    // A frame after the warning, then a silence longer than stallMs that
+    // only the responder timeout ends: still one warning.
+    resume.resolve();
+    const result = await run.finished();
+    assert.equal(result.outcome, "timed_out");
+    assert.deepStrictEqual(run.sent, [
+      chunk(4, "One moment."),
+      chunk(4, " Still here."),
+      done(4, ` ${FALLBACK}`),
+    ]);
+    assert.equal(run.logs.events("turn_stalled").length, 1);
+    assert.equal(sampleOf(run.metrics.render(), "retell_turn_stalls_total"), 1);
+    never.resolve();
+  });
+
+  await t.step("not when stallMs is 0", async () => {
+    const run = start(
+      ({ signal }) =>
+        new Promise((_, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason))
+        ),
+      { stallMs: 0, timeoutMs: 60 },
+    );
+    assert.equal((await run.finished()).outcome, "timed_out");
+    assert.deepStrictEqual(run.logs.events("turn_stalled"), []);
+  });
 });

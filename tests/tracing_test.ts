@@ -17,7 +17,7 @@ Deno.test("startCallSpan() hands out shared no-op spans when tracing is off", ()
   turn.mark("first_frame", 12);
   tool.end("failed");
   turn.end("failed", "boom");
-  call.end("hangup", 1000);
+  call.end("normal", 1000);
 });
 
 /** One span as OTLP/HTTP JSON carries it. */
@@ -58,7 +58,7 @@ const tool = turn.startToolRun("lookup", "tool_call_1");
 tool.end("boom");
 turn.end("failed", "model down");
 call.startTurn(4, "reminder_required").end("superseded");
-call.end("hangup", 1000);
+call.end("normal", 1000);
 console.log(JSON.stringify([call.recording, turn.recording, tool.recording]));
 `;
 
@@ -136,7 +136,7 @@ Deno.test("startCallSpan() exports call, turn and tool run spans through Deno's 
   const call = named("retell.call");
   assert.deepEqual(attributesOf(call), {
     "retell.call_id": "call_abc",
-    "retell.call.end_reason": "hangup",
+    "retell.call.end_reason": "normal",
     "retell.call.close_code": 1000,
   });
 

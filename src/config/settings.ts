@@ -21,6 +21,9 @@ import {
   wholeNumber,
 } from "./_schemas.ts";
 
+/** Shortest `METRICS_TOKEN` accepted: a guessable token would open the numbers to anyone. */
+const MIN_METRICS_TOKEN_LENGTH = 16;
+
 /** Names accepted by `RESPONDER`. */
 export const RESPONDER_NAMES = ["dummy", "llm"] as const;
 
@@ -51,6 +54,10 @@ export interface Config {
   responder: ResponderName;
   /** `LOG_LEVEL`: lowest level logged. */
   logLevel: LogLevel;
+  /** `METRICS_ALLOWED_IPS`: addresses and CIDR ranges that may read `/metrics` without a token. */
+  metricsAllowedIps: readonly string[];
+  /** `METRICS_TOKEN`: bearer token that lets any address read `/metrics`; empty accepts none. */
+  metricsToken: string;
   /** `AUTO_RECONNECT`: ask Retell for `ping_pong` keepalives and reconnection. */
   autoReconnect: boolean;
   /** `CALL_DETAILS`: ask Retell for the `call_details` event. */
@@ -59,6 +66,8 @@ export interface Config {
   transcriptWithToolCalls: boolean;
   /** `RESPONDER_TIMEOUT_MS`: longest wait for the responder's next piece of a reply. */
   responderTimeoutMs: number;
+  /** `TURN_STALL_MS`: silence in a live response after which `turn_stalled` is logged; 0 is off. */
+  turnStallMs: number;
   /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for live calls to end. */
   shutdownGraceMs: number;
   /** `CALL_STORE`: where a call's state lives between sockets. */
@@ -244,6 +253,30 @@ export const SETTINGS = {
     description:
       "`debug`, `info`, `warn` or `error`. `debug` logs every frame in both directions.",
   }),
+  METRICS_ALLOWED_IPS: setting({
+    key: "metricsAllowedIps",
+    scope: "server",
+    schema: ipList(createIpAllowlist),
+    default: "127.0.0.0/8,::1",
+    emptyIsValue: true,
+    description:
+      "Comma-separated IPs and CIDR ranges that may read `GET /metrics` (Prometheus text) without a token; behind `TRUST_PROXY`, the forwarded client counts. Everyone else gets 404, or 403 for a wrong token. Empty: only the token opens it.",
+  }),
+  METRICS_TOKEN: setting({
+    key: "metricsToken",
+    scope: "server",
+    schema: z.string().refine(
+      (token) => token === "" || token.length >= MIN_METRICS_TOKEN_LENGTH,
+      {
+        error:
+          `must be empty or at least ${MIN_METRICS_TOKEN_LENGTH} characters`,
+      },
+    ),
+    default: "",
+    secret: true,
+    description:
+      `Bearer token (at least ${MIN_METRICS_TOKEN_LENGTH} characters) that lets any address read \`/metrics\` with \`Authorization: Bearer <token>\`, for a scraper outside \`METRICS_ALLOWED_IPS\`. Empty: no token is accepted. Never logged.`,
+  }),
   AUTO_RECONNECT: setting({
     key: "autoReconnect",
     scope: "agent",
@@ -275,6 +308,14 @@ export const SETTINGS = {
     default: "30000",
     description:
       "Longest wait in ms for the responder's next piece of a reply; past it the turn ends with a short spoken apology.",
+  }),
+  TURN_STALL_MS: setting({
+    key: "turnStallMs",
+    scope: "agent",
+    schema: wholeNumber(0, 600_000),
+    default: "5000",
+    description:
+      "A live response that has sent nothing for this many ms logs one `turn_stalled` warning and counts in `retell_turn_stalls_total`; the turn goes on (`RESPONDER_TIMEOUT_MS` ends it). `0` turns the watchdog off.",
   }),
   SHUTDOWN_GRACE_MS: setting({
     key: "shutdownGraceMs",

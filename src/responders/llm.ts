@@ -18,7 +18,13 @@ import { createToolCallAssembler } from "../llm/tool_calls.ts";
 import { runToolOnce } from "../llm/tool_runs.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import { describeError, type Logger } from "../log.ts";
-import type { CallContext, Responder, ResponsePart } from "../responder.ts";
+import type {
+  CallContext,
+  ModelErrorKind,
+  Responder,
+  ResponderOptions,
+  ResponsePart,
+} from "../responder.ts";
 
 /** The system prompt used when none is configured. */
 export const DEFAULT_AGENT_PROMPT: string =
@@ -138,14 +144,6 @@ function builtInTools(transferNumber: string | undefined) {
   return tools;
 }
 
-/** Why a model request failed, for the log line. */
-type FailureKind =
-  | "http"
-  | "network"
-  | "first_token_timeout"
-  | "stall"
-  | "stream";
-
 /**
  * Creates the responder that answers with an OpenAI-compatible chat model.
  *
@@ -213,7 +211,10 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
   return {
     beginAfterCallDetails: hasPlaceholders(beginMessage),
     begin: (call) => fillTemplate(beginMessage, variablesOf(call)),
-    async *respond(turn, { signal, mark }): AsyncGenerator<ResponsePart> {
+    async *respond(
+      turn,
+      { signal, mark, countModelError },
+    ): AsyncGenerator<ResponsePart> {
       const { call } = turn;
       const messages: ChatMessage[] = toChatMessages({
         prompt: fillTemplate(prompt, variablesOf(call)),
@@ -253,6 +254,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           },
           signal,
           mark,
+          countModelError,
           firstTokenTimeoutMs,
           stallTimeoutMs,
           speak: (delta) => {
@@ -493,6 +495,8 @@ interface RoundOptions {
   signal: AbortSignal;
   /** Records `first_token` on the turn's latency line. */
   mark: (name: string) => void;
+  /** Counts the round's failure, when it fails. */
+  countModelError: ResponderOptions["countModelError"];
   /** Longest wait in ms for the first token. */
   firstTokenTimeoutMs: number;
   /** Longest gap in ms between two pieces of the stream. */
@@ -529,7 +533,7 @@ async function* streamRound(
 ): AsyncGenerator<string, RoundResult | undefined> {
   const { signal, firstTokenTimeoutMs, stallTimeoutMs } = options;
   const request = new AbortController();
-  let failure: FailureKind | undefined;
+  let failure: ModelErrorKind | undefined;
   let gotToken = false;
   const watchdog = createWatchdog(() => {
     failure = gotToken ? "stall" : "first_token_timeout";
@@ -584,6 +588,7 @@ async function* streamRound(
       ...detail,
       elapsed_ms: Math.round(performance.now() - startedAt),
     });
+    options.countModelError?.(detail.kind);
     throw new Error(
       `Cannot get a reply from the model: ${detail.error} (${detail.kind})`,
       { cause: error },
@@ -613,9 +618,9 @@ function messageArgument(argumentsText: string): string {
 /** Classifies a failed model request for the log, without the API key. */
 function describeFailure(
   error: unknown,
-  timedOut: FailureKind | undefined,
+  timedOut: ModelErrorKind | undefined,
   apiKey: string,
-): { kind: FailureKind; status?: number; error: string } {
+): { kind: ModelErrorKind; status?: number; error: string } {
   const redact = (text: string) =>
     apiKey === "" ? text : text.replaceAll(apiKey, "[redacted]");
   if (timedOut !== undefined) {

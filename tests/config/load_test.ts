@@ -20,10 +20,13 @@ const DEFAULTS: Config = {
   websocketPath: "/llm-websocket",
   responder: "dummy",
   logLevel: "info",
+  metricsAllowedIps: ["127.0.0.0/8", "::1"],
+  metricsToken: "",
   autoReconnect: true,
   callDetails: true,
   transcriptWithToolCalls: false,
   responderTimeoutMs: 30000,
+  turnStallMs: 5000,
   shutdownGraceMs: 30000,
   callStore: "memory",
   kvPath: undefined,
@@ -183,10 +186,13 @@ Deno.test("loadConfig() reads every variable when each is set to a valid value",
         WEBSOCKET_PATH: "/retell/ws/",
         RESPONDER: "dummy",
         LOG_LEVEL: "debug",
+        METRICS_ALLOWED_IPS: "10.9.0.0/16, 2001:db8::1",
+        METRICS_TOKEN: "scrape-token-0123456789",
         AUTO_RECONNECT: "0",
         CALL_DETAILS: "OFF",
         TRANSCRIPT_WITH_TOOL_CALLS: "On",
         RESPONDER_TIMEOUT_MS: "5000",
+        TURN_STALL_MS: "0",
         SHUTDOWN_GRACE_MS: "0",
         CALL_STORE: "redis",
         KV_PATH: "/var/lib/retell/calls.sqlite",
@@ -202,10 +208,13 @@ Deno.test("loadConfig() reads every variable when each is set to a valid value",
         websocketPath: "/retell/ws",
         responder: "dummy",
         logLevel: "debug",
+        metricsAllowedIps: ["10.9.0.0/16", "2001:db8::1"],
+        metricsToken: "scrape-token-0123456789",
         autoReconnect: false,
         callDetails: false,
         transcriptWithToolCalls: true,
         responderTimeoutMs: 5000,
+        turnStallMs: 0,
         shutdownGraceMs: 0,
         callStore: "redis",
         kvPath: "/var/lib/retell/calls.sqlite",
@@ -289,13 +298,25 @@ Deno.test("loadConfig() treats an empty value as a value only for lists and BEGI
     assert.deepStrictEqual(load({ TRUST_PROXY: "" }), DEFAULTS);
   });
 
+  await t.step('METRICS_ALLOWED_IPS="" leaves only the token', () => {
+    assert.deepStrictEqual(load({ METRICS_ALLOWED_IPS: "" }), {
+      ...DEFAULTS,
+      metricsAllowedIps: [],
+    });
+  });
+
   await t.step(
     'PORT="" and every other empty variable means the default',
     () => {
       assert.deepStrictEqual(load({ PORT: "" }), DEFAULTS);
       const empty = SETTING_NAMES
         .filter((name) =>
-          !["ALLOWED_IPS", "TRUST_PROXY", "BEGIN_MESSAGE"].includes(name)
+          ![
+            "ALLOWED_IPS",
+            "TRUST_PROXY",
+            "METRICS_ALLOWED_IPS",
+            "BEGIN_MESSAGE",
+          ].includes(name)
         )
         .map((name) => [name, ""] as const);
       assert.deepStrictEqual(loadConfig(new Map(empty)), DEFAULTS);
@@ -375,6 +396,32 @@ Deno.test("loadConfig() throws a ConfigError naming the variable when one is inv
         "RESPONDER_TIMEOUT_MS",
         value,
         "must be a whole number from 1 to 600000",
+        JSON.stringify(value),
+      );
+    }
+  });
+
+  await t.step('METRICS_ALLOWED_IPS "10.0.0.0/40" quotes the rule', () => {
+    assertRefused("METRICS_ALLOWED_IPS", "10.0.0.0/40", "10.0.0.0/40");
+  });
+
+  await t.step("METRICS_TOKEN shorter than 16 characters, value hidden", () => {
+    const token = "short-token";
+    assertRefused(
+      "METRICS_TOKEN",
+      token,
+      "must be empty or at least 16 characters",
+    );
+    const [line] = problemsOf({ METRICS_TOKEN: token });
+    assert.ok(!line!.includes(token), line);
+  });
+
+  await t.step('TURN_STALL_MS "-1" and "600001"', () => {
+    for (const value of ["-1", "600001"]) {
+      assertRefused(
+        "TURN_STALL_MS",
+        value,
+        "must be a whole number from 0 to 600000",
         JSON.stringify(value),
       );
     }

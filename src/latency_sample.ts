@@ -1,0 +1,86 @@
+/**
+ * The latencies of one call, kept small for its `call_ended` summary: at
+ * most a fixed number of durations, a uniform sample of all of them once a
+ * long call has more, and the exact maximum.
+ *
+ * @module
+ */
+
+/** The median and the maximum of some durations. */
+export interface LatencySummary {
+  /** The median (nearest rank: the lower of two middles), in ms. */
+  readonly p50Ms: number;
+  /** The longest, in ms. */
+  readonly maxMs: number;
+}
+
+/** Durations collected over a call, summarised when it ends. */
+export interface LatencySample {
+  /** Adds one duration, in ms. */
+  add(ms: number): void;
+  /** The median and the maximum so far; undefined before the first. */
+  summary(): LatencySummary | undefined;
+}
+
+/** Options of {@linkcode createLatencySample}. */
+export interface LatencySampleOptions {
+  /**
+   * Most durations kept; past it each new one replaces a random kept one
+   * with the odds that keep the sample uniform (reservoir sampling).
+   *
+   * @default {256}
+   */
+  capacity?: number;
+  /**
+   * Random numbers in [0, 1), for the replacement.
+   *
+   * @default {Math.random}
+   */
+  random?: () => number;
+}
+
+/**
+ * Creates an empty sample.
+ *
+ * @param options Capacity and random source.
+ * @returns The sample.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLatencySample } from "./latency_sample.ts";
+ *
+ * const firstFrames = createLatencySample();
+ * for (const ms of [420, 180, 260]) firstFrames.add(ms);
+ * assert.deepEqual(firstFrames.summary(), { p50Ms: 260, maxMs: 420 });
+ * ```
+ */
+export function createLatencySample(
+  options: LatencySampleOptions = {},
+): LatencySample {
+  const capacity = options.capacity ?? 256;
+  const random = options.random ?? Math.random;
+  const kept: number[] = [];
+  let seen = 0;
+  let maxMs = -Infinity;
+  return {
+    add(ms) {
+      seen++;
+      if (ms > maxMs) maxMs = ms;
+      if (kept.length < capacity) {
+        kept.push(ms);
+        return;
+      }
+      const slot = Math.floor(random() * seen);
+      if (slot < capacity) kept[slot] = ms;
+    },
+    summary() {
+      if (kept.length === 0) return undefined;
+      const sorted = kept.toSorted((a, b) => a - b);
+      return {
+        p50Ms: sorted[Math.ceil(sorted.length / 2) - 1]!,
+        maxMs,
+      };
+    },
+  };
+}
