@@ -193,19 +193,21 @@ export {
 } from "./call_store/from_settings.ts";
 export {
   type CallEndReason,
-  type Counter,
   createServerMetrics,
   type FrameRejectKind,
-  type Gauge,
-  type Histogram,
-  type Labels,
-  PROMETHEUS_CONTENT_TYPE,
   type RefusalReason,
   type ServerMetrics,
   type TurnKind,
   type TurnOutcome,
-  type UpdateArgs,
 } from "./metrics.ts";
+export {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  PROMETHEUS_CONTENT_TYPE,
+  type UpdateArgs,
+} from "./metric_registry.ts";
 export { TRACER_NAME } from "./tracing.ts";
 export type { LatencySummary } from "./latency_sample.ts";
 export {

@@ -12,12 +12,9 @@ import { createClientAddressResolver } from "./client_address.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
 import type { Logger } from "./log.ts";
-import {
-  createMetricsGuard,
-  createServerMetrics,
-  PROMETHEUS_CONTENT_TYPE,
-  type ServerMetrics,
-} from "./metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
+import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
+import { createMetricsGuard } from "./metrics_access.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
 import { type CallSession, startCallSession } from "./session.ts";

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import {
   createMetricRegistry,
+  PROMETHEUS_CONTENT_TYPE,
+} from "../src/metric_registry.ts";
+import { createServerMetrics } from "../src/metrics.ts";
+import {
   createMetricsGuard,
-  createServerMetrics,
   type MetricsAccess,
   type MetricsGuardOptions,
-  PROMETHEUS_CONTENT_TYPE,
-} from "../src/metrics.ts";
+} from "../src/metrics_access.ts";
 
 function lines(...text: string[]): string {
   return `${text.join("\n")}\n`;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createFallbackCallStore } from "../src/call_store/fallback.ts";
 import { createKvCallStore } from "../src/call_store/kv.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "../src/metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../src/metric_registry.ts";
 import type { Responder } from "../src/responder.ts";
 import { createDummyResponder } from "../src/responders/dummy.ts";
 import { createLlmResponder } from "../src/responders/llm.ts";
