@@ -7,13 +7,14 @@
  * @module
  */
 import type { CallRecord, CallStore } from "./call_store/call_store.ts";
+import { createCallMemory } from "./call_memory.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import {
   createLatencySample,
   type LatencySample,
   type LatencySummary,
 } from "./latency_sample.ts";
-import { describeError, type Logger } from "./log.ts";
+import type { Logger } from "./log.ts";
 import {
   type CallEndReason,
   createServerMetrics,
@@ -201,20 +202,19 @@ export function startCallSession(
     signal: callController.signal,
     store,
   };
+  const memory = createCallMemory({ callId, store, log });
   let transcript: readonly Utterance[] = [];
   let opened = false;
   let closed = false;
   let begun = false;
   // Requests wait until the store has said whether this is a reconnect.
-  let recalled = store === undefined;
+  let recalled = !memory.remembers;
   let waitingRequest:
     | ResponseRequiredRequest
     | ReminderRequiredRequest
     | undefined;
   // A request arrived: a greeting now would be stale.
   let requested = false;
-  // The store knows the agent has spoken on this call.
-  let greeted = false;
   let detailsTimer: ReturnType<typeof setTimeout> | undefined;
   const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
   const latencies = {
@@ -248,19 +248,18 @@ export function startCallSession(
     // config goes first, before the begin message (§2), and again on every
     // socket of a reconnected call (§11).
     send(createConfigEvent(callConfig));
-    if (store === undefined) greet();
-    else void recall(store);
+    if (memory.remembers) void recall();
+    else greet();
   }
 
   /** Asks the store about the call, then greets or continues it. */
-  async function recall(store: CallStore): Promise<void> {
-    const record = await attempt("get", () => store.get(callId));
+  async function recall(): Promise<void> {
+    const record = await memory.recall();
     recalled = true;
     if (closed) return;
     // Details Retell sent on this socket win over the saved ones.
     call.details ??= record?.details;
     if (record?.greeted) {
-      greeted = true;
       begun = true;
       noteReconnected(record);
     } else {
@@ -309,38 +308,7 @@ export function startCallSession(
   /** Sends a reply's event; the first response frame marks the call greeted. */
   function sendResponse(event: OutboundEvent): void {
     send(event);
-    if (greeted || event.response_type !== "response") return;
-    greeted = true;
-    remember("markGreeted", (store) => store.markGreeted(callId));
-  }
-
-  /** Runs a store operation; a failure is logged and read as no answer. */
-  async function attempt<T>(
-    operation: string,
-    run: () => Promise<T>,
-  ): Promise<T | undefined> {
-    try {
-      return await run();
-    } catch (error) {
-      log.error("call_store_failed", {
-        call_id: callId,
-        operation,
-        error: describeError(error),
-      });
-      return undefined;
-    }
-  }
-
-  /** Writes to the store in the background, when there is one. */
-  function remember(
-    operation: string,
-    write: (store: CallStore) => Promise<void>,
-  ): void {
-    if (store === undefined) return;
-    void attempt(operation, async () => {
-      await write(store);
-      if (debug) log.debug("call_store_saved", { call_id: callId, operation });
-    });
+    if (event.response_type === "response") memory.markGreeted();
   }
 
   function onMessage(event: MessageEvent): void {
@@ -376,10 +344,7 @@ export function startCallSession(
         return;
       case "call_details":
         call.details = inbound.call;
-        remember(
-          "saveDetails",
-          (store) => store.saveDetails(callId, inbound.call),
-        );
+        memory.saveDetails(inbound.call);
         if (!begun && detailsTimer !== undefined) begin();
         return;
       case "update_only":
@@ -414,7 +379,7 @@ export function startCallSession(
     );
     if (started) {
       counts.turns++;
-      remember("touch", (store) => store.touch(callId));
+      memory.touch();
     }
   }
 
@@ -427,7 +392,7 @@ export function startCallSession(
     closed = true;
     clearTimeout(detailsTimer);
     // The gap a reconnect reports starts here when the server saw the drop.
-    remember("touch", (store) => store.touch(callId));
+    memory.touch();
     const reason = new DOMException("Call closed", "AbortError");
     responses.abort(reason);
     callController.abort(reason);
