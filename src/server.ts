@@ -6,10 +6,13 @@
  */
 import { createClientAddressResolver } from "./client_address.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
+import type { Config } from "./config/settings.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
-import type { Logger } from "./log.ts";
+import type { LlmTool } from "./llm/tools.ts";
+import { createLogger, type Logger } from "./log.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
+import { createResponderFromConfig } from "./responders/from_config.ts";
 import { type CallSession, startCallSession } from "./session.ts";
 
 /** Addresses `allowLoopback` adds to the allowlist. */
@@ -18,12 +21,38 @@ const LOOPBACK = ["127.0.0.0/8", "::1"];
 /** Longest call id accepted from the path; Retell's are far shorter. */
 const MAX_CALL_ID_LENGTH = 256;
 
-/** Options of {@linkcode createRetellServer}. */
+/**
+ * Options of {@linkcode createRetellServer}. Each setting comes from
+ * `config` when it is given, and from the defaults shown below (those of
+ * `loadConfig` on an empty environment) otherwise; an option set here
+ * overrides both.
+ */
 export interface RetellServerOptions {
-  /** Decides what the agent says on every call. */
-  responder: Responder;
-  /** Where log lines go. */
-  log: Logger;
+  /**
+   * The loaded settings (from `loadConfig`): the responder, the
+   * log level, the allowlist, the socket path, the `config` event and the
+   * responder timeout all follow it unless overridden below.
+   */
+  config?: Config;
+  /**
+   * Decides what the agent says on every call.
+   *
+   * @default {the one `config.responder` names, given `tools` (dummy without `config`)}
+   */
+  responder?: Responder;
+  /**
+   * Your own tools for the `llm` responder built from `config`; ignored
+   * when `responder` is given.
+   *
+   * @default {[]}
+   */
+  tools?: readonly LlmTool[];
+  /**
+   * Where log lines go.
+   *
+   * @default {JSON lines at `config.logLevel`}
+   */
+  log?: Logger;
   /**
    * IPs and CIDR ranges that may open a call; `*` is everyone, an empty
    * list is no one.
@@ -50,7 +79,8 @@ export interface RetellServerOptions {
    */
   websocketPath?: string;
   /**
-   * The `config` event sent on every call.
+   * The `config` event sent on every call; with `config`, built from its
+   * `autoReconnect`, `callDetails` and `transcriptWithToolCalls`.
    *
    * @default {{ auto_reconnect: true, call_details: true }}
    */
@@ -87,33 +117,45 @@ export interface RetellServer {
  * 403 before any upgrade, a plain GET on the socket path 426, anything else
  * 404.
  *
- * @param options Responder, logger, allowlist and call settings.
+ * To run it as a process, with signals and the stop handled, use
+ * `serveRetell`; this is for serving the handler from your own `Deno.serve`.
+ *
+ * @param options The settings, and what overrides them.
  * @returns The handler and the live calls.
  * @throws {TypeError} When an allowlist or proxy rule cannot be parsed.
  *
- * @example Usage
+ * @example Your own Deno.serve, every setting from the environment
  * ```ts ignore
- * import { createDummyResponder, createLogger, createRetellServer } from "./mod.ts";
+ * import { createRetellServer, loadConfig } from "./mod.ts";
  *
- * const server = createRetellServer({
- *   responder: createDummyResponder(),
- *   log: createLogger(),
- * });
- * Deno.serve({ port: 8080 }, server.handler);
+ * const config = loadConfig(Deno.env);
+ * const retell = createRetellServer({ config });
+ * Deno.serve({ hostname: config.listenHost, port: config.port }, retell.handler);
  * ```
  */
-export function createRetellServer(options: RetellServerOptions): RetellServer {
-  const { responder, log } = options;
-  const rules = [...(options.allowedIps ?? DEFAULT_CONFIG.allowedIps)];
-  if (options.allowLoopback ?? DEFAULT_CONFIG.allowLoopback) {
+export function createRetellServer(
+  options: RetellServerOptions = {},
+): RetellServer {
+  const config = options.config ?? DEFAULT_CONFIG;
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const responder = options.responder ??
+    createResponderFromConfig(config, log, {
+      ...(options.tools && { tools: options.tools }),
+    });
+  const callConfig = options.callConfig ??
+    (options.config && callConfigOf(options.config));
+  const responderTimeoutMs = options.responderTimeoutMs ??
+    config.responderTimeoutMs;
+  const rules = [...(options.allowedIps ?? config.allowedIps)];
+  if (options.allowLoopback ?? config.allowLoopback) {
     rules.push(...LOOPBACK);
   }
   const isAllowed = createIpAllowlist(rules);
   const resolveClient = createClientAddressResolver(
-    options.trustProxy ?? DEFAULT_CONFIG.trustProxy,
+    options.trustProxy ?? config.trustProxy,
   );
   const prefix = `${
-    (options.websocketPath ?? DEFAULT_CONFIG.websocketPath).replace(/\/+$/, "")
+    (options.websocketPath ?? config.websocketPath).replace(/\/+$/, "")
   }/`;
   const calls = new Set<CallSession>();
   let draining = false;
@@ -209,9 +251,8 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
       callId,
       responder,
       log,
-      ...(options.callConfig && { callConfig: options.callConfig }),
-      ...(options.responderTimeoutMs &&
-        { responderTimeoutMs: options.responderTimeoutMs }),
+      ...(callConfig && { callConfig }),
+      responderTimeoutMs,
     });
     calls.add(session);
     session.ended.then(() => {
@@ -241,6 +282,15 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
   }
 
   return { handler, calls, drain };
+}
+
+/** The `config` event the settings ask for. */
+function callConfigOf(config: Config): CallConfig {
+  return {
+    auto_reconnect: config.autoReconnect,
+    call_details: config.callDetails,
+    transcript_with_tool_calls: config.transcriptWithToolCalls,
+  };
 }
 
 /** The call id from what follows the prefix: one segment, a trailing slash allowed. */
