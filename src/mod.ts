@@ -57,6 +57,7 @@ export {
 } from "./config/load.ts";
 export {
   createRetellServer,
+  type DrainResult,
   type RetellServer,
   type RetellServerOptions,
 } from "./server.ts";

@@ -100,14 +100,23 @@ export interface RetellServer {
   /** Calls whose socket has been accepted and not yet closed. */
   readonly calls: ReadonlySet<CallSession>;
   /**
-   * Stops taking calls (new sockets get 503, `/healthz` reports `draining`
-   * with 503 so load balancers move on) and resolves with the number of
-   * calls still live once all have ended or `timeoutMs` has passed.
+   * Starts the stop: new sockets get 503 and `/healthz` reports `draining`
+   * with 503, so load balancers move on; resolves once no call has a
+   * response in flight, or `timeoutMs` has passed.
    *
-   * Live calls are never closed here: closing from the server ends Retell's
-   * call as an error (PROTOCOL.md §5.8).
+   * Open calls are never closed here, idle or not: closing from the server
+   * ends Retell's call (PROTOCOL.md §5.8). A process that exits after the
+   * drain drops them instead, and Retell reconnects.
    */
-  drain(timeoutMs: number): Promise<number>;
+  drain(timeoutMs: number): Promise<DrainResult>;
+}
+
+/** What {@linkcode RetellServer.drain} left when it resolved. */
+export interface DrainResult {
+  /** Calls still open, idle or not. */
+  openCalls: number;
+  /** Of those, calls whose response was still in flight when time ran out. */
+  responding: number;
 }
 
 /**
@@ -159,7 +168,6 @@ export function createRetellServer(
   }/`;
   const calls = new Set<CallSession>();
   let draining = false;
-  let callsChanged = Promise.withResolvers<void>();
 
   if (rules.includes("*")) {
     log.warn("allowlist_open", {
@@ -255,30 +263,29 @@ export function createRetellServer(
       responderTimeoutMs,
     });
     calls.add(session);
-    session.ended.then(() => {
-      calls.delete(session);
-      callsChanged.resolve();
-      callsChanged = Promise.withResolvers<void>();
-    });
+    session.ended.then(() => calls.delete(session));
     log.info("call_accepted", { call_id: callId, address: client });
     return upgraded.response;
   }
 
-  async function drain(timeoutMs: number): Promise<number> {
+  async function drain(timeoutMs: number): Promise<DrainResult> {
     draining = true;
     const deadline = Promise.withResolvers<"expired">();
     const timer = setTimeout(() => deadline.resolve("expired"), timeoutMs);
     try {
-      while (calls.size > 0) {
-        if (
-          await Promise.race([callsChanged.promise, deadline.promise]) ===
-            "expired"
-        ) break;
-      }
+      // A call may start a new response while another finishes: wait until
+      // all are idle at once.
+      do {
+        const idle = Promise.all([...calls].map((call) => call.whenIdle()));
+        if (await Promise.race([idle, deadline.promise]) === "expired") break;
+      } while ([...calls].some((call) => call.responding));
     } finally {
       clearTimeout(timer);
     }
-    return calls.size;
+    return {
+      openCalls: calls.size,
+      responding: [...calls].filter((call) => call.responding).length,
+    };
   }
 
   return { handler, calls, drain };
