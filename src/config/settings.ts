@@ -52,7 +52,7 @@ export interface Config {
   transcriptWithToolCalls: boolean;
   /** `RESPONDER_TIMEOUT_MS`: longest wait for the responder's next piece of a reply. */
   responderTimeoutMs: number;
-  /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for live calls to end. */
+  /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for responses in flight. */
   shutdownGraceMs: number;
   /** Settings of the `llm` responder; only checked when `RESPONDER=llm`. */
   llm: LlmConfig;
@@ -265,9 +265,9 @@ export const SETTINGS = {
     key: "shutdownGraceMs",
     scope: "server",
     schema: wholeNumber(0, 86_400_000),
-    default: "30000",
+    default: "3000",
     description:
-      "On SIGINT or SIGTERM, stop taking calls and wait up to this many ms for live calls to end. A second signal exits at once.",
+      "On SIGINT or SIGTERM, refuse new calls, let responses in flight finish for up to this many ms, then exit: open calls drop and Retell reconnects them.",
   }),
   OPENAI_API_KEY: setting({
     key: "llm.apiKey",

@@ -24,7 +24,7 @@ const DEFAULTS: Config = {
   callDetails: true,
   transcriptWithToolCalls: false,
   responderTimeoutMs: 30000,
-  shutdownGraceMs: 30000,
+  shutdownGraceMs: 3000,
   llm: {
     apiKey: "",
     baseUrl: "https://api.openai.com/v1",
