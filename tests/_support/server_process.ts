@@ -3,7 +3,7 @@
  * example), for tests of the entry point: its signals, its stop and its
  * startup failures happen to a real process.
  */
-import { SETTING_NAMES } from "../../src/config/settings.ts";
+import { SETTING_NAMES, SETTINGS } from "../../src/config/settings.ts";
 import type { LogRecord } from "./logs.ts";
 import { waitUntil } from "./wait.ts";
 
@@ -22,7 +22,7 @@ export interface ServerProcessOptions {
    */
   args?: readonly string[];
   /**
-   * Settings, on top of every setting at its default (empty), with
+   * Settings, on top of every setting at its default, with
    * `LISTEN_HOST=127.0.0.1`, `ALLOW_LOOPBACK=true` and a free `PORT`.
    */
   env?: Record<string, string>;
@@ -61,12 +61,15 @@ export function freePort(): number {
  */
 export function spawnServer(options: ServerProcessOptions = {}): ServerProcess {
   const port = freePort();
-  const blank = Object.fromEntries(SETTING_NAMES.map((name) => [name, ""]));
+  // Every setting at its default, so the test's own environment cannot leak in.
+  const defaults = Object.fromEntries(
+    SETTING_NAMES.map((name) => [name, SETTINGS[name].default]),
+  );
   const child = new Deno.Command("deno", {
     args: [...(options.args ?? MAIN_ARGS)],
     cwd: ROOT,
     env: {
-      ...blank,
+      ...defaults,
       NO_COLOR: "1",
       LISTEN_HOST: "127.0.0.1",
       ALLOW_LOOPBACK: "true",
