@@ -13,8 +13,10 @@ import { createLogger, describeError, type Logger } from "./log.ts";
 import type { Responder } from "./responder.ts";
 import { createRetellServer, type RetellServer } from "./server.ts";
 
-/** The signals that start the stop. */
-const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+/** The signals that start the stop; Windows has no SIGTERM listener. */
+const STOP_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
+  ? ["SIGINT", "SIGBREAK"]
+  : ["SIGINT", "SIGTERM"];
 
 /**
  * A signal this soon after the first one belongs to the same stop: Ctrl-C
