@@ -3,13 +3,14 @@
  *
  * Retell opens one WebSocket per call to `{websocketPath}/{call_id}`,
  * streams the live transcript, and speaks what the server streams back.
- * {@linkcode createRetellServer} gives a handler for `Deno.serve`; each call
- * runs the protocol in {@linkcode startCallSession}; a
- * {@linkcode Responder} decides what the agent says.
+ * {@linkcode serveRetell} runs the whole server from the environment's
+ * settings; {@linkcode createRetellServer} gives the handler for your own
+ * `Deno.serve`; each call runs the protocol in {@linkcode startCallSession};
+ * a {@linkcode Responder} decides what the agent says.
  *
  * @example A server with your own responder
  * ```ts ignore
- * import { createLogger, createRetellServer, type Responder } from "./src/mod.ts";
+ * import { type Responder, serveRetell } from "./src/mod.ts";
  *
  * const responder: Responder = {
  *   begin: () => "Hello! What can I do for you?",
@@ -18,8 +19,7 @@
  *     yield turn.transcript.at(-1)?.content ?? "nothing";
  *   },
  * };
- * const server = createRetellServer({ responder, log: createLogger(), allowLoopback: true });
- * Deno.serve({ port: 8080 }, server.handler);
+ * await serveRetell({ responder });
  * ```
  *
  * ## The public surface
@@ -28,9 +28,12 @@
  * it; the rest of `src/` (LLM message building, Markdown stripping, the
  * allowlist parser, the simulator's internals) may change between releases.
  *
- * - **Run a server**: {@linkcode loadConfig} reads the environment into a
- *   {@linkcode Config}; {@linkcode createRetellServer} gives the handler;
- *   {@linkcode startCallSession} runs one call on an upgraded socket.
+ * - **Run a server**: {@linkcode serveRetell} is the entry point (settings,
+ *   listening, signals, the stop, startup errors); {@linkcode loadConfig}
+ *   reads the environment into a {@linkcode Config};
+ *   {@linkcode createRetellServer} gives the handler for your own
+ *   `Deno.serve`; {@linkcode startCallSession} runs one call on an upgraded
+ *   socket.
  * - **Decide what the agent says**: the {@linkcode Responder} contract and
  *   the built-in responders ({@linkcode createDummyResponder},
  *   {@linkcode createLlmResponder}, {@linkcode createResponderFromConfig});
@@ -69,7 +72,13 @@ export {
   type LoadConfigOptions,
 } from "./config/load.ts";
 export {
+  type RetellService,
+  serveRetell,
+  type ServeRetellOptions,
+} from "./serve.ts";
+export {
   createRetellServer,
+  type DrainResult,
   type RetellServer,
   type RetellServerOptions,
 } from "./server.ts";

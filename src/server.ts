@@ -10,13 +10,16 @@ import type { MonitoredCallStore } from "./call_store/fallback.ts";
 import { createMemoryCallStore } from "./call_store/memory.ts";
 import { createClientAddressResolver } from "./client_address.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
+import type { Config } from "./config/settings.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
-import type { Logger } from "./log.ts";
+import type { LlmTool } from "./llm/tools.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import { createMetricsGuard } from "./metrics_access.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
+import { createResponderFromConfig } from "./responders/from_config.ts";
 import { type CallSession, startCallSession } from "./session.ts";
 
 /** Addresses `allowLoopback` adds to the allowlist. */
@@ -25,12 +28,38 @@ const LOOPBACK = ["127.0.0.0/8", "::1"];
 /** Longest call id accepted from the path; Retell's are far shorter. */
 const MAX_CALL_ID_LENGTH = 256;
 
-/** Options of {@linkcode createRetellServer}. */
+/**
+ * Options of {@linkcode createRetellServer}. Each setting comes from
+ * `config` when it is given, and from the defaults shown below (those of
+ * `loadConfig` on an empty environment) otherwise; an option set here
+ * overrides both.
+ */
 export interface RetellServerOptions {
-  /** Decides what the agent says on every call. */
-  responder: Responder;
-  /** Where log lines go. */
-  log: Logger;
+  /**
+   * The loaded settings (from `loadConfig`): the responder, the
+   * log level, the allowlist, the socket path, the `config` event and the
+   * responder timeout all follow it unless overridden below.
+   */
+  config?: Config;
+  /**
+   * Decides what the agent says on every call.
+   *
+   * @default {the one `config.responder` names, given `tools` (dummy without `config`)}
+   */
+  responder?: Responder;
+  /**
+   * Your own tools for the `llm` responder built from `config`; ignored
+   * when `responder` is given.
+   *
+   * @default {[]}
+   */
+  tools?: readonly LlmTool[];
+  /**
+   * Where log lines go.
+   *
+   * @default {JSON lines at `config.logLevel`}
+   */
+  log?: Logger;
   /**
    * IPs and CIDR ranges that may open a call; `*` is everyone, an empty
    * list is no one.
@@ -57,7 +86,8 @@ export interface RetellServerOptions {
    */
   websocketPath?: string;
   /**
-   * The `config` event sent on every call.
+   * The `config` event sent on every call; with `config`, built from its
+   * `autoReconnect`, `callDetails` and `transcriptWithToolCalls`.
    *
    * @default {{ auto_reconnect: true, call_details: true }}
    */
@@ -115,14 +145,23 @@ export interface RetellServer {
   /** Calls whose socket has been accepted and not yet closed. */
   readonly calls: ReadonlySet<CallSession>;
   /**
-   * Stops taking calls (new sockets get 503, `/healthz` reports `draining`
-   * with 503 so load balancers move on) and resolves with the number of
-   * calls still live once all have ended or `timeoutMs` has passed.
+   * Starts the stop: new sockets get 503 and `/healthz` reports `draining`
+   * with 503, so load balancers move on; resolves once no call has a
+   * response in flight, or `timeoutMs` has passed.
    *
-   * Live calls are never closed here: closing from the server ends Retell's
-   * call as an error (PROTOCOL.md §5.8).
+   * Open calls are never closed here, idle or not: closing from the server
+   * ends Retell's call (PROTOCOL.md §5.8). A process that exits after the
+   * drain drops them instead, and Retell reconnects.
    */
-  drain(timeoutMs: number): Promise<number>;
+  drain(timeoutMs: number): Promise<DrainResult>;
+}
+
+/** What {@linkcode RetellServer.drain} left when it resolved. */
+export interface DrainResult {
+  /** Calls still open, idle or not. */
+  openCalls: number;
+  /** Of those, calls whose response was still in flight when time ran out. */
+  responding: number;
 }
 
 /**
@@ -134,48 +173,56 @@ export interface RetellServer {
  * 403 before any upgrade, a plain GET on the socket path 426, anything else
  * 404.
  *
- * @param options Responder, logger, allowlists, metrics and call settings.
+ * To run it as a process, with signals and the stop handled, use
+ * `serveRetell`; this is for serving the handler from your own `Deno.serve`.
+ *
+ * @param options The settings, and what overrides them.
  * @returns The handler and the live calls.
  * @throws {TypeError} When an allowlist or proxy rule cannot be parsed.
  *
- * @example Usage
+ * @example Your own Deno.serve, every setting from the environment
  * ```ts ignore
- * import { createDummyResponder, createLogger, createRetellServer } from "./mod.ts";
+ * import { createRetellServer, loadConfig } from "./mod.ts";
  *
- * const server = createRetellServer({
- *   responder: createDummyResponder(),
- *   log: createLogger(),
- * });
- * Deno.serve({ port: 8080 }, server.handler);
+ * const config = loadConfig(Deno.env);
+ * const retell = createRetellServer({ config });
+ * Deno.serve({ hostname: config.listenHost, port: config.port }, retell.handler);
  * ```
  */
-export function createRetellServer(options: RetellServerOptions): RetellServer {
-  const { responder, log } = options;
-  const rules = [...(options.allowedIps ?? DEFAULT_CONFIG.allowedIps)];
-  if (options.allowLoopback ?? DEFAULT_CONFIG.allowLoopback) {
+export function createRetellServer(
+  options: RetellServerOptions = {},
+): RetellServer {
+  const config = options.config ?? DEFAULT_CONFIG;
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const responder = options.responder ??
+    createResponderFromConfig(config, log, {
+      ...(options.tools && { tools: options.tools }),
+    });
+  const callConfig = options.callConfig ??
+    (options.config && callConfigOf(options.config));
+  const responderTimeoutMs = options.responderTimeoutMs ??
+    config.responderTimeoutMs;
+  const rules = [...(options.allowedIps ?? config.allowedIps)];
+  if (options.allowLoopback ?? config.allowLoopback) {
     rules.push(...LOOPBACK);
   }
   const isAllowed = createIpAllowlist(rules);
-  const trustProxy = options.trustProxy ?? DEFAULT_CONFIG.trustProxy;
+  const trustProxy = options.trustProxy ?? config.trustProxy;
   const resolveClient = createClientAddressResolver(trustProxy);
   const metrics = options.metrics ?? createServerMetrics();
   const metricsAccess = createMetricsGuard({
-    allowedIps: options.metricsAllowedIps ?? DEFAULT_CONFIG.metricsAllowedIps,
-    token: options.metricsToken ?? DEFAULT_CONFIG.metricsToken,
+    allowedIps: options.metricsAllowedIps ?? config.metricsAllowedIps,
+    token: options.metricsToken ?? config.metricsToken,
     trustProxy,
   });
-  const store = options.callStore;
   let storeFailures = 0;
   const prefix = `${
-    (options.websocketPath ?? DEFAULT_CONFIG.websocketPath).replace(/\/+$/, "")
+    (options.websocketPath ?? config.websocketPath).replace(/\/+$/, "")
   }/`;
   const callStore = options.callStore ??
-    createMemoryCallStore({
-      ttlMs: DEFAULT_CONFIG.callStoreTtlHours * 3_600_000,
-    });
+    createMemoryCallStore({ ttlMs: config.callStoreTtlHours * 3_600_000 });
   const calls = new Set<CallSession>();
   let draining = false;
-  let callsChanged = Promise.withResolvers<void>();
 
   if (rules.includes("*")) {
     log.warn("allowlist_open", {
@@ -224,8 +271,8 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
       return new Response("Forbidden\n", { status: 403 });
     }
     if (!isRead(request)) return methodNotAllowed();
-    if (store !== undefined && isMonitored(store)) {
-      const status = store.status();
+    if (isMonitored(callStore)) {
+      const status = callStore.status();
       metrics.storeDegraded.set(status.degraded ? 1 : 0);
       metrics.storeErrors.inc(status.failures - storeFailures);
       storeFailures = status.failures;
@@ -295,42 +342,48 @@ export function createRetellServer(options: RetellServerOptions): RetellServer {
       callId,
       responder,
       log,
-      ...(options.callConfig && { callConfig: options.callConfig }),
-      ...(options.responderTimeoutMs &&
-        { responderTimeoutMs: options.responderTimeoutMs }),
+      ...(callConfig && { callConfig }),
+      responderTimeoutMs,
       store: callStore,
-      ...(options.turnStallMs !== undefined &&
-        { turnStallMs: options.turnStallMs }),
+      turnStallMs: options.turnStallMs ?? config.turnStallMs,
       metrics,
     });
     calls.add(session);
-    session.ended.then(() => {
-      calls.delete(session);
-      callsChanged.resolve();
-      callsChanged = Promise.withResolvers<void>();
-    });
+    session.ended.then(() => calls.delete(session));
     log.info("call_accepted", { call_id: callId, address: client });
     return upgraded.response;
   }
 
-  async function drain(timeoutMs: number): Promise<number> {
+  async function drain(timeoutMs: number): Promise<DrainResult> {
     draining = true;
     const deadline = Promise.withResolvers<"expired">();
     const timer = setTimeout(() => deadline.resolve("expired"), timeoutMs);
     try {
-      while (calls.size > 0) {
-        if (
-          await Promise.race([callsChanged.promise, deadline.promise]) ===
-            "expired"
-        ) break;
-      }
+      // A call may start a new response while another finishes: wait until
+      // all are idle at once.
+      do {
+        const idle = Promise.all([...calls].map((call) => call.whenIdle()));
+        if (await Promise.race([idle, deadline.promise]) === "expired") break;
+      } while ([...calls].some((call) => call.responding));
     } finally {
       clearTimeout(timer);
     }
-    return calls.size;
+    return {
+      openCalls: calls.size,
+      responding: [...calls].filter((call) => call.responding).length,
+    };
   }
 
   return { handler, calls, drain };
+}
+
+/** The `config` event the settings ask for. */
+function callConfigOf(config: Config): CallConfig {
+  return {
+    auto_reconnect: config.autoReconnect,
+    call_details: config.callDetails,
+    transcript_with_tool_calls: config.transcriptWithToolCalls,
+  };
 }
 
 /** The call id from what follows the prefix: one segment, a trailing slash allowed. */

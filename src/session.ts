@@ -50,6 +50,9 @@ import { type CallSpan, startCallSpan } from "./tracing.ts";
 export const DEFAULT_FALLBACK_TEXT =
   "I am sorry, I ran into a problem. Could you say that again?";
 
+/** How often {@linkcode CallSession.whenIdle} checks the socket's send queue. */
+const SEND_POLL_MS = 5;
+
 /** Options of {@linkcode startCallSession}. */
 export interface CallSessionOptions {
   /** The call id from the socket URL. */
@@ -147,6 +150,14 @@ export interface CallSession {
   readonly callId: string;
   /** Resolves with the call's counters once the socket has closed. */
   readonly ended: Promise<CallSummary>;
+  /** Whether a response is being produced now. */
+  readonly responding: boolean;
+  /**
+   * Resolves once no response is being produced and everything sent has
+   * left the socket's queue (or the socket closed): the moment a stopping
+   * server may exit without cutting a reply short.
+   */
+  whenIdle(): Promise<void>;
 }
 
 /**
@@ -414,7 +425,27 @@ export function startCallSession(
     ended.resolve(summary);
   }
 
-  return { callId, ended: ended.promise };
+  return {
+    callId,
+    ended: ended.promise,
+    get responding() {
+      return responses.responding();
+    },
+    async whenIdle() {
+      await responses.whenIdle();
+      await untilSent(socket);
+    },
+  };
+}
+
+/**
+ * Resolves once the socket's send queue is empty or it is no longer open.
+ * Deno has no event for a drained queue, so this polls `bufferedAmount`.
+ */
+async function untilSent(socket: WebSocket): Promise<void> {
+  while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > 0) {
+    await new Promise((resolve) => setTimeout(resolve, SEND_POLL_MS));
+  }
 }
 
 /**
@@ -486,6 +517,10 @@ interface ResponseSlot {
   ): boolean;
   /** Aborts the response in progress, if any. */
   abort(reason: unknown): void;
+  /** Whether a response is in progress. */
+  responding(): boolean;
+  /** Resolves once no response is in progress. */
+  whenIdle(): Promise<void>;
 }
 
 /** The response being produced, if any. */
@@ -503,6 +538,7 @@ function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
   const { callId, log, counts, latencies, metrics } = options;
   let latestId = -1;
   let current: ResponseRun | undefined;
+  let idle: PromiseWithResolvers<void> | undefined;
 
   /**
    * Runs one reply under `id` (see `reply.ts`) as the current response, so
@@ -530,7 +566,6 @@ function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
       metrics,
       span: options.callSpan.startTurn(id, kind),
     });
-    if (current === run) current = undefined;
     if (outcome === "failed" || outcome === "timed_out") counts.errors++;
     if (kind !== "begin") {
       if (marks.first_frame_ms !== undefined) {
@@ -540,6 +575,10 @@ function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
         latencies.firstToken.add(marks.first_token_ms);
       }
     }
+    if (current !== run) return;
+    current = undefined;
+    idle?.resolve();
+    idle = undefined;
   }
 
   function livenessOf(id: number): ReplyLiveness {
@@ -577,6 +616,12 @@ function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
     },
     abort(reason) {
       current?.controller.abort(reason);
+    },
+    responding: () => current !== undefined,
+    whenIdle() {
+      if (current === undefined) return Promise.resolve();
+      idle ??= Promise.withResolvers<void>();
+      return idle.promise;
     },
   };
 }

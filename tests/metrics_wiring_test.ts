@@ -116,7 +116,10 @@ Deno.test("GET /metrics counts refused connections by reason", async () => {
   assert.equal(broken.status, 400);
   await broken.body?.cancel();
 
-  assert.equal(await server.retell.drain(0), 0);
+  assert.deepStrictEqual(await server.retell.drain(0), {
+    openCalls: 0,
+    responding: 0,
+  });
   assert.equal(await handshakeStatus(url), 503);
 
   const { text } = await scrape(server);

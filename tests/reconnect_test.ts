@@ -8,11 +8,7 @@ import { z } from "zod";
 import { createMemoryCallStore } from "../src/call_store/memory.ts";
 import { defineTool } from "../src/llm/tools.ts";
 import { createLlmResponder } from "../src/responders/llm.ts";
-import {
-  freePort,
-  redisMissing,
-  startRedisServer,
-} from "./call_store/_redis_server.ts";
+import { redisMissing, startRedisServer } from "./call_store/_redis_server.ts";
 import {
   configEvent,
   done,
@@ -25,7 +21,7 @@ import { startFakeLlm, tokens } from "./_support/llm_server.ts";
 import { captureLogs } from "./_support/logs.ts";
 import { connectAsRetell, type Frame } from "./_support/retell_client.ts";
 import { startTestServer } from "./_support/server.ts";
-import { startServerProcess } from "./_support/server_process.ts";
+import { MAIN_ARGS, startServerProcess } from "./_support/server_process.ts";
 
 /** The config frame `main.ts` sends with the default settings. */
 const MAIN_CONFIG = configEvent({
@@ -217,11 +213,7 @@ Deno.test("a call continues on a restarted process that shares its Deno KV file"
     const callId = `call_${crypto.randomUUID()}`;
     const asked = [said("agent", DUMMY_GREETING), said("user", "Hello?")];
 
-    const first = await startServerProcess({
-      script: "main.ts",
-      port: freePort(),
-      env,
-    });
+    const first = await startServerProcess({ env });
     const retell = await connectAsRetell(first.url(callId));
     try {
       assert.deepStrictEqual(await retell.take(2), [
@@ -230,11 +222,12 @@ Deno.test("a call continues on a restarted process that shares its Deno KV file"
       ]);
       retell.send(responseRequired(1, asked));
       assert.deepStrictEqual(await retell.next(), done(1, DUMMY_REPLY));
-      await first.waitFor(
+      await first.waitForLog(
         "call_store_saved",
+        undefined,
         (r) => r.operation === "markGreeted",
       );
-      await first.kill("SIGKILL");
+      first.child.kill("SIGKILL");
       const dropped = await retell.closed;
       assert.equal(
         dropped.wasClean,
@@ -243,14 +236,10 @@ Deno.test("a call continues on a restarted process that shares its Deno KV file"
       );
     } finally {
       await retell.close();
-      await first.kill();
+      await first[Symbol.asyncDispose]();
     }
 
-    await using second = await startServerProcess({
-      script: "main.ts",
-      port: freePort(),
-      env,
-    });
+    await using second = await startServerProcess({ env });
     await using again = await connectAsRetell(second.url(callId));
     assert.deepStrictEqual(await again.next(), MAIN_CONFIG);
     again.send(ping(1));
@@ -263,7 +252,7 @@ Deno.test("a call continues on a restarted process that shares its Deno KV file"
       ]),
     );
     assert.deepStrictEqual(await again.next(), done(2, DUMMY_REPLY));
-    const reconnected = await second.waitFor("call_reconnected");
+    const reconnected = await second.waitForLog("call_reconnected");
     assert.equal(reconnected.call_id, callId);
     assert.equal(typeof reconnected.gap_ms, "number");
   } finally {
@@ -302,10 +291,12 @@ Deno.test({
     };
     const start = () =>
       startServerProcess({
-        script: "tests/_reconnect_server.ts",
-        port: freePort(),
+        args: [
+          ...MAIN_ARGS.slice(0, -1),
+          "tests/_reconnect_server.ts",
+          `http://127.0.0.1:${booking.addr.port}/book`,
+        ],
         env,
-        args: [`http://127.0.0.1:${booking.addr.port}/book`],
       });
     const [first, second] = await Promise.all([start(), start()]);
     await using _second = second;
@@ -326,8 +317,9 @@ Deno.test({
         config,
         done(0, "Hello, this is the clinic."),
       ]);
-      await first.waitFor(
+      await first.waitForLog(
         "call_store_saved",
+        undefined,
         (r) => r.operation === "markGreeted",
       );
       llm.enqueue(
@@ -348,11 +340,11 @@ Deno.test({
         ofType(frames, "tool_call_result")[0]?.content,
         "Booked 09:00 for Dana, booking 1.",
       );
-      await first.kill("SIGKILL");
+      first.child.kill("SIGKILL");
       assert.equal((await retell.closed).wasClean, false, "an abnormal drop");
     } finally {
       await retell.close();
-      await first.kill();
+      await first[Symbol.asyncDispose]();
     }
 
     await using again = await connectAsRetell(second.url(callId));
@@ -389,9 +381,9 @@ Deno.test({
       spoken(frames, 2),
       "One moment while I book that. Yes, Dana, you are booked at nine.",
     );
-    const reconnected = await second.waitFor("call_reconnected");
+    const reconnected = await second.waitForLog("call_reconnected");
     assert.equal(reconnected.call_id, callId);
-    const reused = await second.waitFor("tool_reused");
+    const reused = await second.waitForLog("tool_reused");
     assert.equal(reused.from, "store");
   },
 });

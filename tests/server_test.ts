@@ -1,9 +1,18 @@
 import assert from "node:assert/strict";
+import type { Responder } from "../src/responder.ts";
 import { createDummyResponder } from "../src/responders/dummy.ts";
 import { createRetellServer, type RetellServerOptions } from "../src/server.ts";
-import { defaultConfig, done } from "./_support/frames.ts";
+import {
+  chunk,
+  defaultConfig,
+  done,
+  ping,
+  pong,
+  responseRequired,
+} from "./_support/frames.ts";
 import { captureLogs } from "./_support/logs.ts";
 import { connectAsRetell, handshakeStatus } from "./_support/retell_client.ts";
+import { slowResponder } from "./_support/responders.ts";
 import { startTestServer } from "./_support/server.ts";
 
 /** Calls the handler directly, as if `hostname` had connected. */
@@ -261,11 +270,26 @@ Deno.test("server refuses callers outside the allowlist before upgrading", async
   });
 });
 
-Deno.test("server drains: no new calls, live calls run to their end", async (t) => {
-  await using server = startTestServer();
-  const retell = await connectAsRetell(server.url("call_live"));
+Deno.test("server drains: no new calls, waits only for responses in flight", async (t) => {
+  const gate = Promise.withResolvers<void>();
+  const responder: Responder = {
+    begin: () => "Hello.",
+    async *respond(turn) {
+      yield "Part one. ";
+      if (turn.responseId === 1) await gate.promise;
+      yield "Part two.";
+    },
+  };
+  await using server = startTestServer({ responder });
+  await using retell = await connectAsRetell(server.url("call_live"));
   await retell.take(2);
-  const drained = server.retell.drain(10_000);
+
+  await t.step("resolves at once when every open call is idle", async () => {
+    assert.deepStrictEqual(await server.retell.drain(10_000), {
+      openCalls: 1,
+      responding: 0,
+    });
+  });
 
   await t.step("reports draining on /healthz with 503", async () => {
     const response = await fetch(`${server.origin}/healthz`);
@@ -280,27 +304,44 @@ Deno.test("server drains: no new calls, live calls run to their end", async (t) 
     assert.equal(await handshakeStatus(server.url("call_new")), 503);
   });
 
-  await t.step("keeps answering the live call", async () => {
-    retell.send({
-      interaction_type: "response_required",
-      response_id: 1,
-      transcript: [],
+  await t.step("waits for the response in flight to complete", async () => {
+    retell.send(responseRequired(1));
+    await retell.next();
+    let drained = false;
+    const drain = server.retell.drain(10_000).finally(() => drained = true);
+    // The drain cannot end while the gate is shut; a ping round trip shows
+    // the server went on working meanwhile.
+    retell.send(ping(1));
+    assert.deepStrictEqual(await retell.next(), pong(1));
+    assert.equal(drained, false);
+    gate.resolve();
+    assert.deepStrictEqual(await drain, { openCalls: 1, responding: 0 });
+    assert.deepStrictEqual(await retell.take(2), [
+      chunk(1, "Part two."),
+      done(1),
+    ]);
+  });
+
+  await t.step("keeps answering the open call", async () => {
+    retell.send(responseRequired(2));
+    assert.deepStrictEqual(await retell.untilComplete(2), [
+      chunk(2, "Part one. "),
+      chunk(2, "Part two."),
+      done(2),
+    ]);
+  });
+
+  await t.step("resolves with what is left when time runs out", async () => {
+    await using other = startTestServer({
+      responder: slowResponder(new Set([1])),
     });
-    assert.deepStrictEqual(
-      await retell.next(),
-      done(1, "I am sorry, can you say that again?"),
-    );
-  });
-
-  await t.step("resolves with 0 once the live call ends", async () => {
-    await retell.close();
-    assert.equal(await drained, 0);
-  });
-
-  await t.step("resolves with the calls left when time runs out", async () => {
-    await using other = startTestServer();
     await using stuck = await connectAsRetell(other.url("call_stuck"));
     await stuck.take(2);
-    assert.equal(await other.retell.drain(20), 1);
+    stuck.send(responseRequired(1));
+    await stuck.next();
+    assert.deepStrictEqual(await other.retell.drain(20), {
+      openCalls: 1,
+      responding: 1,
+    });
   });
 });

@@ -68,7 +68,7 @@ export interface Config {
   responderTimeoutMs: number;
   /** `TURN_STALL_MS`: silence in a live response after which `turn_stalled` is logged; 0 is off. */
   turnStallMs: number;
-  /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for live calls to end. */
+  /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for responses in flight. */
   shutdownGraceMs: number;
   /** `CALL_STORE`: where a call's state lives between sockets. */
   callStore: CallStoreBackend;
@@ -321,9 +321,9 @@ export const SETTINGS = {
     key: "shutdownGraceMs",
     scope: "server",
     schema: wholeNumber(0, 86_400_000),
-    default: "30000",
+    default: "3000",
     description:
-      "On SIGINT or SIGTERM, stop taking calls and wait up to this many ms for live calls to end. A second signal exits at once.",
+      "On SIGINT or SIGTERM, refuse new calls, let responses in flight finish for up to this many ms, then exit: open calls drop and Retell reconnects them.",
   }),
   CALL_STORE: setting({
     key: "callStore",

@@ -47,7 +47,7 @@ export interface ResponderFromConfigOptions {
  * const responder = createResponderFromConfig(config, log, {
  *   tools: [checkAvailability],
  * });
- * const retell = createRetellServer({ responder, log, allowedIps: config.allowedIps });
+ * const retell = createRetellServer({ config, log, responder });
  * Deno.serve({ hostname: config.listenHost, port: config.port }, retell.handler);
  * ```
  */

@@ -133,7 +133,9 @@ export interface ConformanceChecker {
   /**
    * The socket closed; `byServer` is true when the server closed it. Returns
    * the final violations (server close code other than 1000 →
-   * bad_close_code; the latest response still open → never_completed;
+   * bad_close_code, except 1006, a drop without a close frame, which Retell
+   * reconnects rather than ending the call; the latest response still open
+   * → never_completed;
    * pings never echoed → ping_missing; no begin at all → no_begin), and
    * marks every open response `closed`.
    *
@@ -426,7 +428,9 @@ function closed(
   const into: Violation[] = [];
   if (state.isClosed) return into;
   state.isClosed = true;
-  if (byServer && code !== 1000) {
+  // 1006 is no close frame at all (the process exited, the network
+  // failed): Retell reconnects (§5.7), so it is not the server's close.
+  if (byServer && code !== 1000 && code !== 1006) {
     report(state, into, {
       code: "bad_close_code",
       message: code === 1005

@@ -199,11 +199,12 @@ function describeEvent(event: SimulatorEvent): string | undefined {
     case "violation":
       return formatViolation(event.violation);
     case "closed":
-      return event.byServer
-        ? `[call ended: the server closed the socket with code ${event.code}${
+      if (!event.byServer) return "[call ended]";
+      return event.code === 1006
+        ? "[call dropped without a close frame (1006): Retell would reconnect]"
+        : `[call ended: the server closed the socket with code ${event.code}${
           event.reason ? ` (${event.reason})` : ""
-        }]`
-        : "[call ended]";
+        }]`;
     default:
       return undefined;
   }

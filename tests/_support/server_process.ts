@@ -1,157 +1,193 @@
 /**
- * The server as its own `deno` process, started the way `deno task start`
- * starts it (the `server` permission set), for tests that kill a process
- * mid-call and reconnect to another.
+ * A server started as its own process (`main.ts`, `deno task start` or an
+ * example), for tests of the entry point: its signals, its stop and its
+ * startup failures happen to a real process.
  */
+import { SETTING_NAMES, SETTINGS } from "../../src/config/settings.ts";
 import type { LogRecord } from "./logs.ts";
 import { waitUntil } from "./wait.ts";
 
-/** A running server process. Disposing kills it. */
-export interface ServerProcess extends AsyncDisposable {
-  /** `ws://127.0.0.1:<port>/llm-websocket/{callId}`. */
-  url(callId: string): string;
-  /** Its JSON log lines so far, from stdout and stderr, parsed. */
-  readonly records: readonly LogRecord[];
-  /** Its output lines that are not JSON (Deno's own warnings, a crash). */
-  readonly otherLines: readonly string[];
-  /**
-   * Resolves with the first log line of `event` that `match` accepts, or
-   * rejects after `timeoutMs` with the process's output.
-   */
-  waitFor(
-    event: string,
-    match?: (record: LogRecord) => boolean,
-    timeoutMs?: number,
-  ): Promise<LogRecord>;
-  /** Sends `signal` (default SIGKILL) and waits for the process to end. */
-  kill(signal?: Deno.Signal): Promise<void>;
-}
+/** The repository root, where `deno.json` is. */
+export const ROOT: URL = new URL("../../", import.meta.url);
 
-/** Options of {@linkcode startServerProcess}. */
+/** The command `deno task start` runs, minus its optional `.env`. */
+export const MAIN_ARGS = ["run", "--no-prompt", "-P=server", "main.ts"];
+
+/** What {@linkcode spawnServer} starts. */
 export interface ServerProcessOptions {
-  /** The entry point, relative to the repository root, such as `main.ts`. */
-  script: string;
-  /** The port to listen on, on 127.0.0.1. */
-  port: number;
-  /** Variables set for the process, over those it inherits. */
-  env: Record<string, string>;
-  /** Arguments after the script. */
-  args?: string[];
-  /** Time allowed to print the `listening` line; 20 s by default. */
-  startTimeoutMs?: number;
+  /**
+   * Arguments of `deno`, run in the repository root.
+   *
+   * @default {MAIN_ARGS}
+   */
+  args?: readonly string[];
+  /**
+   * Settings, on top of every setting at its default, with
+   * `LISTEN_HOST=127.0.0.1`, `ALLOW_LOOPBACK=true` and a free `PORT`.
+   */
+  env?: Record<string, string>;
 }
 
-const ROOT = new URL("../../", import.meta.url);
+/** A running (or finished) server process and what it wrote. */
+export interface ServerProcess extends AsyncDisposable {
+  /** The process; signal it with `child.kill()`. */
+  readonly child: Deno.ChildProcess;
+  /** The port it was told to listen on. */
+  readonly port: number;
+  /** `http://127.0.0.1:<port>`. */
+  readonly origin: string;
+  /** `ws://127.0.0.1:<port>/llm-websocket/<callId>`. */
+  url(callId: string): string;
+  /** Every JSON log line it wrote, from stdout and stderr, in order of arrival. */
+  readonly logs: readonly LogRecord[];
+  /** Lines of stderr that are not log lines (Deno's own warnings, "Cannot start: ..."). */
+  readonly stderrText: readonly string[];
+  /**
+   * The first log line with this event code (and that `match` accepts, when
+   * given), waiting up to `timeoutMs`.
+   */
+  waitForLog(
+    event: string,
+    timeoutMs?: number,
+    match?: (record: LogRecord) => boolean,
+  ): Promise<LogRecord>;
+  /** Resolves once the process has exited and all its output is read. */
+  readonly exited: Promise<Deno.CommandStatus>;
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}
 
 /**
- * Starts `deno run --no-prompt -P=server <script>` with loopback callers
- * allowed, and resolves once it logs `listening`.
+ * Starts `deno` with the given arguments in the repository root and reads
+ * its output. Disposing kills it (SIGKILL) if it is still running and waits
+ * for it to exit.
  */
-export async function startServerProcess(
-  options: ServerProcessOptions,
-): Promise<ServerProcess> {
+export function spawnServer(options: ServerProcessOptions = {}): ServerProcess {
+  const port = freePort();
+  // Every setting at its default, so the test's own environment cannot leak in.
+  const defaults = Object.fromEntries(
+    SETTING_NAMES.map((name) => [name, SETTINGS[name].default]),
+  );
   const child = new Deno.Command("deno", {
-    args: [
-      "run",
-      "--no-prompt",
-      "-P=server",
-      options.script,
-      ...(options.args ?? []),
-    ],
-    cwd: ROOT.pathname,
+    args: [...(options.args ?? MAIN_ARGS)],
+    cwd: ROOT,
     env: {
-      PORT: String(options.port),
+      ...defaults,
+      NO_COLOR: "1",
       LISTEN_HOST: "127.0.0.1",
-      ALLOWED_IPS: "",
       ALLOW_LOOPBACK: "true",
+      PORT: String(port),
       ...options.env,
     },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-
-  const records: LogRecord[] = [];
-  const otherLines: string[] = [];
+  const logs: LogRecord[] = [];
+  const stderrText: string[] = [];
   const waiters = new Set<() => void>();
-  let exited = false;
-  const status = child.status.then(() => {
-    exited = true;
-    for (const check of [...waiters]) check();
+  let ended = false;
+  const onLine = (line: string, fromStderr: boolean) => {
+    const record = parseLogLine(line);
+    if (record) logs.push(record);
+    else if (fromStderr && line !== "") stderrText.push(line);
+    waiters.forEach((check) => check());
+  };
+  const read = Promise.all([
+    readLines(child.stdout, (line) => onLine(line, false)),
+    readLines(child.stderr, (line) => onLine(line, true)),
+  ]);
+  const exited = read.then(() => child.status).finally(() => {
+    ended = true;
+    waiters.forEach((check) => check());
   });
-  const reading = Promise.all(
-    [child.stdout, child.stderr].map(async (stream) => {
-      let rest = "";
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-        const lines = (rest + text).split("\n");
-        rest = lines.pop()!;
-        for (const line of lines) take(line);
-      }
-      if (rest !== "") take(rest);
-    }),
-  );
 
-  function take(line: string): void {
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch {
-      record = undefined;
-    }
-    if (typeof record === "object" && record !== null && "event" in record) {
-      records.push(record as LogRecord);
-    } else if (line.trim() !== "") {
-      otherLines.push(line);
-    }
-    for (const check of [...waiters]) check();
-  }
-
-  function output(): string {
-    return [...otherLines, ...records.map((record) => JSON.stringify(record))]
-      .join("\n");
-  }
-
-  async function waitFor(
-    event: string,
-    match: (record: LogRecord) => boolean = () => true,
-    timeoutMs = 5_000,
-  ): Promise<LogRecord> {
-    const find = () =>
-      records.find((record) => record.event === event && match(record));
-    await waitUntil(
-      () => find() !== undefined || exited,
-      waiters,
-      timeoutMs,
-      () =>
-        `${options.script} logged no matching ${event} within ${timeoutMs} ms:\n${output()}`,
-    );
-    const found = find();
-    if (found === undefined) {
-      throw new Error(
-        `${options.script} ended before logging ${event}:\n${output()}`,
+  return {
+    child,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    url: (callId) => `ws://127.0.0.1:${port}/llm-websocket/${callId}`,
+    logs,
+    stderrText,
+    async waitForLog(event, timeoutMs = 10_000, match = () => true) {
+      const find = () =>
+        logs.find((record) => record.event === event && match(record));
+      await waitUntil(
+        () => find() !== undefined || ended,
+        waiters,
+        timeoutMs,
+        () => `No ${event} log line within ${timeoutMs} ms`,
       );
-    }
-    return found;
-  }
+      const found = find();
+      if (found === undefined) {
+        throw new Error(
+          `The server exited without a ${event} log line; stderr:\n${
+            stderrText.join("\n")
+          }`,
+        );
+      }
+      return found;
+    },
+    exited,
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await exited;
+    },
+  };
+}
 
-  async function kill(signal: Deno.Signal = "SIGKILL"): Promise<void> {
-    if (!exited) child.kill(signal);
-    await status;
-    await reading;
-  }
-
+/** Starts a server process and waits for its `listening` line. */
+export async function startServerProcess(
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
+  const server = spawnServer(options);
   try {
-    await waitFor("listening", undefined, options.startTimeoutMs ?? 20_000);
+    // The first start may compile and cache modules: allow for it.
+    await server.waitForLog("listening", 60_000);
   } catch (error) {
-    await kill();
+    await server[Symbol.asyncDispose]();
     throw error;
   }
-  return {
-    url: (callId) => `ws://127.0.0.1:${options.port}/llm-websocket/${callId}`,
-    records,
-    otherLines,
-    waitFor,
-    kill,
-    [Symbol.asyncDispose]: () => kill(),
-  };
+  return server;
+}
+
+/** Milliseconds from now until `promise` settles, and its value. */
+export async function timed<T>(
+  promise: Promise<T>,
+): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await promise;
+  return { value, ms: performance.now() - start };
+}
+
+function parseLogLine(line: string): LogRecord | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const record = JSON.parse(line);
+    return typeof record?.event === "string" ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let buffer = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += text;
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    lines.forEach(onLine);
+  }
+  if (buffer !== "") onLine(buffer);
 }

@@ -27,7 +27,7 @@ const DEFAULTS: Config = {
   transcriptWithToolCalls: false,
   responderTimeoutMs: 30000,
   turnStallMs: 5000,
-  shutdownGraceMs: 30000,
+  shutdownGraceMs: 3000,
   callStore: "memory",
   kvPath: undefined,
   redisUrl: undefined,

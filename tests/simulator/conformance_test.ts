@@ -862,9 +862,9 @@ Deno.test("bad_close_code: no status code (1005) is named as such", () => {
   );
 });
 
-Deno.test("bad_close_code negative: 1000 from the server, any code from the client", () => {
+Deno.test("bad_close_code negative: 1000 or a drop (1006) from the server, any code from the client", () => {
   for (
-    const [code, byServer] of [[1000, true], [1011, false], [
+    const [code, byServer] of [[1000, true], [1006, true], [1011, false], [
       1006,
       false,
     ]] as const

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { main, type SimulatorIo } from "../src/simulator/cli.ts";
+import { startFakeLlm } from "./_support/llm_server.ts";
+import {
+  ROOT,
+  type ServerProcess,
+  startServerProcess,
+} from "./_support/server_process.ts";
+
+/**
+ * The run command in an example's top comment, as the variables it sets
+ * and the arguments of `deno` (without `--env-file`: the test gives every
+ * setting itself).
+ */
+async function runCommandOf(
+  file: string,
+): Promise<{ env: Record<string, string>; args: string[] }> {
+  const text = await Deno.readTextFile(new URL(file, ROOT));
+  const line = text.split("\n").map((l) => l.replace(/^\s*\*\s*/, ""))
+    .find((l) => l.includes(` deno run `) && l.endsWith(` ${file}`));
+  assert.ok(line, `${file} has no run command ending in ${file}`);
+  const words = line.split(/\s+/);
+  const deno = words.indexOf("deno");
+  const env = Object.fromEntries(
+    words.slice(0, deno).map((word) => word.split("=", 2) as [string, string]),
+  );
+  const args = words.slice(deno + 1).filter((word) =>
+    !word.startsWith("--env-file")
+  );
+  return { env, args };
+}
+
+/** Starts an example the way its run command says, with `settings` on top. */
+async function startExample(
+  file: string,
+  settings: Record<string, string> = {},
+  extraArgs: string[] = [],
+): Promise<ServerProcess> {
+  const { env, args } = await runCommandOf(file);
+  assert.deepStrictEqual(env, { ALLOW_LOOPBACK: "true" });
+  return await startServerProcess({
+    args: [...args, ...extraArgs],
+    env: { ...settings, ...env },
+  });
+}
+
+/** Plays `scenario` against the server with the simulator's scripted mode. */
+async function simulate(server: ServerProcess, scenario: object) {
+  let out = "";
+  const io: SimulatorIo = {
+    stdin: new ReadableStream(),
+    write: (text) => void (out += text),
+    error: (text) => void (out += text),
+    readTextFile: () => Promise.resolve(JSON.stringify(scenario)),
+  };
+  const status = await main(
+    ["--script", "scenario.json", `${server.origin}/llm-websocket`],
+    io,
+  );
+  return { status, out };
+}
+
+/** Stops the example with SIGTERM, as a platform would. */
+async function stop(server: ServerProcess): Promise<void> {
+  server.child.kill("SIGTERM");
+  assert.equal((await server.exited).code, 0);
+}
+
+Deno.test("examples/own_responder.ts answers the simulator", async () => {
+  await using server = await startExample("examples/own_responder.ts");
+  const { status, out } = await simulate(server, {
+    name: "own responder",
+    steps: [
+      { expect_begin: { contains: "repeat it" } },
+      {
+        say: "Good morning",
+        expect: { contains: "You said: Good morning", action: "none" },
+      },
+      { silence: true, expect: { contains: "still there" } },
+      { say: "Bye for now", expect: { action: "end_call" } },
+    ],
+  });
+  assert.equal(status, 0, out);
+  assert.match(out, /^PASS own responder: 4 turns/m);
+  await stop(server);
+});
+
+Deno.test("examples/tools.ts runs its tool against a clinic API when the model calls it", async () => {
+  const slotRequests: URL[] = [];
+  await using clinic = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      slotRequests.push(new URL(request.url));
+      return Response.json({ slots: ["10:00", "14:30"] });
+    },
+  );
+  await using llm = startFakeLlm();
+  llm.enqueue(
+    {
+      steps: [{
+        toolCall: {
+          id: "call_1",
+          name: "check_availability",
+          arguments: '{"doctor":"Lee","date":"2026-12-04"}',
+        },
+      }],
+    },
+    { steps: [{ text: "Dr. Lee is free at 10:00 or 14:30." }] },
+  );
+  await using server = await startExample(
+    "examples/tools.ts",
+    {
+      RESPONDER: "llm",
+      OPENAI_API_KEY: "test-key",
+      OPENAI_BASE_URL: llm.baseUrl,
+      OPENAI_MODEL: "test-model",
+    },
+    [`http://127.0.0.1:${clinic.addr.port}`],
+  );
+
+  const { status, out } = await simulate(server, {
+    name: "tools",
+    steps: [
+      { expect_begin: { contains: "help" } },
+      {
+        say: "Is Dr. Lee free on December 4?",
+        expect: { contains: ["one moment while I check", "10:00 or 14:30"] },
+      },
+    ],
+  });
+
+  assert.equal(status, 0, out);
+  assert.deepStrictEqual(
+    slotRequests.map((url) => `${url.pathname}${url.search}`),
+    ["/slots?doctor=Lee&date=2026-12-04"],
+  );
+  const answer = await llm.waitForRequest(1);
+  const messages = answer.body.messages as { role: string; content: string }[];
+  assert.deepStrictEqual(
+    messages.filter((message) => message.role === "tool").map((message) =>
+      JSON.parse(message.content)
+    ),
+    [{ slots: ["10:00", "14:30"] }],
+  );
+  await stop(server);
+});
+
+Deno.test("the README shows each example as it is in examples/", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  for (const file of ["examples/tools.ts", "examples/own_responder.ts"]) {
+    const text = await Deno.readTextFile(new URL(file, ROOT));
+    assert.ok(
+      readme.includes(`\`\`\`ts\n${text}\`\`\`\n`),
+      `README.md has no ts block equal to ${file}`,
+    );
+  }
+});
