@@ -77,21 +77,6 @@ function readmeDeploySection(readme: string): string {
   return readme.slice(start, end < 0 ? undefined : end);
 }
 
-/**
- * Settings the recipes use that other issue-8 work adds to SETTINGS. Each is
- * accepted while it is missing; once it is in SETTINGS it is checked like
- * every other name, and its line here can go.
- */
-const PENDING_SETTINGS: ReadonlySet<string> = new Set([
-  "CALL_STORE",
-  "KV_PATH",
-  "REDIS_URL",
-  "CALL_STORE_TTL_HOURS",
-  "METRICS_ALLOWED_IPS",
-  "METRICS_TOKEN",
-  "TURN_STALL_MS",
-]);
-
 /** Upper-case words in the recipes that are not environment variables. */
 const NOT_VARIABLES: ReadonlySet<string> = new Set([
   "AF_INET", // RestrictAddressFamilies= in the systemd unit
@@ -247,8 +232,7 @@ Deno.test("every variable the recipes name is a setting, or Deno's or OpenTeleme
         if (NOT_VARIABLES.has(name)) continue;
         all.add(name);
         assert.ok(
-          name in SETTINGS || PENDING_SETTINGS.has(name) ||
-            RUNTIME_VARIABLE_REGEXP.test(name),
+          name in SETTINGS || RUNTIME_VARIABLE_REGEXP.test(name),
           `${file} names ${name}, which src/config/settings.ts does not define`,
         );
       }
