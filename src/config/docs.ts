@@ -24,6 +24,13 @@ export const README_END = "<!-- End of the generated settings. -->";
 /** The permission set in `deno.json` that `dev`, `start` and `compile` use. */
 export const PERMISSION_SET = "server";
 
+/**
+ * Variables the runtime itself reads for a setting of ours, granted next to
+ * the settings: Deno KV reads `DENO_KV_ACCESS_TOKEN` when `KV_PATH` is a KV
+ * Connect URL.
+ */
+export const RUNTIME_ENV: readonly string[] = ["DENO_KV_ACCESS_TOKEN"];
+
 /** How each scope is introduced, in the README and in `.env.example`. */
 const SCOPES: Record<SettingScope, { title: string; what: string }> = {
   server: {
@@ -117,7 +124,7 @@ export function replacePermissionEnv(denoJson: string): string {
   const config = JSON.parse(denoJson);
   config.permissions ??= {};
   config.permissions[PERMISSION_SET] ??= {};
-  config.permissions[PERMISSION_SET].env = [...SETTING_NAMES];
+  config.permissions[PERMISSION_SET].env = [...SETTING_NAMES, ...RUNTIME_ENV];
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 

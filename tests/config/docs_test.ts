@@ -7,6 +7,7 @@ import {
   renderReadmeTables,
   replacePermissionEnv,
   replaceReadmeTables,
+  RUNTIME_ENV,
 } from "../../src/config/docs.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { SETTING_NAMES, SETTINGS } from "../../src/config/settings.ts";
@@ -115,7 +116,7 @@ Deno.test("deno.json's server permission set grants exactly the SETTINGS names",
   await t.step("its env list is the table's names, in order", () => {
     assert.deepStrictEqual(
       denoJson.permissions?.[PERMISSION_SET]?.env,
-      [...SETTING_NAMES],
+      [...SETTING_NAMES, ...RUNTIME_ENV],
       `deno.json: ${FIX}`,
     );
     assert.equal(replacePermissionEnv(text), text, `deno.json: ${FIX}`);
