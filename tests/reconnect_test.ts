@@ -16,8 +16,9 @@ import {
   pong,
   responseRequired,
   said,
+  spoken,
 } from "./_support/frames.ts";
-import { startFakeLlm, tokens } from "./_support/llm_server.ts";
+import { type LlmScript, startFakeLlm, tokens } from "./_support/llm_server.ts";
 import { captureLogs } from "./_support/logs.ts";
 import { connectAsRetell, type Frame } from "./_support/retell_client.ts";
 import { startTestServer } from "./_support/server.ts";
@@ -32,14 +33,9 @@ const MAIN_CONFIG = configEvent({
 const DUMMY_GREETING = "How may I help you?";
 const DUMMY_REPLY = "I am sorry, can you say that again?";
 
-/** Text of the response frames under `id`, joined. */
-function spoken(frames: Frame[], id: number): string {
-  return frames
-    .filter((frame) =>
-      frame.response_type === "response" && frame.response_id === id
-    )
-    .map((frame) => frame.content)
-    .join("");
+/** A script in which the model asks for `book_slot` with these arguments. */
+function bookSlotCall(id: string, args: string): LlmScript {
+  return { steps: [{ toolCall: { id, name: "book_slot", arguments: args } }] };
 }
 
 /** Frames of one type. */
@@ -112,15 +108,7 @@ async function startBookingThenDrop(env: ReturnType<typeof twoInstances>) {
     configEvent({ call_details: false }),
     done(0, "Hello."),
   ]);
-  env.llm.enqueue({
-    steps: [{
-      toolCall: {
-        id: "tc_1",
-        name: "book_slot",
-        arguments: '{"slot":"09:00"}',
-      },
-    }],
-  });
+  env.llm.enqueue(bookSlotCall("tc_1", '{"slot":"09:00"}'));
   first.send(responseRequired(1, ASKED));
   await env.started;
   // Retell's drop is a 1006; a client cannot send one, and the server
@@ -138,15 +126,7 @@ Deno.test("a reconnected socket waits for a tool the first socket is still runni
     configEvent({ call_details: false }),
   );
   env.llm.enqueue(
-    {
-      steps: [{
-        toolCall: {
-          id: "tc_2",
-          name: "book_slot",
-          arguments: '{ "slot": "09:00" }',
-        },
-      }],
-    },
+    bookSlotCall("tc_2", '{ "slot": "09:00" }'),
     tokens("You are booked at nine."),
   );
   second.send(responseRequired(1, ASKED));
@@ -179,15 +159,7 @@ Deno.test("a reconnected socket tells the model when a tool started before gave 
   await using second = await connectAsRetell(env.b.url("call_tool"));
   await second.next();
   env.llm.enqueue(
-    {
-      steps: [{
-        toolCall: {
-          id: "tc_2",
-          name: "book_slot",
-          arguments: '{"slot":"09:00"}',
-        },
-      }],
-    },
+    bookSlotCall("tc_2", '{"slot":"09:00"}'),
     tokens("I could not confirm the booking yet."),
   );
   second.send(responseRequired(1, ASKED));
@@ -323,15 +295,7 @@ Deno.test({
         (r) => r.operation === "markGreeted",
       );
       llm.enqueue(
-        {
-          steps: [{
-            toolCall: {
-              id: "tc_1",
-              name: "book_slot",
-              arguments: '{"slot":"09:00","name":"Dana"}',
-            },
-          }],
-        },
+        bookSlotCall("tc_1", '{"slot":"09:00","name":"Dana"}'),
         tokens("You are booked at nine."),
       );
       retell.send(responseRequired(1, asked));
@@ -352,15 +316,7 @@ Deno.test({
     again.send(ping(1));
     assert.deepStrictEqual(await again.next(), pong(1), "no second greeting");
     llm.enqueue(
-      {
-        steps: [{
-          toolCall: {
-            id: "tc_2",
-            name: "book_slot",
-            arguments: '{"name":"Dana","slot":"09:00"}',
-          },
-        }],
-      },
+      bookSlotCall("tc_2", '{"name":"Dana","slot":"09:00"}'),
       tokens("Yes, Dana, you are booked at nine."),
     );
     again.send(responseRequired(2, [

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { startCallSpan, TRACER_NAME } from "../src/tracing.ts";
+import {
+  attributesOf,
+  type OtlpSpan,
+  startOtlpCollector,
+  tracedChild,
+} from "./_support/otlp_collector.ts";
 
 Deno.test("startCallSpan() hands out shared no-op spans when tracing is off", () => {
   // This process runs without OTEL_DENO, so the API has no tracer provider.
@@ -19,30 +24,6 @@ Deno.test("startCallSpan() hands out shared no-op spans when tracing is off", ()
   turn.end("failed", "boom");
   call.end("normal", 1000);
 });
-
-/** One span as OTLP/HTTP JSON carries it. */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  attributes: { key: string; value: Record<string, unknown> }[];
-  events: { name: string }[];
-  status: { code?: number; message?: string };
-}
-
-interface ExportTraceRequest {
-  resourceSpans: {
-    scopeSpans: { scope: { name: string }; spans: OtlpSpan[] }[];
-  }[];
-}
-
-/** A span's attributes as a plain record of their values. */
-function attributesOf(span: OtlpSpan): Record<string, unknown> {
-  return Object.fromEntries(
-    span.attributes.map(({ key, value }) => [key, Object.values(value)[0]]),
-  );
-}
 
 /** What the child process does with tracing on. */
 const CHILD_SCRIPT = (modelUrl: string) => `
@@ -63,41 +44,16 @@ console.log(JSON.stringify([call.recording, turn.recording, tool.recording]));
 `;
 
 Deno.test("startCallSpan() exports call, turn and tool run spans through Deno's OpenTelemetry when OTEL_DENO=true", async () => {
-  const exports: ExportTraceRequest[] = [];
-  const collector = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    async (request) => {
-      const { pathname } = new URL(request.url);
-      const body = await request.text();
-      if (pathname === "/v1/traces") exports.push(JSON.parse(body));
-      // Logs and metrics arrive too; the model request gets an empty answer.
-      return Response.json({});
-    },
-  );
-  const origin = `http://127.0.0.1:${collector.addr.port}`;
+  // The model request gets the collector's empty answer.
+  const collector = startOtlpCollector();
+  const { origin } = collector;
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), 60_000);
   let output: Deno.CommandOutput;
   try {
-    output = await new Deno.Command("deno", {
-      args: [
-        "eval",
-        "--quiet",
-        "--config",
-        fileURLToPath(new URL("../deno.json", import.meta.url)),
-        CHILD_SCRIPT(`${origin}/model`),
-      ],
-      env: {
-        OTEL_DENO: "true",
-        OTEL_SDK_DISABLED: "false",
-        OTEL_TRACES_SAMPLER: "always_on",
-        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-        OTEL_EXPORTER_OTLP_ENDPOINT: origin,
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${origin}/v1/traces`,
-        OTEL_SERVICE_NAME: "retell-tracing-test",
-      },
-      stdout: "piped",
-      stderr: "piped",
+    output = await tracedChild(CHILD_SCRIPT(`${origin}/model`), {
+      origin,
+      serviceName: "retell-tracing-test",
       signal: deadline.signal,
     }).output();
   } finally {
@@ -108,13 +64,7 @@ Deno.test("startCallSpan() exports call, turn and tool run spans through Deno's 
   assert.equal(output.code, 0, decoder.decode(output.stderr));
   assert.equal(decoder.decode(output.stdout).trim(), "[true,true,true]");
 
-  const spans = exports.flatMap((request) =>
-    request.resourceSpans.flatMap((resource) =>
-      resource.scopeSpans.flatMap((scope) =>
-        scope.spans.map((span) => ({ scope: scope.scope.name, span }))
-      )
-    )
-  );
+  const spans = collector.spans();
   const ours = spans.filter(({ scope }) => scope === TRACER_NAME)
     .map(({ span }) => span);
   const named = (name: string, responseId?: number): OtlpSpan => {

@@ -1,33 +1,14 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { TRACER_NAME } from "../src/tracing.ts";
 import { responseRequired, said } from "./_support/frames.ts";
 import { startFakeLlm, tokens } from "./_support/llm_server.ts";
+import {
+  attributesOf,
+  type OtlpSpan,
+  startOtlpCollector,
+  tracedChild,
+} from "./_support/otlp_collector.ts";
 import { connectAsRetell } from "./_support/retell_client.ts";
-
-/** One span as OTLP/HTTP JSON carries it. */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  attributes: { key: string; value: Record<string, unknown> }[];
-  events: { name: string }[];
-  status: { code?: number; message?: string };
-}
-
-interface ExportTraceRequest {
-  resourceSpans: {
-    scopeSpans: { scope: { name: string }; spans: OtlpSpan[] }[];
-  }[];
-}
-
-/** A span's attributes as a plain record of their values. */
-function attributesOf(span: OtlpSpan): Record<string, unknown> {
-  return Object.fromEntries(
-    span.attributes.map(({ key, value }) => [key, Object.values(value)[0]]),
-  );
-}
 
 const src = (path: string) =>
   JSON.stringify(new URL(`../src/${path}`, import.meta.url).href);
@@ -98,43 +79,18 @@ Deno.test("a real call exports call, turn and tool run spans when OTEL_DENO=true
     },
     tokens("It is ", "sunny."),
   );
-  const exports: ExportTraceRequest[] = [];
-  const collector = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    async (request) => {
-      const { pathname } = new URL(request.url);
-      const body = await request.text();
-      if (pathname === "/v1/traces") exports.push(JSON.parse(body));
-      if (pathname === "/tool") return new Response("Sunny, 21 degrees");
-      // Logs and metrics arrive too.
-      return Response.json({});
-    },
-  );
-  const origin = `http://127.0.0.1:${collector.addr.port}`;
+  const collector = startOtlpCollector({
+    "/tool": () => new Response("Sunny, 21 degrees"),
+  });
+  const { origin } = collector;
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), 60_000);
   let status: Deno.CommandStatus;
   let stderr: string;
   try {
-    const child = new Deno.Command("deno", {
-      args: [
-        "eval",
-        "--quiet",
-        "--config",
-        fileURLToPath(new URL("../deno.json", import.meta.url)),
-        CHILD_SCRIPT(fake.baseUrl, `${origin}/tool`),
-      ],
-      env: {
-        OTEL_DENO: "true",
-        OTEL_SDK_DISABLED: "false",
-        OTEL_TRACES_SAMPLER: "always_on",
-        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-        OTEL_EXPORTER_OTLP_ENDPOINT: origin,
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${origin}/v1/traces`,
-        OTEL_SERVICE_NAME: "retell-tracing-wiring-test",
-      },
-      stdout: "piped",
-      stderr: "piped",
+    const child = tracedChild(CHILD_SCRIPT(fake.baseUrl, `${origin}/tool`), {
+      origin,
+      serviceName: "retell-tracing-wiring-test",
       signal: deadline.signal,
     }).spawn();
     const errors = new Response(child.stderr).text();
@@ -154,13 +110,7 @@ Deno.test("a real call exports call, turn and tool run spans when OTEL_DENO=true
   }
   assert.equal(status.code, 0, stderr);
 
-  const spans = exports.flatMap((request) =>
-    request.resourceSpans.flatMap((resource) =>
-      resource.scopeSpans.flatMap((scope) =>
-        scope.spans.map((span) => ({ scope: scope.scope.name, span }))
-      )
-    )
-  );
+  const spans = collector.spans();
   const ours = spans.filter(({ scope }) => scope === TRACER_NAME)
     .map(({ span }) => span);
   assert.deepEqual(ours.map((span) => span.name).sort(), [

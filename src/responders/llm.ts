@@ -5,7 +5,6 @@
  * @module
  */
 import OpenAI from "openai";
-import { createWatchdog } from "../watchdog.ts";
 import { compactFetch } from "../llm/compact_fetch.ts";
 import { createMarkdownStripper } from "../llm/markdown.ts";
 import {
@@ -13,18 +12,12 @@ import {
   type ChatToolCall,
   toChatMessages,
 } from "../llm/messages.ts";
+import { streamRound } from "../llm/model_round.ts";
 import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
-import { createToolCallAssembler } from "../llm/tool_calls.ts";
-import { runToolOnce } from "../llm/tool_runs.ts";
+import { createToolbox } from "../llm/toolbox.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
-import { describeError, type Logger } from "../log.ts";
-import type {
-  CallContext,
-  ModelErrorKind,
-  Responder,
-  ResponderOptions,
-  ResponsePart,
-} from "../responder.ts";
+import type { Logger } from "../log.ts";
+import type { CallContext, Responder, ResponsePart } from "../responder.ts";
 
 /** The system prompt used when none is configured. */
 export const DEFAULT_AGENT_PROMPT: string =
@@ -106,42 +99,6 @@ export interface LlmResponderOptions {
    * @default {DEFAULT_REMINDER_INSTRUCTION}
    */
   reminderInstruction?: string;
-}
-
-/** Function definitions of the built-in tools, in chat-completions form. */
-function builtInTools(transferNumber: string | undefined) {
-  const message = {
-    type: "object",
-    properties: {
-      message: {
-        type: "string",
-        description: "What to say first, in one short sentence.",
-      },
-    },
-    required: ["message"],
-    additionalProperties: false,
-  };
-  const tools = [{
-    type: "function" as const,
-    function: {
-      name: "end_call",
-      description:
-        "Hang up. Use it when the caller says goodbye or the conversation is over. The message is the goodbye spoken before hanging up.",
-      parameters: message,
-    },
-  }];
-  if (transferNumber !== undefined) {
-    tools.push({
-      type: "function" as const,
-      function: {
-        name: "transfer_call",
-        description:
-          "Transfer the caller to a human colleague. Use it when the caller asks for a person or you cannot help. The message is spoken before the transfer.",
-        parameters: message,
-      },
-    });
-  }
-  return tools;
 }
 
 /**
@@ -365,240 +322,6 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
   };
 }
 
-/** The tools one responder offers the model, and what each call returned. */
-interface Toolbox {
-  /** Function definitions for a request, the built-in tools first. */
-  readonly specs: OpenAI.Chat.ChatCompletionFunctionTool[];
-  /** The user tool of this name, if any. */
-  find(name: string): LlmTool | undefined;
-  /**
-   * Runs a tool, or returns what it gave earlier in the same call for the
-   * same arguments, so a re-asked turn reuses it (PROTOCOL.md §5.9): on
-   * this socket from memory, across sockets and instances through the
-   * call store.
-   */
-  runOnce(
-    tool: LlmTool,
-    key: string,
-    args: unknown,
-    call: CallContext,
-    toolCallId: string,
-  ): Promise<ToolOutcome>;
-}
-
-/** Options of {@linkcode createToolbox}. */
-interface ToolboxOptions {
-  /** The user's tools. */
-  tools: readonly LlmTool[];
-  /** Offers `transfer_call` when set. */
-  transferNumber: string | undefined;
-  /** Where reuse, waits and store failures are logged. */
-  log: Logger;
-  /** Longest wait for a run another socket claimed, from its claim. */
-  waitMs: number;
-}
-
-/**
- * Collects the built-in tools and the user's tools of one responder.
- *
- * @throws {TypeError} When a tool's name is used twice or clashes with a built-in tool.
- */
-function createToolbox(options: ToolboxOptions): Toolbox {
-  const { tools, transferNumber, log, waitMs } = options;
-  const userTools = new Map<string, LlmTool>();
-  for (const tool of tools) {
-    if (
-      userTools.has(tool.name) || tool.name === "end_call" ||
-      tool.name === "transfer_call"
-    ) {
-      throw new TypeError(
-        `Cannot add tool "${tool.name}": the name is already taken`,
-      );
-    }
-    userTools.set(tool.name, tool);
-  }
-  const specs = [
-    ...builtInTools(transferNumber),
-    ...[...userTools.values()].map((tool) => ({
-      type: "function" as const,
-      function: {
-        name: tool.name,
-        description: tool.description,
-        parameters: { ...tool.parameters },
-      },
-    })),
-  ];
-  // Per socket, and gone with it; the call store spans sockets.
-  const toolResults = new WeakMap<
-    CallContext,
-    Map<string, Promise<ToolOutcome>>
-  >();
-
-  return {
-    specs,
-    find: (name) => userTools.get(name),
-    runOnce(tool, key, args, call, toolCallId) {
-      let results = toolResults.get(call);
-      if (results === undefined) {
-        results = new Map();
-        toolResults.set(call, results);
-      }
-      const cacheKey = `${tool.name}\u0000${key}`;
-      let outcome = results.get(cacheKey);
-      if (outcome === undefined) {
-        const known = results;
-        outcome = runToolOnce({
-          tool,
-          args,
-          key,
-          call,
-          toolCallId,
-          log,
-          waitMs,
-        })
-          .then((ran) => {
-            if (ran !== undefined) return ran;
-            // Not kept: the next ask looks in the store again.
-            known.delete(cacheKey);
-            return unknownOutcome(tool.name);
-          });
-        results.set(cacheKey, outcome);
-      } else {
-        log.info("tool_reused", {
-          call_id: call.callId,
-          tool: tool.name,
-          tool_call_id: toolCallId,
-          from: "socket",
-        });
-      }
-      return outcome;
-    },
-  };
-}
-
-/** What the model is told when a run claimed elsewhere gave no result in time. */
-function unknownOutcome(name: string): ToolOutcome {
-  return {
-    content:
-      `${name} was already started with these arguments earlier in this call, before the line reconnected, and its result is not known. Do not call it again with the same arguments: tell the caller you could not confirm the result yet.`,
-    successful: false,
-  };
-}
-
-/** Options of {@linkcode streamRound}. */
-interface RoundOptions {
-  /** The provider's client. */
-  client: OpenAI;
-  /** The request. */
-  body: OpenAI.Chat.ChatCompletionCreateParamsStreaming;
-  /** The turn's signal: aborting it ends the round quietly. */
-  signal: AbortSignal;
-  /** Records `first_token` on the turn's latency line. */
-  mark: (name: string) => void;
-  /** Counts the round's failure, when it fails. */
-  countModelError: ResponderOptions["countModelError"];
-  /** Longest wait in ms for the first token. */
-  firstTokenTimeoutMs: number;
-  /** Longest gap in ms between two pieces of the stream. */
-  stallTimeoutMs: number;
-  /** Turns a text delta into the piece to speak, "" when none is ready. */
-  speak: (delta: string) => string;
-  /** Where `llm_failed` goes. */
-  log: Logger;
-  /** The call id, for the log line. */
-  callId: string;
-  /** The response id, for the log line. */
-  responseId: number;
-  /** Redacted from error messages. */
-  apiKey: string;
-}
-
-/** What the model wrote in one round. */
-interface RoundResult {
-  /** The whole text, as the model wrote it. */
-  text: string;
-  /** The tool calls it asked for. */
-  toolCalls: ChatToolCall[];
-}
-
-/**
- * Streams one request to the model: yields the spoken pieces as the text
- * arrives, under a first-token and a stall deadline, and returns the whole
- * text with the tool calls; undefined when the turn was aborted.
- *
- * @throws {Error} When the request fails, after logging `llm_failed`.
- */
-async function* streamRound(
-  options: RoundOptions,
-): AsyncGenerator<string, RoundResult | undefined> {
-  const { signal, firstTokenTimeoutMs, stallTimeoutMs } = options;
-  const request = new AbortController();
-  let failure: ModelErrorKind | undefined;
-  let gotToken = false;
-  const watchdog = createWatchdog(() => {
-    failure = gotToken ? "stall" : "first_token_timeout";
-    request.abort(
-      new DOMException(
-        gotToken
-          ? `The model's stream stalled for ${stallTimeoutMs} ms`
-          : `No first token from the model within ${firstTokenTimeoutMs} ms`,
-        "TimeoutError",
-      ),
-    );
-  });
-  const startedAt = performance.now();
-  const toolCalls = createToolCallAssembler();
-  let text = "";
-  watchdog.arm(firstTokenTimeoutMs);
-  try {
-    const stream = await options.client.chat.completions.create(
-      options.body,
-      { signal: AbortSignal.any([signal, request.signal]) },
-    );
-    // Leaving this loop early (a superseded turn returns this generator
-    // at a yield) makes the SDK cancel the response body, which is what
-    // closes the upstream request (PITFALLS: aborting alone may not).
-    for await (const chunk of stream) {
-      const delta = chunk.choices[0]?.delta;
-      if (delta === undefined) continue;
-      if (delta.content) {
-        if (!gotToken) options.mark("first_token");
-        gotToken = true;
-        watchdog.arm(stallTimeoutMs);
-        text += delta.content;
-        const piece = options.speak(delta.content);
-        if (piece !== "") yield piece;
-      }
-      for (const piece of delta.tool_calls ?? []) {
-        gotToken = true;
-        watchdog.arm(stallTimeoutMs);
-        toolCalls.push(piece);
-      }
-    }
-    // The SDK ends the stream quietly when its request is aborted.
-    if (signal.aborted) return undefined;
-    if (failure !== undefined) throw request.signal.reason;
-  } catch (error) {
-    if (signal.aborted) return undefined;
-    const detail = describeFailure(error, failure, options.apiKey);
-    options.log.error("llm_failed", {
-      call_id: options.callId,
-      response_id: options.responseId,
-      model: options.body.model,
-      ...detail,
-      elapsed_ms: Math.round(performance.now() - startedAt),
-    });
-    options.countModelError?.(detail.kind);
-    throw new Error(
-      `Cannot get a reply from the model: ${detail.error} (${detail.kind})`,
-      { cause: error },
-    );
-  } finally {
-    watchdog.stop();
-  }
-  return { text, toolCalls: toolCalls.calls() };
-}
-
 /** Whether two spoken pieces need a space between them. */
 function needsSpace(before: string, after: string): boolean {
   return before !== "" && !/\s$/.test(before) && !/^\s/.test(after);
@@ -613,30 +336,4 @@ function messageArgument(argumentsText: string): string {
   } catch {
     return "";
   }
-}
-
-/** Classifies a failed model request for the log, without the API key. */
-function describeFailure(
-  error: unknown,
-  timedOut: ModelErrorKind | undefined,
-  apiKey: string,
-): { kind: ModelErrorKind; status?: number; error: string } {
-  const redact = (text: string) =>
-    apiKey === "" ? text : text.replaceAll(apiKey, "[redacted]");
-  if (timedOut !== undefined) {
-    return {
-      kind: timedOut,
-      error: redact(describeError(error)),
-    };
-  }
-  if (error instanceof OpenAI.APIConnectionError) {
-    return { kind: "network", error: redact(error.message) };
-  }
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
-    return { kind: "http", status: error.status, error: redact(error.message) };
-  }
-  return {
-    kind: "stream",
-    error: redact(describeError(error)),
-  };
 }

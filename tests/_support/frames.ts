@@ -105,6 +105,16 @@ function response(
   } satisfies ResponseEvent;
 }
 
+/** The text a server spoke under `id`: its response frames' content, joined. */
+export function spoken(frames: Frame[], id: number): string {
+  return frames
+    .filter((frame) =>
+      frame.response_type === "response" && frame.response_id === id
+    )
+    .map((frame) => frame.content)
+    .join("");
+}
+
 /**
  * A server's record of one tool call, as it sends it to Retell: the
  * invocation of `check_availability` for Friday, then its result.

@@ -61,6 +61,20 @@ function run(
   });
 }
 
+/**
+ * A store, and a first socket whose run of the booking tool has started and
+ * holds until `release()`.
+ */
+async function heldFirstRun() {
+  const store = createMemoryCallStore({ ttlMs: 3_600_000 });
+  const logs = captureLogs();
+  const release = Promise.withResolvers<void>();
+  const { tool, counter, started } = bookingTool(release.promise);
+  const first = run(tool, socketOf(store).call, logs);
+  await started;
+  return { store, logs, tool, counter, first, release: release.resolve };
+}
+
 Deno.test("runToolOnce() runs a tool once per call across sockets sharing a store", async (t) => {
   const store = createMemoryCallStore({ ttlMs: 3_600_000 });
   const logs = captureLogs();
@@ -111,18 +125,13 @@ Deno.test("runToolOnce() runs a tool once per call across sockets sharing a stor
 
 Deno.test("runToolOnce() waits for a run another socket is still running", async (t) => {
   await t.step("and returns its result once saved", async () => {
-    const store = createMemoryCallStore({ ttlMs: 3_600_000 });
-    const logs = captureLogs();
-    const release = Promise.withResolvers<void>();
-    const { tool, counter, started } = bookingTool(release.promise);
-    const first = run(tool, socketOf(store).call, logs);
-    await started;
+    const { store, logs, tool, counter, first, release } = await heldFirstRun();
     const second = run(tool, socketOf(store).call, logs, {
       toolCallId: "tc_2",
     });
     // The second socket found the claim and is looking at the store.
     await logs.waitFor("tool_waiting");
-    release.resolve();
+    release();
     const [a, b] = await Promise.all([first, second]);
     assert.deepStrictEqual(b, a);
     assert.equal(counter.runs, 1);
@@ -136,12 +145,8 @@ Deno.test("runToolOnce() waits for a run another socket is still running", async
   await t.step(
     "and gives up, unknown, after waitMs from the claim",
     async () => {
-      const store = createMemoryCallStore({ ttlMs: 3_600_000 });
-      const logs = captureLogs();
-      const release = Promise.withResolvers<void>();
-      const { tool, counter, started } = bookingTool(release.promise);
-      const first = run(tool, socketOf(store).call, logs);
-      await started;
+      const { store, logs, tool, counter, first, release } =
+        await heldFirstRun();
       const second = await run(tool, socketOf(store).call, logs, {
         toolCallId: "tc_2",
         waitMs: 150,
@@ -151,7 +156,7 @@ Deno.test("runToolOnce() waits for a run another socket is still running", async
       const [unknown] = logs.events("tool_result_unknown");
       assert.equal(unknown?.tool_call_id, "tc_2");
       assert.ok((unknown?.waited_ms as number) >= 100, JSON.stringify(unknown));
-      release.resolve();
+      release();
       await first;
       // Asked again once the first run is done: its result, not a new run.
       const third = await run(tool, socketOf(store).call, logs, {
@@ -162,12 +167,7 @@ Deno.test("runToolOnce() waits for a run another socket is still running", async
   );
 
   await t.step("and stops waiting when its call ends", async () => {
-    const store = createMemoryCallStore({ ttlMs: 3_600_000 });
-    const logs = captureLogs();
-    const release = Promise.withResolvers<void>();
-    const { tool, started } = bookingTool(release.promise);
-    const first = run(tool, socketOf(store).call, logs);
-    await started;
+    const { store, logs, tool, first, release } = await heldFirstRun();
     const { call, controller } = socketOf(store);
     const second = run(tool, call, logs, {
       toolCallId: "tc_2",
@@ -178,7 +178,7 @@ Deno.test("runToolOnce() waits for a run another socket is still running", async
     const startedAt = performance.now();
     assert.equal(await second, undefined);
     assert.ok(performance.now() - startedAt < 1_000);
-    release.resolve();
+    release();
     await first;
   });
 });

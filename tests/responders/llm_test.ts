@@ -14,12 +14,12 @@ import {
   reminderRequired,
   responseRequired,
   said,
+  spoken,
 } from "../_support/frames.ts";
 import { type FakeLlm, startFakeLlm, tokens } from "../_support/llm_server.ts";
 import { captureLogs, type LogCapture } from "../_support/logs.ts";
 import {
   connectAsRetell,
-  type Frame,
   type RetellClient,
 } from "../_support/retell_client.ts";
 import { startTestServer, type TestServer } from "../_support/server.ts";
@@ -73,16 +73,6 @@ async function setUp(
       await llm[Symbol.asyncDispose]();
     },
   };
-}
-
-/** The concatenated content of response frames under `id`. */
-function spoken(frames: Frame[], id: number): string {
-  return frames
-    .filter((frame) =>
-      frame.response_type === "response" && frame.response_id === id
-    )
-    .map((frame) => frame.content)
-    .join("");
 }
 
 Deno.test("llm responder streams the model's tokens as they arrive", async (t) => {
