@@ -8,6 +8,7 @@
  */
 import type { CallRecord, CallStore } from "./call_store/call_store.ts";
 import { createCallMemory } from "./call_memory.ts";
+import { createSender, untilSent } from "./call_sender.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createLatencySample, type LatencySummary } from "./latency_sample.ts";
 import type { Logger } from "./log.ts";
@@ -28,7 +29,6 @@ import {
   type CallConfig,
   createConfigEvent,
   createPingPongEvent,
-  encodeOutbound,
   type OutboundEvent,
 } from "./protocol/outbound.ts";
 import type { CallContext, Responder, Turn } from "./responder.ts";
@@ -38,9 +38,6 @@ import { startCallSpan } from "./tracing.ts";
 /** What the agent says when the responder fails or times out mid-turn. */
 export const DEFAULT_FALLBACK_TEXT =
   "I am sorry, I ran into a problem. Could you say that again?";
-
-/** How often {@linkcode CallSession.whenIdle} checks the socket's send queue. */
-const SEND_POLL_MS = 5;
 
 /** Options of {@linkcode startCallSession}. */
 export interface CallSessionOptions {
@@ -424,44 +421,6 @@ export function startCallSession(
       await responses.whenIdle();
       await untilSent(socket);
     },
-  };
-}
-
-/**
- * Resolves once the socket's send queue is empty or it is no longer open.
- * Deno has no event for a drained queue, so this polls `bufferedAmount`.
- */
-async function untilSent(socket: WebSocket): Promise<void> {
-  while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > 0) {
-    await new Promise((resolve) => setTimeout(resolve, SEND_POLL_MS));
-  }
-}
-
-/**
- * Sends events on the call's socket: encoded and checked first, dropped
- * once the socket is no longer open.
- */
-function createSender(
-  socket: WebSocket,
-  callId: string,
-  log: Logger,
-): (event: OutboundEvent) => void {
-  const debug = log.enabled("debug");
-  return function send(event) {
-    const encoded = encodeOutbound(event);
-    if (!encoded.ok) {
-      // Our bug: Retell would drop it silently (§4.0), so say so loudly.
-      log.error("outbound_invalid", {
-        call_id: callId,
-        reason: encoded.reason,
-      });
-      return;
-    }
-    if (socket.readyState !== WebSocket.OPEN) return;
-    socket.send(encoded.text);
-    if (debug) {
-      log.debug("frame_sent", { call_id: callId, frame: encoded.text });
-    }
   };
 }
 
