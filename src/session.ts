@@ -9,11 +9,11 @@
 import type { CallRecord, CallStore } from "./call_store/call_store.ts";
 import { createCallMemory } from "./call_memory.ts";
 import { createSender, untilSent } from "./call_sender.ts";
+import { type CallSummary, endReasonOf, logCallEnded } from "./call_summary.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
-import { createLatencySample, type LatencySummary } from "./latency_sample.ts";
+import { createLatencySample } from "./latency_sample.ts";
 import type { Logger } from "./log.ts";
 import {
-  type CallEndReason,
   createServerMetrics,
   type FrameRejectKind,
   type ServerMetrics,
@@ -38,6 +38,8 @@ import { startCallSpan } from "./tracing.ts";
 /** What the agent says when the responder fails or times out mid-turn. */
 export const DEFAULT_FALLBACK_TEXT =
   "I am sorry, I ran into a problem. Could you say that again?";
+
+export type { CallSummary } from "./call_summary.ts";
 
 /** Options of {@linkcode startCallSession}. */
 export interface CallSessionOptions {
@@ -99,35 +101,6 @@ export interface CallSessionOptions {
    * @default {createServerMetrics()}
    */
   metrics?: ServerMetrics;
-}
-
-/** Counters of a finished call, as logged in its `call_ended` line. */
-export interface CallSummary {
-  /** The call id. */
-  callId: string;
-  /** Time from the session's start to the socket's close. */
-  durationMs: number;
-  /** Requests answered or started: `response_required` and `reminder_required`. */
-  turns: number;
-  /** Responses abandoned because a newer `response_id` arrived. */
-  superseded: number;
-  /** Turns that failed or timed out and ended with the fallback text. */
-  errors: number;
-  /** Inbound frames that were not valid events. */
-  rejectedFrames: number;
-  /** Close code of the socket. */
-  closeCode: number;
-  /**
-   * Request to first response frame over the turns that sent one and
-   * finished before the socket closed (the begin message left out);
-   * undefined when none did.
-   */
-  firstFrame: LatencySummary | undefined;
-  /**
-   * Request to the model's first token over the same turns, where the
-   * responder marked one (the LLM responder does); undefined when none did.
-   */
-  firstToken: LatencySummary | undefined;
 }
 
 /** A running call. */
@@ -439,32 +412,4 @@ function toTurn(
     transcript,
     transcriptWithToolCalls: request.transcript_with_tool_calls,
   };
-}
-
-/** The close code's class (§5.8). */
-function endReasonOf(code: number): CallEndReason {
-  if (code === 1000 || code === 1005) return "normal";
-  return code === 1006 ? "dropped" : "error";
-}
-
-/** Writes the call's summary line. */
-function logCallEnded(log: Logger, summary: CallSummary): void {
-  const { firstFrame, firstToken } = summary;
-  log.info("call_ended", {
-    call_id: summary.callId,
-    duration_ms: summary.durationMs,
-    turns: summary.turns,
-    superseded: summary.superseded,
-    errors: summary.errors,
-    rejected_frames: summary.rejectedFrames,
-    close_code: summary.closeCode,
-    ...firstFrame && {
-      first_frame_p50_ms: firstFrame.p50Ms,
-      first_frame_max_ms: firstFrame.maxMs,
-    },
-    ...firstToken && {
-      first_token_p50_ms: firstToken.p50Ms,
-      first_token_max_ms: firstToken.maxMs,
-    },
-  });
 }
