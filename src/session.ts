@@ -6,11 +6,12 @@
  *
  * @module
  */
-import type { CallRecord, CallStore } from "./call_store/call_store.ts";
+import type { CallStore } from "./call_store/call_store.ts";
 import { createCallMemory } from "./call_memory.ts";
 import { createSender, untilSent } from "./call_sender.ts";
 import { type CallSummary, endReasonOf, logCallEnded } from "./call_summary.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
+import { createGreeting, type TurnRequest } from "./greeting.ts";
 import { createLatencySample } from "./latency_sample.ts";
 import type { Logger } from "./log.ts";
 import {
@@ -176,16 +177,6 @@ export function startCallSession(
   let transcript: readonly Utterance[] = [];
   let opened = false;
   let closed = false;
-  let begun = false;
-  // Requests wait until the store has said whether this is a reconnect.
-  let recalled = !memory.remembers;
-  let waitingRequest:
-    | ResponseRequiredRequest
-    | ReminderRequiredRequest
-    | undefined;
-  // A request arrived: a greeting now would be stale.
-  let requested = false;
-  let detailsTimer: ReturnType<typeof setTimeout> | undefined;
   const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
   const latencies = {
     firstFrame: createLatencySample(),
@@ -205,6 +196,18 @@ export function startCallSession(
     metrics,
     callSpan,
   });
+  const greeting = createGreeting({
+    callId,
+    log,
+    metrics,
+    memory,
+    call,
+    responder,
+    callDetails: callConfig.call_details ?? false,
+    callDetailsTimeoutMs: options.callDetailsTimeoutMs ?? 3_000,
+    responses,
+    startTurn,
+  });
 
   socket.addEventListener("open", onOpen);
   socket.addEventListener("message", onMessage);
@@ -218,61 +221,7 @@ export function startCallSession(
     // config goes first, before the begin message (§2), and again on every
     // socket of a reconnected call (§11).
     send(createConfigEvent(callConfig));
-    if (memory.remembers) void recall();
-    else greet();
-  }
-
-  /** Asks the store about the call, then greets or continues it. */
-  async function recall(): Promise<void> {
-    const record = await memory.recall();
-    recalled = true;
-    if (closed) return;
-    // Details Retell sent on this socket win over the saved ones.
-    call.details ??= record?.details;
-    if (record?.greeted) {
-      begun = true;
-      noteReconnected(record);
-    } else {
-      greet();
-    }
-    const request = waitingRequest;
-    waitingRequest = undefined;
-    if (request !== undefined) startTurn(request);
-  }
-
-  /** The call continues from an earlier socket: logged and counted. */
-  function noteReconnected(record: CallRecord): void {
-    metrics.reconnectedCalls.inc();
-    log.info("call_reconnected", {
-      call_id: callId,
-      gap_ms: Math.max(0, Date.now() - record.lastActivityAt),
-      details_restored: record.details !== undefined,
-    });
-  }
-
-  /** Sends the begin message now, or once the call details arrive. */
-  function greet(): void {
-    if (
-      responder.beginAfterCallDetails && callConfig.call_details &&
-      call.details === undefined
-    ) {
-      detailsTimer = setTimeout(begin, options.callDetailsTimeoutMs ?? 3_000);
-    } else {
-      begin();
-    }
-  }
-
-  function begin(): void {
-    clearTimeout(detailsTimer);
-    if (begun || closed) return;
-    begun = true;
-    // A request that came first owns the floor; a greeting now would be stale.
-    if (requested) return;
-    responses.start(
-      0,
-      "begin",
-      (responderOptions) => responder.begin(call, responderOptions),
-    );
+    greeting.open();
   }
 
   /** Sends a reply's event; the first response frame marks the call greeted. */
@@ -315,7 +264,7 @@ export function startCallSession(
       case "call_details":
         call.details = inbound.call;
         memory.saveDetails(inbound.call);
-        if (!begun && detailsTimer !== undefined) begin();
+        greeting.detailsArrived();
         return;
       case "update_only":
         // Keeps the transcript current; never cancels a response (§3.3, §5.1).
@@ -324,10 +273,7 @@ export function startCallSession(
       case "response_required":
       case "reminder_required":
         transcript = inbound.transcript;
-        requested = true;
-        // Only the newest request waiting for the store matters (§5.1).
-        if (recalled) startTurn(inbound);
-        else waitingRequest = inbound;
+        greeting.request(inbound);
         return;
     }
   }
@@ -338,9 +284,7 @@ export function startCallSession(
     log.warn("frame_rejected", { call_id: callId, kind, reason });
   }
 
-  function startTurn(
-    request: ResponseRequiredRequest | ReminderRequiredRequest,
-  ): void {
+  function startTurn(request: TurnRequest): void {
     const turn = toTurn(call, request, transcript);
     const started = responses.start(
       turn.responseId,
@@ -360,7 +304,7 @@ export function startCallSession(
 
   function onClose(event: CloseEvent): void {
     closed = true;
-    clearTimeout(detailsTimer);
+    greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
     memory.touch();
     const reason = new DOMException("Call closed", "AbortError");
