@@ -5,7 +5,11 @@
  *
  * @module
  */
-import type { LatencySummary } from "./latency_sample.ts";
+import {
+  createLatencySample,
+  type LatencySample,
+  type LatencySummary,
+} from "./latency_sample.ts";
 import type { Logger } from "./log.ts";
 import type { CallEndReason } from "./metrics.ts";
 
@@ -36,6 +40,50 @@ export interface CallSummary {
    * responder marked one (the LLM responder does); undefined when none did.
    */
   firstToken: LatencySummary | undefined;
+}
+
+/** A call's counters as it runs, and its summary when it closes. */
+export interface CallTally {
+  /** Counters the session and its response slot add to. */
+  readonly counts: {
+    turns: number;
+    superseded: number;
+    errors: number;
+    rejectedFrames: number;
+  };
+  /** The call's latencies; the begin message is left out. */
+  readonly latencies: { firstFrame: LatencySample; firstToken: LatencySample };
+  /** The call's summary, timed from the tally's creation to now. */
+  summarize(closeCode: number): CallSummary;
+}
+
+/**
+ * Starts a call's tally; its duration runs from now.
+ *
+ * @param callId The call id, for the summary.
+ * @returns Zeroed counters, empty latencies.
+ */
+export function createCallTally(callId: string): CallTally {
+  const startedAt = performance.now();
+  const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
+  const latencies = {
+    firstFrame: createLatencySample(),
+    firstToken: createLatencySample(),
+  };
+  return {
+    counts,
+    latencies,
+    summarize(closeCode) {
+      return {
+        callId,
+        durationMs: Math.round(performance.now() - startedAt),
+        ...counts,
+        closeCode,
+        firstFrame: latencies.firstFrame.summary(),
+        firstToken: latencies.firstToken.summary(),
+      };
+    },
+  };
 }
 
 /** The close code's class (§5.8). */

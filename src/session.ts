@@ -9,10 +9,14 @@
 import type { CallStore } from "./call_store/call_store.ts";
 import { createCallMemory } from "./call_memory.ts";
 import { createSender, untilSent } from "./call_sender.ts";
-import { type CallSummary, endReasonOf, logCallEnded } from "./call_summary.ts";
+import {
+  type CallSummary,
+  createCallTally,
+  endReasonOf,
+  logCallEnded,
+} from "./call_summary.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createGreeting, type TurnRequest } from "./greeting.ts";
-import { createLatencySample } from "./latency_sample.ts";
 import type { Logger } from "./log.ts";
 import {
   createServerMetrics,
@@ -163,7 +167,7 @@ export function startCallSession(
     call_details: DEFAULT_CONFIG.callDetails,
   };
   const debug = log.enabled("debug");
-  const startedAt = performance.now();
+  const tally = createCallTally(callId);
   const send = createSender(socket, callId, log);
 
   const callController = new AbortController();
@@ -177,11 +181,6 @@ export function startCallSession(
   let transcript: readonly Utterance[] = [];
   let opened = false;
   let closed = false;
-  const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
-  const latencies = {
-    firstFrame: createLatencySample(),
-    firstToken: createLatencySample(),
-  };
   const ended = Promise.withResolvers<CallSummary>();
   const responses = createResponseSlot({
     callId,
@@ -191,8 +190,8 @@ export function startCallSession(
     stallMs: options.turnStallMs ?? DEFAULT_CONFIG.turnStallMs,
     fallbackText: options.fallbackText ?? DEFAULT_FALLBACK_TEXT,
     isClosed: () => closed,
-    counts,
-    latencies,
+    counts: tally.counts,
+    latencies: tally.latencies,
     metrics,
     callSpan,
   });
@@ -279,7 +278,7 @@ export function startCallSession(
   }
 
   function reject(kind: FrameRejectKind, reason: string): void {
-    counts.rejectedFrames++;
+    tally.counts.rejectedFrames++;
     metrics.framesRejected.inc({ kind });
     log.warn("frame_rejected", { call_id: callId, kind, reason });
   }
@@ -292,7 +291,7 @@ export function startCallSession(
       (responderOptions) => responder.respond(turn, responderOptions),
     );
     if (started) {
-      counts.turns++;
+      tally.counts.turns++;
       memory.touch();
     }
   }
@@ -316,14 +315,7 @@ export function startCallSession(
       metrics.callsEnded.inc({ reason: endReason });
     }
     callSpan.end(endReason, event.code);
-    const summary: CallSummary = {
-      callId,
-      durationMs: Math.round(performance.now() - startedAt),
-      ...counts,
-      closeCode: event.code,
-      firstFrame: latencies.firstFrame.summary(),
-      firstToken: latencies.firstToken.summary(),
-    };
+    const summary = tally.summarize(event.code);
     logCallEnded(log, summary);
     ended.resolve(summary);
   }
