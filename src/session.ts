@@ -25,6 +25,7 @@ import {
 } from "./metrics.ts";
 import {
   type CallDetails,
+  type InboundEvent,
   parseInbound,
   type ReminderRequiredRequest,
   type ResponseRequiredRequest,
@@ -230,31 +231,8 @@ export function startCallSession(
   }
 
   function onMessage(event: MessageEvent): void {
-    const data: unknown = event.data;
-    if (typeof data !== "string") {
-      // Retell never sends binary frames (§1.4); closing would end the call (§5.8).
-      reject(
-        "binary",
-        "Cannot read frame: binary frames are not part of the protocol",
-      );
-      return;
-    }
-    const result = parseInbound(data);
-    if (!result.ok) {
-      if (result.kind === "unknown_type") {
-        log.info("frame_ignored", { call_id: callId, reason: result.reason });
-      } else {
-        reject(result.kind, result.reason);
-      }
-      return;
-    }
-    const inbound = result.event;
-    if (debug) {
-      log.debug("frame_received", {
-        call_id: callId,
-        interaction_type: inbound.interaction_type,
-      });
-    }
+    const inbound = readFrame(event.data, { callId, log, debug, reject });
+    if (inbound === undefined) return;
     switch (inbound.interaction_type) {
       case "ping_pong":
         // Echo Retell's own timestamp at once (§4.4).
@@ -331,6 +309,55 @@ export function startCallSession(
       await untilSent(socket);
     },
   };
+}
+
+/** What {@linkcode readFrame} needs besides the frame. */
+interface ReadFrameOptions {
+  /** The call id, for log lines. */
+  callId: string;
+  /** Where `frame_ignored` and, at debug, `frame_received` go. */
+  log: Logger;
+  /** Whether the log takes debug lines. */
+  debug: boolean;
+  /** Counts and logs a frame that is not a valid event. */
+  reject: (kind: FrameRejectKind, reason: string) => void;
+}
+
+/**
+ * The event in an inbound frame, or undefined when there is none: a frame
+ * that is not a valid event is rejected and one of an unknown type ignored,
+ * and neither closes the call.
+ */
+function readFrame(
+  data: unknown,
+  options: ReadFrameOptions,
+): InboundEvent | undefined {
+  const { callId, log, reject } = options;
+  if (typeof data !== "string") {
+    // Retell never sends binary frames (§1.4); closing would end the call (§5.8).
+    reject(
+      "binary",
+      "Cannot read frame: binary frames are not part of the protocol",
+    );
+    return undefined;
+  }
+  const result = parseInbound(data);
+  if (!result.ok) {
+    if (result.kind === "unknown_type") {
+      log.info("frame_ignored", { call_id: callId, reason: result.reason });
+    } else {
+      reject(result.kind, result.reason);
+    }
+    return undefined;
+  }
+  const inbound = result.event;
+  if (options.debug) {
+    log.debug("frame_received", {
+      call_id: callId,
+      interaction_type: inbound.interaction_type,
+    });
+  }
+  return inbound;
 }
 
 /** The responder's view of a request, with the transcript as it stands. */
