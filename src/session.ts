@@ -6,24 +6,26 @@
  *
  * @module
  */
-import type { CallRecord, CallStore } from "./call_store/call_store.ts";
+import type { CallStore } from "./call_store/call_store.ts";
 import { createCallMemory } from "./call_memory.ts";
-import { DEFAULT_CONFIG } from "./config/defaults.ts";
+import { createSender, untilSent } from "./call_sender.ts";
 import {
-  createLatencySample,
-  type LatencySample,
-  type LatencySummary,
-} from "./latency_sample.ts";
+  type CallSummary,
+  createCallTally,
+  endReasonOf,
+  logCallEnded,
+} from "./call_summary.ts";
+import { DEFAULT_CONFIG } from "./config/defaults.ts";
+import { createGreeting, type TurnRequest } from "./greeting.ts";
 import type { Logger } from "./log.ts";
 import {
-  type CallEndReason,
   createServerMetrics,
   type FrameRejectKind,
   type ServerMetrics,
-  type TurnKind,
 } from "./metrics.ts";
 import {
   type CallDetails,
+  type InboundEvent,
   parseInbound,
   type ReminderRequiredRequest,
   type ResponseRequiredRequest,
@@ -33,25 +35,17 @@ import {
   type CallConfig,
   createConfigEvent,
   createPingPongEvent,
-  encodeOutbound,
   type OutboundEvent,
 } from "./protocol/outbound.ts";
-import { type ReplyLiveness, runReply } from "./reply.ts";
-import type {
-  CallContext,
-  Reply,
-  Responder,
-  ResponderOptions,
-  Turn,
-} from "./responder.ts";
-import { type CallSpan, startCallSpan } from "./tracing.ts";
+import type { CallContext, Responder, Turn } from "./responder.ts";
+import { createResponseSlot } from "./response_slot.ts";
+import { startCallSpan } from "./tracing.ts";
 
 /** What the agent says when the responder fails or times out mid-turn. */
 export const DEFAULT_FALLBACK_TEXT =
   "I am sorry, I ran into a problem. Could you say that again?";
 
-/** How often {@linkcode CallSession.whenIdle} checks the socket's send queue. */
-const SEND_POLL_MS = 5;
+export type { CallSummary } from "./call_summary.ts";
 
 /** Options of {@linkcode startCallSession}. */
 export interface CallSessionOptions {
@@ -115,35 +109,6 @@ export interface CallSessionOptions {
   metrics?: ServerMetrics;
 }
 
-/** Counters of a finished call, as logged in its `call_ended` line. */
-export interface CallSummary {
-  /** The call id. */
-  callId: string;
-  /** Time from the session's start to the socket's close. */
-  durationMs: number;
-  /** Requests answered or started: `response_required` and `reminder_required`. */
-  turns: number;
-  /** Responses abandoned because a newer `response_id` arrived. */
-  superseded: number;
-  /** Turns that failed or timed out and ended with the fallback text. */
-  errors: number;
-  /** Inbound frames that were not valid events. */
-  rejectedFrames: number;
-  /** Close code of the socket. */
-  closeCode: number;
-  /**
-   * Request to first response frame over the turns that sent one and
-   * finished before the socket closed (the begin message left out);
-   * undefined when none did.
-   */
-  firstFrame: LatencySummary | undefined;
-  /**
-   * Request to the model's first token over the same turns, where the
-   * responder marked one (the LLM responder does); undefined when none did.
-   */
-  firstToken: LatencySummary | undefined;
-}
-
 /** A running call. */
 export interface CallSession {
   /** The call id. */
@@ -203,7 +168,7 @@ export function startCallSession(
     call_details: DEFAULT_CONFIG.callDetails,
   };
   const debug = log.enabled("debug");
-  const startedAt = performance.now();
+  const tally = createCallTally(callId);
   const send = createSender(socket, callId, log);
 
   const callController = new AbortController();
@@ -217,21 +182,6 @@ export function startCallSession(
   let transcript: readonly Utterance[] = [];
   let opened = false;
   let closed = false;
-  let begun = false;
-  // Requests wait until the store has said whether this is a reconnect.
-  let recalled = !memory.remembers;
-  let waitingRequest:
-    | ResponseRequiredRequest
-    | ReminderRequiredRequest
-    | undefined;
-  // A request arrived: a greeting now would be stale.
-  let requested = false;
-  let detailsTimer: ReturnType<typeof setTimeout> | undefined;
-  const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
-  const latencies = {
-    firstFrame: createLatencySample(),
-    firstToken: createLatencySample(),
-  };
   const ended = Promise.withResolvers<CallSummary>();
   const responses = createResponseSlot({
     callId,
@@ -241,10 +191,22 @@ export function startCallSession(
     stallMs: options.turnStallMs ?? DEFAULT_CONFIG.turnStallMs,
     fallbackText: options.fallbackText ?? DEFAULT_FALLBACK_TEXT,
     isClosed: () => closed,
-    counts,
-    latencies,
+    counts: tally.counts,
+    latencies: tally.latencies,
     metrics,
     callSpan,
+  });
+  const greeting = createGreeting({
+    callId,
+    log,
+    metrics,
+    memory,
+    call,
+    responder,
+    callDetails: callConfig.call_details ?? false,
+    callDetailsTimeoutMs: options.callDetailsTimeoutMs ?? 3_000,
+    responses,
+    startTurn,
   });
 
   socket.addEventListener("open", onOpen);
@@ -259,61 +221,7 @@ export function startCallSession(
     // config goes first, before the begin message (§2), and again on every
     // socket of a reconnected call (§11).
     send(createConfigEvent(callConfig));
-    if (memory.remembers) void recall();
-    else greet();
-  }
-
-  /** Asks the store about the call, then greets or continues it. */
-  async function recall(): Promise<void> {
-    const record = await memory.recall();
-    recalled = true;
-    if (closed) return;
-    // Details Retell sent on this socket win over the saved ones.
-    call.details ??= record?.details;
-    if (record?.greeted) {
-      begun = true;
-      noteReconnected(record);
-    } else {
-      greet();
-    }
-    const request = waitingRequest;
-    waitingRequest = undefined;
-    if (request !== undefined) startTurn(request);
-  }
-
-  /** The call continues from an earlier socket: logged and counted. */
-  function noteReconnected(record: CallRecord): void {
-    metrics.reconnectedCalls.inc();
-    log.info("call_reconnected", {
-      call_id: callId,
-      gap_ms: Math.max(0, Date.now() - record.lastActivityAt),
-      details_restored: record.details !== undefined,
-    });
-  }
-
-  /** Sends the begin message now, or once the call details arrive. */
-  function greet(): void {
-    if (
-      responder.beginAfterCallDetails && callConfig.call_details &&
-      call.details === undefined
-    ) {
-      detailsTimer = setTimeout(begin, options.callDetailsTimeoutMs ?? 3_000);
-    } else {
-      begin();
-    }
-  }
-
-  function begin(): void {
-    clearTimeout(detailsTimer);
-    if (begun || closed) return;
-    begun = true;
-    // A request that came first owns the floor; a greeting now would be stale.
-    if (requested) return;
-    responses.start(
-      0,
-      "begin",
-      (responderOptions) => responder.begin(call, responderOptions),
-    );
+    greeting.open();
   }
 
   /** Sends a reply's event; the first response frame marks the call greeted. */
@@ -323,31 +231,8 @@ export function startCallSession(
   }
 
   function onMessage(event: MessageEvent): void {
-    const data: unknown = event.data;
-    if (typeof data !== "string") {
-      // Retell never sends binary frames (§1.4); closing would end the call (§5.8).
-      reject(
-        "binary",
-        "Cannot read frame: binary frames are not part of the protocol",
-      );
-      return;
-    }
-    const result = parseInbound(data);
-    if (!result.ok) {
-      if (result.kind === "unknown_type") {
-        log.info("frame_ignored", { call_id: callId, reason: result.reason });
-      } else {
-        reject(result.kind, result.reason);
-      }
-      return;
-    }
-    const inbound = result.event;
-    if (debug) {
-      log.debug("frame_received", {
-        call_id: callId,
-        interaction_type: inbound.interaction_type,
-      });
-    }
+    const inbound = readFrame(event.data, { callId, log, debug, reject });
+    if (inbound === undefined) return;
     switch (inbound.interaction_type) {
       case "ping_pong":
         // Echo Retell's own timestamp at once (§4.4).
@@ -356,7 +241,7 @@ export function startCallSession(
       case "call_details":
         call.details = inbound.call;
         memory.saveDetails(inbound.call);
-        if (!begun && detailsTimer !== undefined) begin();
+        greeting.detailsArrived();
         return;
       case "update_only":
         // Keeps the transcript current; never cancels a response (§3.3, §5.1).
@@ -365,23 +250,18 @@ export function startCallSession(
       case "response_required":
       case "reminder_required":
         transcript = inbound.transcript;
-        requested = true;
-        // Only the newest request waiting for the store matters (§5.1).
-        if (recalled) startTurn(inbound);
-        else waitingRequest = inbound;
+        greeting.request(inbound);
         return;
     }
   }
 
   function reject(kind: FrameRejectKind, reason: string): void {
-    counts.rejectedFrames++;
+    tally.counts.rejectedFrames++;
     metrics.framesRejected.inc({ kind });
     log.warn("frame_rejected", { call_id: callId, kind, reason });
   }
 
-  function startTurn(
-    request: ResponseRequiredRequest | ReminderRequiredRequest,
-  ): void {
+  function startTurn(request: TurnRequest): void {
     const turn = toTurn(call, request, transcript);
     const started = responses.start(
       turn.responseId,
@@ -389,7 +269,7 @@ export function startCallSession(
       (responderOptions) => responder.respond(turn, responderOptions),
     );
     if (started) {
-      counts.turns++;
+      tally.counts.turns++;
       memory.touch();
     }
   }
@@ -401,7 +281,7 @@ export function startCallSession(
 
   function onClose(event: CloseEvent): void {
     closed = true;
-    clearTimeout(detailsTimer);
+    greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
     memory.touch();
     const reason = new DOMException("Call closed", "AbortError");
@@ -413,14 +293,7 @@ export function startCallSession(
       metrics.callsEnded.inc({ reason: endReason });
     }
     callSpan.end(endReason, event.code);
-    const summary: CallSummary = {
-      callId,
-      durationMs: Math.round(performance.now() - startedAt),
-      ...counts,
-      closeCode: event.code,
-      firstFrame: latencies.firstFrame.summary(),
-      firstToken: latencies.firstToken.summary(),
-    };
+    const summary = tally.summarize(event.code);
     logCallEnded(log, summary);
     ended.resolve(summary);
   }
@@ -438,192 +311,53 @@ export function startCallSession(
   };
 }
 
-/**
- * Resolves once the socket's send queue is empty or it is no longer open.
- * Deno has no event for a drained queue, so this polls `bufferedAmount`.
- */
-async function untilSent(socket: WebSocket): Promise<void> {
-  while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > 0) {
-    await new Promise((resolve) => setTimeout(resolve, SEND_POLL_MS));
-  }
-}
-
-/**
- * Sends events on the call's socket: encoded and checked first, dropped
- * once the socket is no longer open.
- */
-function createSender(
-  socket: WebSocket,
-  callId: string,
-  log: Logger,
-): (event: OutboundEvent) => void {
-  const debug = log.enabled("debug");
-  return function send(event) {
-    const encoded = encodeOutbound(event);
-    if (!encoded.ok) {
-      // Our bug: Retell would drop it silently (§4.0), so say so loudly.
-      log.error("outbound_invalid", {
-        call_id: callId,
-        reason: encoded.reason,
-      });
-      return;
-    }
-    if (socket.readyState !== WebSocket.OPEN) return;
-    socket.send(encoded.text);
-    if (debug) {
-      log.debug("frame_sent", { call_id: callId, frame: encoded.text });
-    }
-  };
-}
-
-/** Options of {@linkcode createResponseSlot}. */
-interface ResponseSlotOptions {
+/** What {@linkcode readFrame} needs besides the frame. */
+interface ReadFrameOptions {
   /** The call id, for log lines. */
   callId: string;
-  /** Where log lines go. */
+  /** Where `frame_ignored` and, at debug, `frame_received` go. */
   log: Logger;
-  /** Sends one event on the call's socket. */
-  send: (event: OutboundEvent) => void;
-  /** The responder timeout of each run. */
-  timeoutMs: number;
-  /** The silent-turn watchdog of each run; 0 is off. */
-  stallMs: number;
-  /** Spoken when a run fails. */
-  fallbackText: string;
-  /** Whether the call's socket has closed. */
-  isClosed: () => boolean;
-  /** The call's counters of superseded and failed responses. */
-  counts: { superseded: number; errors: number };
-  /** The call's latencies, for its summary; the begin message is left out. */
-  latencies: { firstFrame: LatencySample; firstToken: LatencySample };
-  /** Told about each run. */
-  metrics: ServerMetrics;
-  /** The call's span, parent of each run's. */
-  callSpan: CallSpan;
-}
-
-/** The call's one response in progress, and the newest response id. */
-interface ResponseSlot {
-  /** The newest response id taken, or -1 before any. */
-  latestId(): number;
-  /**
-   * Starts a reply under `id` when it is newer than every id before,
-   * aborting the response in progress; returns false (and logs) otherwise.
-   */
-  start(
-    id: number,
-    kind: TurnKind,
-    produce: (options: ResponderOptions) => Reply | Promise<Reply>,
-  ): boolean;
-  /** Aborts the response in progress, if any. */
-  abort(reason: unknown): void;
-  /** Whether a response is in progress. */
-  responding(): boolean;
-  /** Resolves once no response is in progress. */
-  whenIdle(): Promise<void>;
-}
-
-/** The response being produced, if any. */
-interface ResponseRun {
-  readonly id: number;
-  readonly controller: AbortController;
+  /** Whether the log takes debug lines. */
+  debug: boolean;
+  /** Counts and logs a frame that is not a valid event. */
+  reject: (kind: FrameRejectKind, reason: string) => void;
 }
 
 /**
- * Keeps the rule that only the newest `response_id` is spoken (§5.1): a
- * newer id aborts the run in progress at once, and each run checks that
- * its id is still the newest before every send.
+ * The event in an inbound frame, or undefined when there is none: a frame
+ * that is not a valid event is rejected and one of an unknown type ignored,
+ * and neither closes the call.
  */
-function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
-  const { callId, log, counts, latencies, metrics } = options;
-  let latestId = -1;
-  let current: ResponseRun | undefined;
-  let idle: PromiseWithResolvers<void> | undefined;
-
-  /**
-   * Runs one reply under `id` (see `reply.ts`) as the current response, so
-   * a newer request or the close can abort it.
-   */
-  async function runResponse(
-    id: number,
-    kind: TurnKind,
-    produce: (options: ResponderOptions) => Reply | Promise<Reply>,
-  ): Promise<void> {
-    const run: ResponseRun = { id, controller: new AbortController() };
-    current = run;
-    const { outcome, marks } = await runReply({
-      callId,
-      responseId: id,
-      kind,
-      produce,
-      signal: run.controller.signal,
-      liveness: () => livenessOf(id),
-      send: options.send,
-      timeoutMs: options.timeoutMs,
-      stallMs: options.stallMs,
-      fallbackText: options.fallbackText,
-      log,
-      metrics,
-      span: options.callSpan.startTurn(id, kind),
-    });
-    if (outcome === "failed" || outcome === "timed_out") counts.errors++;
-    if (kind !== "begin") {
-      if (marks.first_frame_ms !== undefined) {
-        latencies.firstFrame.add(marks.first_frame_ms);
-      }
-      if (marks.first_token_ms !== undefined) {
-        latencies.firstToken.add(marks.first_token_ms);
-      }
+function readFrame(
+  data: unknown,
+  options: ReadFrameOptions,
+): InboundEvent | undefined {
+  const { callId, log, reject } = options;
+  if (typeof data !== "string") {
+    // Retell never sends binary frames (§1.4); closing would end the call (§5.8).
+    reject(
+      "binary",
+      "Cannot read frame: binary frames are not part of the protocol",
+    );
+    return undefined;
+  }
+  const result = parseInbound(data);
+  if (!result.ok) {
+    if (result.kind === "unknown_type") {
+      log.info("frame_ignored", { call_id: callId, reason: result.reason });
+    } else {
+      reject(result.kind, result.reason);
     }
-    if (current !== run) return;
-    current = undefined;
-    idle?.resolve();
-    idle = undefined;
+    return undefined;
   }
-
-  function livenessOf(id: number): ReplyLiveness {
-    if (options.isClosed()) return "closed";
-    return id === latestId ? "live" : "superseded";
+  const inbound = result.event;
+  if (options.debug) {
+    log.debug("frame_received", {
+      call_id: callId,
+      interaction_type: inbound.interaction_type,
+    });
   }
-
-  return {
-    latestId: () => latestId,
-    start(id, kind, produce) {
-      if (id <= latestId) {
-        log.warn("request_out_of_order", {
-          call_id: callId,
-          response_id: id,
-          latest_response_id: latestId,
-        });
-        return false;
-      }
-      latestId = id;
-      if (current !== undefined) {
-        // Only the newest id is spoken; stop the old one's work now (§5.1).
-        counts.superseded++;
-        metrics.supersededResponses.inc();
-        log.info("response_superseded", {
-          call_id: callId,
-          response_id: current.id,
-          by: id,
-        });
-        current.controller.abort(
-          new DOMException(`Superseded by response ${id}`, "AbortError"),
-        );
-      }
-      void runResponse(id, kind, produce);
-      return true;
-    },
-    abort(reason) {
-      current?.controller.abort(reason);
-    },
-    responding: () => current !== undefined,
-    whenIdle() {
-      if (current === undefined) return Promise.resolve();
-      idle ??= Promise.withResolvers<void>();
-      return idle.promise;
-    },
-  };
+  return inbound;
 }
 
 /** The responder's view of a request, with the transcript as it stands. */
@@ -641,32 +375,4 @@ function toTurn(
     transcript,
     transcriptWithToolCalls: request.transcript_with_tool_calls,
   };
-}
-
-/** The close code's class (§5.8). */
-function endReasonOf(code: number): CallEndReason {
-  if (code === 1000 || code === 1005) return "normal";
-  return code === 1006 ? "dropped" : "error";
-}
-
-/** Writes the call's summary line. */
-function logCallEnded(log: Logger, summary: CallSummary): void {
-  const { firstFrame, firstToken } = summary;
-  log.info("call_ended", {
-    call_id: summary.callId,
-    duration_ms: summary.durationMs,
-    turns: summary.turns,
-    superseded: summary.superseded,
-    errors: summary.errors,
-    rejected_frames: summary.rejectedFrames,
-    close_code: summary.closeCode,
-    ...firstFrame && {
-      first_frame_p50_ms: firstFrame.p50Ms,
-      first_frame_max_ms: firstFrame.maxMs,
-    },
-    ...firstToken && {
-      first_token_p50_ms: firstToken.p50Ms,
-      first_token_max_ms: firstToken.maxMs,
-    },
-  });
 }
