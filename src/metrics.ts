@@ -64,7 +64,11 @@ export type RefusalReason =
   /** The server is stopping (503). */
   | "draining"
   /** The WebSocket handshake is invalid (400). */
-  | "handshake";
+  | "handshake"
+  /** `MAX_CALLS` calls are live (503). */
+  | "capacity"
+  /** The caller's address holds `MAX_CALLS_PER_ADDRESS` live calls (429). */
+  | "address_limit";
 
 /** This server's metrics, each to be told what happened. */
 export interface ServerMetrics {
@@ -93,6 +97,11 @@ export interface ServerMetrics {
   framesRejected: Counter<{ kind: FrameRejectKind }>;
   /** `retell_connections_refused_total{reason}`: connections refused, by reason. */
   connectionsRefused: Counter<{ reason: RefusalReason }>;
+  /**
+   * `retell_accept_restarts_total`: times the accept loop failed (out of
+   * file descriptors, say) and the server listened again.
+   */
+  acceptRestarts: Counter;
   /** `retell_call_store_errors_total`: call store operations that failed. */
   storeErrors: Counter;
   /** `retell_call_store_degraded`: 1 while the call store is failing, else 0. */
@@ -253,8 +262,14 @@ export function createServerMetrics(): ServerMetrics {
           address: true,
           draining: true,
           handshake: true,
+          capacity: true,
+          address_limit: true,
         }),
       },
+    }),
+    acceptRestarts: registry.counter({
+      name: "retell_accept_restarts_total",
+      help: "Times the accept loop failed and the server listened again.",
     }),
     storeErrors: registry.counter({
       name: "retell_call_store_errors_total",

@@ -12,7 +12,7 @@ import { ConfigError, type EnvSource, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/settings.ts";
 import type { LlmTool } from "./llm/tools.ts";
 import { createLogger, describeError, type Logger } from "./log.ts";
-import { createServerMetrics } from "./metrics.ts";
+import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import type { Responder } from "./responder.ts";
 import { createRetellServer, type RetellServer } from "./server.ts";
 
@@ -27,6 +27,19 @@ const STOP_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
  * task), and `deno run --watch` adds a SIGTERM of its own.
  */
 const REPEAT_WINDOW_MS = 1000;
+
+/** First wait before listening again after the accept loop failed. */
+const RESERVE_FIRST_DELAY_MS = 100;
+
+/** Longest wait between attempts to listen again while they keep failing. */
+const RESERVE_MAX_DELAY_MS = 1000;
+
+/**
+ * A listener that fails again within this long of listening is the same
+ * streak of failures (a flood still holding every descriptor): the wait
+ * keeps growing instead of starting again from the first.
+ */
+const RESERVE_STREAK_MS = 5000;
 
 /** Options of {@linkcode serveRetell}. */
 export interface ServeRetellOptions {
@@ -113,6 +126,13 @@ export interface RetellService {
  * restarted process or another instance. A signal within 1 s of the first
  * counts as the same one; a later one exits at once, with status 1.
  *
+ * When the accept loop fails (a flood of idle connections exhausts the
+ * file descriptors, and `Deno.serve` stops accepting), the failure is
+ * logged as `accept_failed` and the server listens again on the same
+ * address after 100 ms, waiting up to 1 s between attempts while they
+ * keep failing; calls already open are untouched, and each new listener
+ * counts in `retell_accept_restarts_total`.
+ *
  * A startup failure (an invalid setting, a port in use, a `LISTEN_HOST`
  * that cannot be used, a missing permission) prints one "Cannot start: ..."
  * message on stderr, without a stack trace, and exits with status 1.
@@ -159,37 +179,58 @@ async function listen(
   const config = options.config ?? loadConfig(options.env ?? Deno.env);
   const log = options.log ?? createLogger({ level: config.logLevel });
   const callStore = options.callStore ?? await openConfiguredStore(config, log);
+  const metrics = createServerMetrics();
   const retell = createRetellServer({
     config,
     log,
     callStore,
-    metrics: createServerMetrics(),
+    metrics,
     ...(options.responder && { responder: options.responder }),
     ...(options.tools && { tools: options.tools }),
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
       hostname: config.listenHost,
       port: config.port,
-      onListen: listening.resolve,
+      onListen() {},
     }, retell.handler);
   } catch (error) {
     throw new StartFailure(describeListenFailure(config, error), {
       cause: error,
     });
   }
-  const stopper = createStopper({ retell, server, log, config, ownsProcess });
+  // With PORT 0, listening again must take the port this one got.
+  const address = server.addr;
+  const listener = keepServing(server, {
+    log,
+    metrics,
+    serve: () =>
+      Deno.serve({
+        hostname: config.listenHost,
+        port: address.port,
+        onListen() {},
+      }, retell.handler),
+  });
+  const stopper = createStopper({
+    retell,
+    listener,
+    log,
+    config,
+    ownsProcess,
+  });
   if (ownsProcess) {
     // Before the listening line: whoever waits for it may signal at once.
     for (const signal of STOP_SIGNALS) {
       Deno.addSignalListener(signal, () => stopper.signal(signal));
     }
   }
-  const address = await listening.promise;
   logListening(log, address, config);
-  return { address, finished: server.finished, stop: () => stopper.stop() };
+  return {
+    address,
+    finished: listener.finished,
+    stop: () => stopper.stop(),
+  };
 }
 
 /** Opens the store `CALL_STORE` names; a store that cannot open stops startup. */
@@ -207,10 +248,106 @@ async function openConfiguredStore(
   return opened.store;
 }
 
+/** What {@linkcode keepServing} needs besides the first server. */
+interface KeepServingOptions {
+  log: Logger;
+  metrics: ServerMetrics;
+  /** Listens again on the same address; throws when it cannot. */
+  serve: () => Deno.HttpServer;
+}
+
+/** The server that is listening now, whichever attempt that is. */
+interface Listener {
+  /** Stops listening (closing sockets still open with 1001) and any retry. */
+  shutdown(): Promise<void>;
+  /** Resolves once {@linkcode Listener.shutdown} has finished. */
+  readonly finished: Promise<void>;
+}
+
+/**
+ * Watches the server's accept loop and, when it fails, listens again: its
+ * `finished` promise rejects (out of file descriptors, say) while the
+ * sockets it upgraded keep working (PITFALLS 11). Handling the rejection
+ * here is also what keeps it from ending the process.
+ */
+function keepServing(
+  first: Deno.HttpServer,
+  options: KeepServingOptions,
+): Listener {
+  const { log, metrics, serve } = options;
+  const finished = Promise.withResolvers<void>();
+  let server = first;
+  // The first listener's failure starts a streak, whenever it comes.
+  let servedAt = -Infinity;
+  let delayMs = RESERVE_FIRST_DELAY_MS;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+
+  function watch(watched: Deno.HttpServer): void {
+    watched.finished.then(
+      () => {
+        if (watched === server) finished.resolve();
+      },
+      (error: unknown) => {
+        if (stopped || watched !== server) return;
+        const streak = performance.now() - servedAt < RESERVE_STREAK_MS;
+        delayMs = streak
+          ? Math.min(delayMs * 2, RESERVE_MAX_DELAY_MS)
+          : RESERVE_FIRST_DELAY_MS;
+        log.error("accept_failed", {
+          error: describeError(error),
+          retry_in_ms: delayMs,
+        });
+        scheduleRetry();
+      },
+    );
+  }
+
+  function scheduleRetry(): void {
+    retry = setTimeout(serveAgain, delayMs);
+  }
+
+  function serveAgain(): void {
+    retry = undefined;
+    if (stopped) return;
+    try {
+      server = serve();
+    } catch (error) {
+      delayMs = Math.min(delayMs * 2, RESERVE_MAX_DELAY_MS);
+      log.error("serve_again_failed", {
+        error: describeError(error),
+        retry_in_ms: delayMs,
+      });
+      scheduleRetry();
+      return;
+    }
+    servedAt = performance.now();
+    metrics.acceptRestarts.inc();
+    log.info("listening_again", {});
+    watch(server);
+  }
+
+  async function shutdown(): Promise<void> {
+    stopped = true;
+    clearTimeout(retry);
+    try {
+      await server.shutdown();
+    } catch {
+      // A listener whose accept loop failed rejects here with the failure
+      // `accept_failed` already logged.
+    } finally {
+      finished.resolve();
+    }
+  }
+
+  watch(first);
+  return { shutdown, finished: finished.promise };
+}
+
 /** What {@linkcode createStopper} stops. */
 interface StopperOptions {
   retell: RetellServer;
-  server: Deno.HttpServer;
+  listener: Listener;
   log: Logger;
   config: Config;
   ownsProcess: boolean;
@@ -231,7 +368,7 @@ interface Stopper {
  * is the same stop; a later one exits at once.
  */
 function createStopper(options: StopperOptions): Stopper {
-  const { retell, server, log, config, ownsProcess } = options;
+  const { retell, listener, log, config, ownsProcess } = options;
   let stopping: Promise<void> | undefined;
   let startedAt = 0;
 
@@ -258,7 +395,7 @@ function createStopper(options: StopperOptions): Stopper {
     // reconnects. server.shutdown() would close them with 1001, which ends
     // each call as an error (PROTOCOL.md §5.8).
     if (ownsProcess) Deno.exit(0);
-    await server.shutdown();
+    await listener.shutdown();
   }
 
   function signal(signal: Deno.Signal): void {

@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import type { Config } from "./config/settings.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
 import type { LlmTool } from "./llm/tools.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type LogFields, type Logger } from "./log.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import { createMetricsGuard } from "./metrics_access.ts";
@@ -27,6 +27,15 @@ const LOOPBACK = ["127.0.0.0/8", "::1"];
 
 /** Longest call id accepted from the path; Retell's are far shorter. */
 const MAX_CALL_ID_LENGTH = 256;
+
+/**
+ * Retell's published address (PROTOCOL.md §1.3): every Retell call comes
+ * from it, so the per-address cap never applies to it.
+ */
+const RETELL_ADDRESS = "100.20.5.228";
+
+/** At most one line a second for each kind of refusal past a cap. */
+const REFUSAL_LOG_INTERVAL_MS = 1000;
 
 /**
  * Options of {@linkcode createRetellServer}. Each setting comes from
@@ -106,6 +115,20 @@ export interface RetellServerOptions {
    */
   turnStallMs?: number;
   /**
+   * Live calls held at once; one more socket gets 503.
+   *
+   * @default {2000}
+   */
+  maxCalls?: number;
+  /**
+   * Live calls one client address holds at once (after `trustProxy`);
+   * one more gets 429. Retell's address (100.20.5.228) is exempt. 0 is
+   * no cap.
+   *
+   * @default {50}
+   */
+  maxCallsPerAddress?: number;
+  /**
    * Counted for `GET /metrics`; give your own to read them elsewhere too.
    *
    * @default {createServerMetrics()}
@@ -165,13 +188,16 @@ export interface DrainResult {
 }
 
 /**
- * Creates the server: `GET /` describes it, `GET /healthz` reports health,
+ * Creates the server: `GET /` describes it, `GET /healthz` reports health
+ * (with the number of live calls for those who may read the metrics),
  * `GET /metrics` gives the metrics in Prometheus text to the addresses and
  * token allowed (404 to everyone else, 403 for a wrong token), and
  * `{websocketPath}/{call_id}` (a query string and a trailing slash are
  * fine) upgrades allowed callers to a Retell call. A refused address gets
  * 403 before any upgrade, a plain GET on the socket path 426, anything else
- * 404.
+ * 404. Past `maxCalls` live calls a new socket gets 503, and past
+ * `maxCallsPerAddress` from one address 429; both are counted and logged
+ * at most once a second each, with the number refused since.
  *
  * To run it as a process, with signals and the stop handled, use
  * `serveRetell`; this is for serving the handler from your own `Deno.serve`.
@@ -222,6 +248,13 @@ export function createRetellServer(
   const callStore = options.callStore ??
     createMemoryCallStore({ ttlMs: config.callStoreTtlHours * 3_600_000 });
   const calls = new Set<CallSession>();
+  const maxCalls = options.maxCalls ?? config.maxCalls;
+  const maxPerAddress = options.maxCallsPerAddress ??
+    config.maxCallsPerAddress;
+  const isRetell = createIpAllowlist([RETELL_ADDRESS]);
+  /** Live calls by client address, for the per-address cap. */
+  const callsByAddress = new Map<string, number>();
+  const logRefusal = createRefusalLog(log, REFUSAL_LOG_INTERVAL_MS);
   let draining = false;
 
   if (rules.includes("*")) {
@@ -242,10 +275,12 @@ export function createRetellServer(
     if (pathname === "/metrics") return serveMetrics(request, info);
     if (pathname === "/healthz") {
       if (!isRead(request)) return methodNotAllowed();
-      return Response.json(
-        { status: draining ? "draining" : "ok", live_calls: calls.size },
-        { status: draining ? 503 : 200 },
-      );
+      const status = draining ? "draining" : "ok";
+      // The load on this process is for those who may read the metrics.
+      const body = metricsAccess(request, info) === "allowed"
+        ? { status, live_calls: calls.size }
+        : { status };
+      return Response.json(body, { status: draining ? 503 : 200 });
     }
     if (pathname === "/") {
       if (!isRead(request)) return methodNotAllowed();
@@ -324,6 +359,36 @@ export function createRetellServer(
         status: 503,
       });
     }
+    if (calls.size >= maxCalls) {
+      metrics.connectionsRefused.inc({ reason: "capacity" });
+      logRefusal("connection_refused_capacity", {
+        call_id: callId,
+        address: client,
+        max_calls: maxCalls,
+      });
+      return new Response("Service Unavailable: at capacity\n", {
+        status: 503,
+        headers: { "retry-after": "1" },
+      });
+    }
+    const fromAddress = callsByAddress.get(client) ?? 0;
+    if (
+      maxPerAddress > 0 && fromAddress >= maxPerAddress && !isRetell(client)
+    ) {
+      metrics.connectionsRefused.inc({ reason: "address_limit" });
+      logRefusal("connection_refused_address_limit", {
+        call_id: callId,
+        address: client,
+        max_calls_per_address: maxPerAddress,
+      });
+      return new Response(
+        "Too Many Requests: too many calls from this address\n",
+        {
+          status: 429,
+          headers: { "retry-after": "1" },
+        },
+      );
+    }
     let upgraded: { socket: WebSocket; response: Response };
     try {
       upgraded = Deno.upgradeWebSocket(request);
@@ -349,7 +414,13 @@ export function createRetellServer(
       metrics,
     });
     calls.add(session);
-    session.ended.then(() => calls.delete(session));
+    callsByAddress.set(client, fromAddress + 1);
+    session.ended.then(() => {
+      calls.delete(session);
+      const left = (callsByAddress.get(client) ?? 1) - 1;
+      if (left > 0) callsByAddress.set(client, left);
+      else callsByAddress.delete(client);
+    });
     log.info("call_accepted", { call_id: callId, address: client });
     return upgraded.response;
   }
@@ -398,6 +469,28 @@ function callIdFrom(rest: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Logs a refusal as a warning at most once per `intervalMs` for each event,
+ * with `refused`: how many of that event happened since its last line
+ * (this one included), so that a flood cannot flood the log.
+ */
+function createRefusalLog(
+  log: Logger,
+  intervalMs: number,
+): (event: string, fields: LogFields) => void {
+  const pending = new Map<string, { loggedAt: number; refused: number }>();
+  return function logRefusal(event, fields) {
+    const now = performance.now();
+    const state = pending.get(event) ?? { loggedAt: -Infinity, refused: 0 };
+    state.refused++;
+    pending.set(event, state);
+    if (now - state.loggedAt < intervalMs) return;
+    log.warn(event, { ...fields, refused: state.refused });
+    state.loggedAt = now;
+    state.refused = 0;
+  };
 }
 
 /** Whether the store can say how it is doing (the stores `openCallStore` opens can). */

@@ -280,6 +280,9 @@ export function startCallSession(
   }
 
   function onClose(event: CloseEvent): void {
+    // Deno fires close twice when its ping goes unanswered: 1001 for the
+    // timeout, then 1005. The first is the call's end; report it once.
+    if (closed) return;
     closed = true;
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.

@@ -312,6 +312,7 @@ Deno.test("createServerMetrics() declares the server's metrics with Prometheus n
     "# TYPE retell_model_errors_total counter",
     "# TYPE retell_frames_rejected_total counter",
     "# TYPE retell_connections_refused_total counter",
+    "# TYPE retell_accept_restarts_total counter",
     "# TYPE retell_call_store_errors_total counter",
     "# TYPE retell_call_store_degraded gauge",
     "# TYPE retell_turn_stalls_total counter",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Responder } from "../src/responder.ts";
+import { createServerMetrics } from "../src/metrics.ts";
 import { createDummyResponder } from "../src/responders/dummy.ts";
 import { createRetellServer, type RetellServerOptions } from "../src/server.ts";
 import {
@@ -11,9 +12,11 @@ import {
   responseRequired,
 } from "./_support/frames.ts";
 import { captureLogs } from "./_support/logs.ts";
+import { sampleOf } from "./_support/metrics.ts";
 import { connectAsRetell, handshakeStatus } from "./_support/retell_client.ts";
 import { slowResponder } from "./_support/responders.ts";
 import { startTestServer } from "./_support/server.ts";
+import { handshakeFrom } from "./_support/source_address.ts";
 
 /** Calls the handler directly, as if `hostname` had connected. */
 function requestFrom(
@@ -344,4 +347,117 @@ Deno.test("server drains: no new calls, waits only for responses in flight", asy
       responding: 1,
     });
   });
+});
+
+Deno.test("server tells /healthz callers who may not read the metrics only the status", async () => {
+  const { response } = requestFrom("203.0.113.9", "/healthz");
+  assert.equal(response.status, 200);
+  assert.deepStrictEqual(await response.json(), { status: "ok" });
+});
+
+Deno.test({
+  name:
+    "server caps live calls: 503 past maxCalls, counted, logged once a second",
+  async fn() {
+    const metrics = createServerMetrics();
+    await using server = startTestServer({ maxCalls: 1, metrics });
+    await using first = await connectAsRetell(server.url("call_first"));
+    await first.take(2);
+    for (const id of ["call_a", "call_b", "call_c"]) {
+      assert.equal(await handshakeStatus(server.url(id)), 503);
+    }
+    const lines = server.logs.events("connection_refused_capacity");
+    assert.equal(lines.length, 1);
+    assert.deepStrictEqual(
+      [lines[0]?.call_id, lines[0]?.max_calls, lines[0]?.refused],
+      ["call_a", 1, 1],
+    );
+    assert.equal(
+      sampleOf(
+        metrics.render(),
+        'retell_connections_refused_total{reason="capacity"}',
+      ),
+      3,
+    );
+    await first.close();
+    await Promise.all([...server.retell.calls].map((call) => call.ended));
+    await using next = await connectAsRetell(server.url("call_next"));
+    await next.take(2);
+  },
+});
+
+Deno.test({
+  name:
+    "server caps live calls per client address: 429 past maxCallsPerAddress, other addresses and Retell unaffected",
+  // node:net keeps internal handles of its own past the sockets' close.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    await t.step(
+      "127.0.0.1 and 127.0.0.2 each hold their own share",
+      async () => {
+        const metrics = createServerMetrics();
+        await using server = startTestServer({
+          allowedIps: ["127.0.0.1", "127.0.0.2"],
+          allowLoopback: false,
+          maxCallsPerAddress: 1,
+          metrics,
+        });
+        await using first = await connectAsRetell(server.url("call_one"));
+        await first.take(2);
+        assert.equal(await handshakeStatus(server.url("call_two")), 429);
+        await using other = await handshakeFrom(
+          "127.0.0.2",
+          server.url("call_b1"),
+        );
+        assert.equal(other.status, 101);
+        await using refused = await handshakeFrom(
+          "127.0.0.2",
+          server.url("call_b2"),
+        );
+        assert.equal(refused.status, 429);
+        assert.equal(
+          sampleOf(
+            metrics.render(),
+            'retell_connections_refused_total{reason="address_limit"}',
+          ),
+          2,
+        );
+        const line = server.logs.events("connection_refused_address_limit")[0];
+        assert.deepStrictEqual(
+          [line?.address, line?.max_calls_per_address],
+          ["127.0.0.1", 1],
+        );
+        await other[Symbol.asyncDispose]();
+        await first.close();
+      },
+    );
+
+    await t.step(
+      "Retell's address, behind a trusted proxy, is exempt",
+      async () => {
+        await using server = startTestServer({
+          allowedIps: ["100.20.5.228"],
+          allowLoopback: false,
+          trustProxy: ["127.0.0.1"],
+          maxCallsPerAddress: 1,
+        });
+        const retell = { "x-forwarded-for": "100.20.5.228" };
+        await using one = await handshakeFrom(
+          "127.0.0.1",
+          server.url("r1"),
+          retell,
+        );
+        await using two = await handshakeFrom(
+          "127.0.0.1",
+          server.url("r2"),
+          retell,
+        );
+        assert.deepStrictEqual([one.status, two.status], [101, 101]);
+        assert.equal(server.retell.calls.size, 2);
+        await one[Symbol.asyncDispose]();
+        await two[Symbol.asyncDispose]();
+      },
+    );
+  },
 });

@@ -70,6 +70,10 @@ export interface Config {
   turnStallMs: number;
   /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for responses in flight. */
   shutdownGraceMs: number;
+  /** `MAX_CALLS`: live calls this process holds; past it a new socket gets 503. */
+  maxCalls: number;
+  /** `MAX_CALLS_PER_ADDRESS`: live calls one client address holds (Retell's exempt); 0 is off. */
+  maxCallsPerAddress: number;
   /** `CALL_STORE`: where a call's state lives between sockets. */
   callStore: CallStoreBackend;
   /** `KV_PATH`: the Deno KV database; undefined for Deno's default. */
@@ -324,6 +328,22 @@ export const SETTINGS = {
     default: "3000",
     description:
       "On SIGINT or SIGTERM, refuse new calls, let responses in flight finish for up to this many ms, then exit: open calls drop and Retell reconnects them.",
+  }),
+  MAX_CALLS: setting({
+    key: "maxCalls",
+    scope: "server",
+    schema: wholeNumber(1, 1_000_000),
+    default: "2000",
+    description:
+      'Live calls this process holds; one more socket gets 503 and counts in `retell_connections_refused_total{reason="capacity"}`. 2000 fits a 1 GiB instance: an idle Deno WebSocket takes about 29 KiB, and a call\'s transcript and state a few hundred KiB more on a long call, so 2000 calls stay near half of 1 GiB. Raise it with memory (and `LimitNOFILE`: one descriptor per call).',
+  }),
+  MAX_CALLS_PER_ADDRESS: setting({
+    key: "maxCallsPerAddress",
+    scope: "server",
+    schema: wholeNumber(0, 1_000_000),
+    default: "50",
+    description:
+      "Live calls one client address (after `TRUST_PROXY`) holds; one more gets 429 and counts as `address_limit`. Retell's `100.20.5.228` is exempt, since every Retell call comes from it; the cap matters when `ALLOWED_IPS` lets in other addresses. Behind a proxy, set `TRUST_PROXY`, or the proxy is the one address. `0` turns it off.",
   }),
   CALL_STORE: setting({
     key: "callStore",

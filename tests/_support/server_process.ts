@@ -26,6 +26,13 @@ export interface ServerProcessOptions {
    * `LISTEN_HOST=127.0.0.1`, `ALLOW_LOOPBACK=true` and a free `PORT`.
    */
   env?: Record<string, string>;
+  /**
+   * The process's limit on open file descriptors (`ulimit -n`), set by a
+   * `sh` that then becomes `deno`.
+   *
+   * @default {this process's limit}
+   */
+  fileLimit?: number;
 }
 
 /** A running (or finished) server process and what it wrote. */
@@ -72,8 +79,20 @@ export function spawnServer(options: ServerProcessOptions = {}): ServerProcess {
   const defaults = Object.fromEntries(
     SETTING_NAMES.map((name) => [name, SETTINGS[name].default]),
   );
-  const child = new Deno.Command("deno", {
-    args: [...(options.args ?? MAIN_ARGS)],
+  const args = [...(options.args ?? MAIN_ARGS)];
+  const command = options.fileLimit === undefined
+    ? { program: "deno", args }
+    : {
+      program: "sh",
+      args: [
+        "-c",
+        `ulimit -n ${options.fileLimit} && exec deno "$@"`,
+        "sh",
+        ...args,
+      ],
+    };
+  const child = new Deno.Command(command.program, {
+    args: command.args,
     cwd: ROOT,
     env: {
       ...defaults,
