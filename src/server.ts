@@ -16,6 +16,7 @@ import type { LlmTool } from "./llm/tools.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
+import { createRepeatLimitedLogger } from "./repeat_limited_log.ts";
 import { createMetricsGuard } from "./metrics_access.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
@@ -151,7 +152,8 @@ export interface RetellServer {
    *
    * Open calls are never closed here, idle or not: closing from the server
    * ends Retell's call (PROTOCOL.md §5.8). A process that exits after the
-   * drain drops them instead, and Retell reconnects.
+   * drain drops them instead, and Retell reconnects. Refusals not yet
+   * logged one by one are logged as a count when it resolves.
    */
   drain(timeoutMs: number): Promise<DrainResult>;
 }
@@ -223,6 +225,8 @@ export function createRetellServer(
     createMemoryCallStore({ ttlMs: config.callStoreTtlHours * 3_600_000 });
   const calls = new Set<CallSession>();
   let draining = false;
+  // A flood of refused connections writes a few lines and a count.
+  const refusalLog = createRepeatLimitedLogger(log);
 
   if (rules.includes("*")) {
     log.warn("allowlist_open", {
@@ -297,7 +301,7 @@ export function createRetellServer(
     const client = resolveClient(peer, request.headers.get("x-forwarded-for"));
     if (!isAllowed(client)) {
       metrics.connectionsRefused.inc({ reason: "address" });
-      log.warn("connection_refused", {
+      refusalLog.warn("connection_refused", {
         call_id: callId,
         address: client,
         peer,
@@ -316,7 +320,7 @@ export function createRetellServer(
     }
     if (draining) {
       metrics.connectionsRefused.inc({ reason: "draining" });
-      log.warn("connection_refused_draining", {
+      refusalLog.warn("connection_refused_draining", {
         call_id: callId,
         address: client,
       });
@@ -329,7 +333,7 @@ export function createRetellServer(
       upgraded = Deno.upgradeWebSocket(request);
     } catch (error) {
       metrics.connectionsRefused.inc({ reason: "handshake" });
-      log.warn("upgrade_failed", {
+      refusalLog.warn("upgrade_failed", {
         call_id: callId,
         address: client,
         error: String(error),
@@ -367,6 +371,7 @@ export function createRetellServer(
       } while ([...calls].some((call) => call.responding));
     } finally {
       clearTimeout(timer);
+      refusalLog.flush();
     }
     return {
       openCalls: calls.size,
