@@ -64,7 +64,9 @@ export type RefusalReason =
   /** The server is stopping (503). */
   | "draining"
   /** The WebSocket handshake is invalid (400). */
-  | "handshake";
+  | "handshake"
+  /** The URL does not carry `WS_SECRET` (403). */
+  | "secret";
 
 /** This server's metrics, each to be told what happened. */
 export interface ServerMetrics {
@@ -253,6 +255,7 @@ export function createServerMetrics(): ServerMetrics {
           address: true,
           draining: true,
           handshake: true,
+          secret: true,
         }),
       },
     }),

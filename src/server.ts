@@ -18,6 +18,7 @@ import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import { createRepeatLimitedLogger } from "./repeat_limited_log.ts";
 import { createMetricsGuard } from "./metrics_access.ts";
+import { sameBytes } from "./constant_time.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
 import { createResponderFromConfig } from "./responders/from_config.ts";
@@ -86,6 +87,14 @@ export interface RetellServerOptions {
    * @default {"/llm-websocket"}
    */
   websocketPath?: string;
+  /**
+   * What a socket URL must carry to be upgraded, as the segment before the
+   * call id (`{websocketPath}/{secret}/{call_id}`) or as `?token={secret}`,
+   * compared in constant time; empty is no secret. Never logged.
+   *
+   * @default {""}
+   */
+  wsSecret?: string;
   /**
    * The `config` event sent on every call; with `config`, built from its
    * `autoReconnect`, `callDetails` and `transcriptWithToolCalls`.
@@ -173,7 +182,8 @@ export interface DrainResult {
  * `{websocketPath}/{call_id}` (a query string and a trailing slash are
  * fine) upgrades allowed callers to a Retell call. A refused address gets
  * 403 before any upgrade, a plain GET on the socket path 426, anything else
- * 404.
+ * 404. With `wsSecret` set, the URL must also carry it, as
+ * `{websocketPath}/{secret}/{call_id}` or `?token={secret}`, or it gets 403.
  *
  * To run it as a process, with signals and the stop handled, use
  * `serveRetell`; this is for serving the handler from your own `Deno.serve`.
@@ -218,6 +228,8 @@ export function createRetellServer(
     trustProxy,
   });
   let storeFailures = 0;
+  const encoder = new TextEncoder();
+  const secret = encoder.encode(options.wsSecret ?? config.wsSecret);
   const prefix = `${
     (options.websocketPath ?? config.websocketPath).replace(/\/+$/, "")
   }/`;
@@ -291,10 +303,14 @@ export function createRetellServer(
     info: Deno.ServeHandlerInfo,
     pathname: string,
   ): Response {
-    const callId = callIdFrom(pathname.slice(prefix.length));
-    if (callId === undefined) {
+    const socketPath = socketPathOf(
+      pathname.slice(prefix.length),
+      secret.length > 0,
+    );
+    if (socketPath === undefined) {
       return new Response("Not Found\n", { status: 404 });
     }
+    const { callId } = socketPath;
     const peer = info.remoteAddr.transport === "tcp"
       ? info.remoteAddr.hostname
       : "";
@@ -302,11 +318,26 @@ export function createRetellServer(
     if (!isAllowed(client)) {
       metrics.connectionsRefused.inc({ reason: "address" });
       refusalLog.warn("connection_refused", {
+        reason: "address",
         call_id: callId,
         address: client,
         peer,
       });
       return new Response("Forbidden\n", { status: 403 });
+    }
+    if (secret.length > 0) {
+      const presented = socketPath.secret ??
+        new URL(request.url).searchParams.get("token") ?? "";
+      if (!sameBytes(encoder.encode(presented), secret)) {
+        metrics.connectionsRefused.inc({ reason: "secret" });
+        // Nothing from the URL: it may hold the secret, or a guess at it.
+        refusalLog.warn("connection_refused", {
+          reason: "secret",
+          address: client,
+          peer,
+        });
+        return new Response("Forbidden\n", { status: 403 });
+      }
     }
     if (request.method !== "GET") return methodNotAllowed();
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -391,18 +422,35 @@ function callConfigOf(config: Config): CallConfig {
   };
 }
 
-/** The call id from what follows the prefix: one segment, a trailing slash allowed. */
-function callIdFrom(rest: string): string | undefined {
-  const segment = rest.endsWith("/") ? rest.slice(0, -1) : rest;
-  if (
-    segment === "" || segment.includes("/") ||
-    segment.length > MAX_CALL_ID_LENGTH
-  ) return undefined;
+/** What the socket path names: the call, and the secret when it carries one. */
+interface SocketPath {
+  /** The call id, decoded. */
+  callId: string;
+  /** The segment before the call id, as sent; absent when there is none. */
+  secret?: string;
+}
+
+/**
+ * Reads what follows the prefix, a trailing slash allowed: `{call_id}`, or
+ * with a secret configured also `{secret}/{call_id}`. The secret is always
+ * the segment right before the call id, so segments added in front later
+ * (an agent name: `{agent}/{secret}/{call_id}`) leave it in place.
+ */
+function socketPathOf(
+  rest: string,
+  secretConfigured: boolean,
+): SocketPath | undefined {
+  const segments = (rest.endsWith("/") ? rest.slice(0, -1) : rest).split("/");
+  if (segments.length > (secretConfigured ? 2 : 1)) return undefined;
+  const last = segments.at(-1)!;
+  if (last === "" || last.length > MAX_CALL_ID_LENGTH) return undefined;
+  let callId: string;
   try {
-    return decodeURIComponent(segment);
+    callId = decodeURIComponent(last);
   } catch {
     return undefined;
   }
+  return segments.length === 2 ? { callId, secret: segments[0]! } : { callId };
 }
 
 /** Whether the store can say how it is doing (the stores `openCallStore` opens can). */
