@@ -56,11 +56,30 @@ export interface LoggerOptions {
    * @default {Date.now}
    */
   now?: () => number;
+  /**
+   * Longest `reason` or `error` written; a longer one is cut, and says how
+   * long it was.
+   *
+   * @default {LOG_REASON_MAX_CHARS}
+   */
+  reasonMaxChars?: number;
 }
+
+/**
+ * Longest `reason` or `error` a log line carries, in characters. Both can
+ * hold text from outside (a frame's contents, a model's error), and one
+ * bad frame must not write a line of megabytes.
+ */
+export const LOG_REASON_MAX_CHARS = 300;
+
+/** The fields cut to `reasonMaxChars`: those that can carry text from outside. */
+const CUT_FIELDS = ["reason", "error"] as const;
 
 /**
  * Creates a logger that writes JSON lines such as
  * `{"time":"…","level":"warn","event":"frame_rejected","call_id":"c1","reason":"…"}`.
+ * A `reason` or `error` longer than `reasonMaxChars` is cut as
+ * {@linkcode cutForLog} cuts it.
  *
  * @param options Level, sink and clock.
  * @returns The logger.
@@ -76,24 +95,31 @@ export interface LoggerOptions {
  * log.warn("frame_rejected", { call_id: "c1" });
  * assert.equal(lines.length, 1);
  * assert.equal(JSON.parse(lines[0]!).event, "frame_rejected");
+ * log.warn("frame_rejected", { call_id: "c1", reason: "x".repeat(1_000_000) });
+ * assert.ok(lines[1]!.length < 500);
  * ```
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
   const sink = options.sink ?? writeToConsole;
   const now = options.now ?? Date.now;
+  const reasonMaxChars = options.reasonMaxChars ?? LOG_REASON_MAX_CHARS;
 
   function write(level: LogLevel, event: string, fields?: LogFields): void {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
-    sink(
-      JSON.stringify({
-        time: new Date(now()).toISOString(),
-        level,
-        event,
-        ...fields,
-      }),
+    const line: LogFields = {
+      time: new Date(now()).toISOString(),
       level,
-    );
+      event,
+      ...fields,
+    };
+    for (const key of CUT_FIELDS) {
+      const value = line[key];
+      if (typeof value === "string") {
+        line[key] = cutForLog(value, reasonMaxChars);
+      }
+    }
+    sink(JSON.stringify(line), level);
   }
 
   return {
@@ -126,4 +152,26 @@ export function describeError(error: unknown): string {
       : `${error.name}: ${error.message}`;
   }
   return String(error);
+}
+
+/**
+ * Cuts text for a log line: up to `maxChars` characters, then an ellipsis
+ * and the length it had; shorter text is returned as it is.
+ *
+ * @param text The text.
+ * @param maxChars How many characters to keep.
+ * @returns The text, or its start and how long it was.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cutForLog } from "./log.ts";
+ *
+ * assert.equal(cutForLog("short", 10), "short");
+ * assert.equal(cutForLog("abcdefghijkl", 4), "abcd… (12 chars)");
+ * ```
+ */
+export function cutForLog(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  return `${text.slice(0, maxChars)}… (${text.length} chars)`;
 }

@@ -68,7 +68,9 @@ export type RefusalReason =
   /** `MAX_CALLS` calls are live (503). */
   | "capacity"
   /** The caller's address holds `MAX_CALLS_PER_ADDRESS` live calls (429). */
-  | "address_limit";
+  | "address_limit"
+  /** The URL does not carry `WS_SECRET` (403). */
+  | "secret";
 
 /** This server's metrics, each to be told what happened. */
 export interface ServerMetrics {
@@ -264,6 +266,7 @@ export function createServerMetrics(): ServerMetrics {
           handshake: true,
           capacity: true,
           address_limit: true,
+          secret: true,
         }),
       },
     }),

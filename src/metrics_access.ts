@@ -5,6 +5,7 @@
  * @module
  */
 import { createClientAddressResolver } from "./client_address.ts";
+import { sameBytes } from "./constant_time.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
 
 /** Who may read the metrics; see {@linkcode createMetricsGuard}. */
@@ -86,16 +87,4 @@ export function createMetricsGuard(
     }
     return "forbidden";
   };
-}
-
-/**
- * Compares a presented token with the secret in time that depends only on
- * the presented length, never on where they differ or the secret's length.
- */
-function sameBytes(presented: Uint8Array, secret: Uint8Array): boolean {
-  let difference = presented.length ^ secret.length;
-  for (let index = 0; index < presented.length; index++) {
-    difference |= presented[index]! ^ secret[index % secret.length]!;
-  }
-  return difference === 0;
 }

@@ -437,7 +437,9 @@ function logListening(
   const host = local.includes(":") ? `[${local}]` : local;
   log.info("listening", {
     url: `http://${host}:${address.port}`,
-    websocket: `ws://${host}:${address.port}${config.websocketPath}/{call_id}`,
+    websocket: `ws://${host}:${address.port}${config.websocketPath}${
+      config.wsSecret === "" ? "" : "/{WS_SECRET}"
+    }/{call_id}`,
     responder: config.responder,
   });
 }

@@ -13,10 +13,12 @@ import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import type { Config } from "./config/settings.ts";
 import { createIpAllowlist } from "./ip_allowlist.ts";
 import type { LlmTool } from "./llm/tools.ts";
-import { createLogger, type LogFields, type Logger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
+import { createRepeatLimitedLogger } from "./repeat_limited_log.ts";
 import { createMetricsGuard } from "./metrics_access.ts";
+import { sameBytes } from "./constant_time.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
 import { createResponderFromConfig } from "./responders/from_config.ts";
@@ -33,9 +35,6 @@ const MAX_CALL_ID_LENGTH = 256;
  * from it, so the per-address cap never applies to it.
  */
 const RETELL_ADDRESS = "100.20.5.228";
-
-/** At most one line a second for each kind of refusal past a cap. */
-const REFUSAL_LOG_INTERVAL_MS = 1000;
 
 /**
  * Options of {@linkcode createRetellServer}. Each setting comes from
@@ -94,6 +93,14 @@ export interface RetellServerOptions {
    * @default {"/llm-websocket"}
    */
   websocketPath?: string;
+  /**
+   * What a socket URL must carry to be upgraded, as the segment before the
+   * call id (`{websocketPath}/{secret}/{call_id}`) or as `?token={secret}`,
+   * compared in constant time; empty is no secret. Never logged.
+   *
+   * @default {""}
+   */
+  wsSecret?: string;
   /**
    * The `config` event sent on every call; with `config`, built from its
    * `autoReconnect`, `callDetails` and `transcriptWithToolCalls`.
@@ -174,7 +181,8 @@ export interface RetellServer {
    *
    * Open calls are never closed here, idle or not: closing from the server
    * ends Retell's call (PROTOCOL.md §5.8). A process that exits after the
-   * drain drops them instead, and Retell reconnects.
+   * drain drops them instead, and Retell reconnects. Refusals not yet
+   * logged one by one are logged as a count when it resolves.
    */
   drain(timeoutMs: number): Promise<DrainResult>;
 }
@@ -195,9 +203,11 @@ export interface DrainResult {
  * `{websocketPath}/{call_id}` (a query string and a trailing slash are
  * fine) upgrades allowed callers to a Retell call. A refused address gets
  * 403 before any upgrade, a plain GET on the socket path 426, anything else
- * 404. Past `maxCalls` live calls a new socket gets 503, and past
- * `maxCallsPerAddress` from one address 429; both are counted and logged
- * at most once a second each, with the number refused since.
+ * 404. With `wsSecret` set, the URL must also carry it, as
+ * `{websocketPath}/{secret}/{call_id}` or `?token={secret}`, or it gets 403.
+ * Past `maxCalls` live calls a new socket gets 503, and past
+ * `maxCallsPerAddress` from one address 429; both are counted, and logged
+ * like every refusal: a bounded number of lines, the rest counted.
  *
  * To run it as a process, with signals and the stop handled, use
  * `serveRetell`; this is for serving the handler from your own `Deno.serve`.
@@ -242,6 +252,8 @@ export function createRetellServer(
     trustProxy,
   });
   let storeFailures = 0;
+  const encoder = new TextEncoder();
+  const secret = encoder.encode(options.wsSecret ?? config.wsSecret);
   const prefix = `${
     (options.websocketPath ?? config.websocketPath).replace(/\/+$/, "")
   }/`;
@@ -254,8 +266,9 @@ export function createRetellServer(
   const isRetell = createIpAllowlist([RETELL_ADDRESS]);
   /** Live calls by client address, for the per-address cap. */
   const callsByAddress = new Map<string, number>();
-  const logRefusal = createRefusalLog(log, REFUSAL_LOG_INTERVAL_MS);
   let draining = false;
+  // A flood of refused connections writes a few lines and a count.
+  const refusalLog = createRepeatLimitedLogger(log);
 
   if (rules.includes("*")) {
     log.warn("allowlist_open", {
@@ -322,22 +335,41 @@ export function createRetellServer(
     info: Deno.ServeHandlerInfo,
     pathname: string,
   ): Response {
-    const callId = callIdFrom(pathname.slice(prefix.length));
-    if (callId === undefined) {
+    const socketPath = socketPathOf(
+      pathname.slice(prefix.length),
+      secret.length > 0,
+    );
+    if (socketPath === undefined) {
       return new Response("Not Found\n", { status: 404 });
     }
+    const { callId } = socketPath;
     const peer = info.remoteAddr.transport === "tcp"
       ? info.remoteAddr.hostname
       : "";
     const client = resolveClient(peer, request.headers.get("x-forwarded-for"));
     if (!isAllowed(client)) {
       metrics.connectionsRefused.inc({ reason: "address" });
-      log.warn("connection_refused", {
+      refusalLog.warn("connection_refused", {
+        reason: "address",
         call_id: callId,
         address: client,
         peer,
       });
       return new Response("Forbidden\n", { status: 403 });
+    }
+    if (secret.length > 0) {
+      const presented = socketPath.secret ??
+        new URL(request.url).searchParams.get("token") ?? "";
+      if (!sameBytes(encoder.encode(presented), secret)) {
+        metrics.connectionsRefused.inc({ reason: "secret" });
+        // Nothing from the URL: it may hold the secret, or a guess at it.
+        refusalLog.warn("connection_refused", {
+          reason: "secret",
+          address: client,
+          peer,
+        });
+        return new Response("Forbidden\n", { status: 403 });
+      }
     }
     if (request.method !== "GET") return methodNotAllowed();
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -351,7 +383,7 @@ export function createRetellServer(
     }
     if (draining) {
       metrics.connectionsRefused.inc({ reason: "draining" });
-      log.warn("connection_refused_draining", {
+      refusalLog.warn("connection_refused_draining", {
         call_id: callId,
         address: client,
       });
@@ -361,7 +393,7 @@ export function createRetellServer(
     }
     if (calls.size >= maxCalls) {
       metrics.connectionsRefused.inc({ reason: "capacity" });
-      logRefusal("connection_refused_capacity", {
+      refusalLog.warn("connection_refused_capacity", {
         call_id: callId,
         address: client,
         max_calls: maxCalls,
@@ -376,7 +408,7 @@ export function createRetellServer(
       maxPerAddress > 0 && fromAddress >= maxPerAddress && !isRetell(client)
     ) {
       metrics.connectionsRefused.inc({ reason: "address_limit" });
-      logRefusal("connection_refused_address_limit", {
+      refusalLog.warn("connection_refused_address_limit", {
         call_id: callId,
         address: client,
         max_calls_per_address: maxPerAddress,
@@ -394,7 +426,7 @@ export function createRetellServer(
       upgraded = Deno.upgradeWebSocket(request);
     } catch (error) {
       metrics.connectionsRefused.inc({ reason: "handshake" });
-      log.warn("upgrade_failed", {
+      refusalLog.warn("upgrade_failed", {
         call_id: callId,
         address: client,
         error: String(error),
@@ -438,6 +470,7 @@ export function createRetellServer(
       } while ([...calls].some((call) => call.responding));
     } finally {
       clearTimeout(timer);
+      refusalLog.flush();
     }
     return {
       openCalls: calls.size,
@@ -457,40 +490,35 @@ function callConfigOf(config: Config): CallConfig {
   };
 }
 
-/** The call id from what follows the prefix: one segment, a trailing slash allowed. */
-function callIdFrom(rest: string): string | undefined {
-  const segment = rest.endsWith("/") ? rest.slice(0, -1) : rest;
-  if (
-    segment === "" || segment.includes("/") ||
-    segment.length > MAX_CALL_ID_LENGTH
-  ) return undefined;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
+/** What the socket path names: the call, and the secret when it carries one. */
+interface SocketPath {
+  /** The call id, decoded. */
+  callId: string;
+  /** The segment before the call id, as sent; absent when there is none. */
+  secret?: string;
 }
 
 /**
- * Logs a refusal as a warning at most once per `intervalMs` for each event,
- * with `refused`: how many of that event happened since its last line
- * (this one included), so that a flood cannot flood the log.
+ * Reads what follows the prefix, a trailing slash allowed: `{call_id}`, or
+ * with a secret configured also `{secret}/{call_id}`. The secret is always
+ * the segment right before the call id, so segments added in front later
+ * (an agent name: `{agent}/{secret}/{call_id}`) leave it in place.
  */
-function createRefusalLog(
-  log: Logger,
-  intervalMs: number,
-): (event: string, fields: LogFields) => void {
-  const pending = new Map<string, { loggedAt: number; refused: number }>();
-  return function logRefusal(event, fields) {
-    const now = performance.now();
-    const state = pending.get(event) ?? { loggedAt: -Infinity, refused: 0 };
-    state.refused++;
-    pending.set(event, state);
-    if (now - state.loggedAt < intervalMs) return;
-    log.warn(event, { ...fields, refused: state.refused });
-    state.loggedAt = now;
-    state.refused = 0;
-  };
+function socketPathOf(
+  rest: string,
+  secretConfigured: boolean,
+): SocketPath | undefined {
+  const segments = (rest.endsWith("/") ? rest.slice(0, -1) : rest).split("/");
+  if (segments.length > (secretConfigured ? 2 : 1)) return undefined;
+  const last = segments.at(-1)!;
+  if (last === "" || last.length > MAX_CALL_ID_LENGTH) return undefined;
+  let callId: string;
+  try {
+    callId = decodeURIComponent(last);
+  } catch {
+    return undefined;
+  }
+  return segments.length === 2 ? { callId, secret: segments[0]! } : { callId };
 }
 
 /** Whether the store can say how it is doing (the stores `openCallStore` opens can). */

@@ -18,6 +18,7 @@ import {
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createGreeting, type TurnRequest } from "./greeting.ts";
 import type { Logger } from "./log.ts";
+import { createRepeatLimitedLogger } from "./repeat_limited_log.ts";
 import {
   createServerMetrics,
   type FrameRejectKind,
@@ -53,7 +54,10 @@ export interface CallSessionOptions {
   callId: string;
   /** Decides what the agent says. */
   responder: Responder;
-  /** Where log lines go. */
+  /**
+   * Where log lines go; the call's warnings of one event past ten in ten
+   * seconds are counted, and the count written by `call_ended`.
+   */
   log: Logger;
   /**
    * Sent as the `config` event before anything else (§2, §4.1).
@@ -160,7 +164,10 @@ export function startCallSession(
   socket: WebSocket,
   options: CallSessionOptions,
 ): CallSession {
-  const { callId, responder, log, store } = options;
+  const { callId, responder, store } = options;
+  // One call's repeated warnings are counted, and the count written by the
+  // time the call ends.
+  const log = createRepeatLimitedLogger(options.log);
   const metrics = options.metrics ?? createServerMetrics();
   const callSpan = startCallSpan(callId);
   const callConfig = options.callConfig ?? {
@@ -297,6 +304,7 @@ export function startCallSession(
     }
     callSpan.end(endReason, event.code);
     const summary = tally.summarize(event.code);
+    log.flush();
     logCallEnded(log, summary);
     ended.resolve(summary);
   }

@@ -24,6 +24,9 @@ import {
 /** Shortest `METRICS_TOKEN` accepted: a guessable token would open the numbers to anyone. */
 const MIN_METRICS_TOKEN_LENGTH = 16;
 
+/** Shortest `WS_SECRET` accepted: it is the socket's second lock, and must not be guessable. */
+const MIN_WS_SECRET_LENGTH = 16;
+
 /** Names accepted by `RESPONDER`. */
 export const RESPONDER_NAMES = ["dummy", "llm"] as const;
 
@@ -50,6 +53,8 @@ export interface Config {
   trustProxy: readonly string[];
   /** `WEBSOCKET_PATH`: path before `/{call_id}`, without a trailing slash. */
   websocketPath: string;
+  /** `WS_SECRET`: what the socket URL must carry to be upgraded; empty is no secret. Never logged. */
+  wsSecret: string;
   /** `RESPONDER`: which responder answers calls. */
   responder: ResponderName;
   /** `LOG_LEVEL`: lowest level logged. */
@@ -238,6 +243,21 @@ export const SETTINGS = {
     default: "/llm-websocket",
     description:
       "Path Retell dials, before `/{call_id}`: the agent's URL is `wss://<host><path>`. A query string and a trailing slash after the call id are fine.",
+  }),
+  WS_SECRET: setting({
+    key: "wsSecret",
+    scope: "server",
+    schema: z.string().regex(
+      new RegExp(`^(|[A-Za-z0-9._~-]{${MIN_WS_SECRET_LENGTH},})$`),
+      {
+        error:
+          `must be empty or at least ${MIN_WS_SECRET_LENGTH} letters, digits and . _ ~ - (it goes in a URL as it is)`,
+      },
+    ),
+    default: "",
+    secret: true,
+    description:
+      `A second lock besides \`ALLOWED_IPS\`: at least ${MIN_WS_SECRET_LENGTH} letters, digits and \`. _ ~ -\` (\`openssl rand -hex 32\` makes one). When set, a socket is upgraded only when its URL carries it, as the segment before the call id (agent URL \`wss://<host><path>/<secret>\`) or as \`?token=<secret>\`; others get 403. Empty: no secret. Never logged.`,
   }),
   RESPONDER: setting({
     key: "responder",

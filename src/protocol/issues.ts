@@ -122,11 +122,18 @@ export function formatIssue(issue: Issue): string {
 }
 
 /**
+ * Most issues {@linkcode formatIssues} names; a frame built to fail in a
+ * million places must not make a million-part log line.
+ */
+export const MAX_FORMATTED_ISSUES = 3;
+
+/**
  * Joins issues into one line, each as {@linkcode formatIssue} writes it,
- * separated by `; `.
+ * separated by `; `: the first {@linkcode MAX_FORMATTED_ISSUES}, then how
+ * many more there are.
  *
  * @param issues The issues.
- * @returns One line naming every issue.
+ * @returns One line naming the first few issues.
  *
  * @example Usage
  * ```ts
@@ -140,10 +147,22 @@ export function formatIssue(issue: Issue): string {
  *   ]),
  *   'response_id: Invalid input; Unrecognized key: "contnet"',
  * );
+ * const many = Array.from({ length: 5 }, (_, index) => ({
+ *   path: ["transcript", index, "role"],
+ *   message: "Required",
+ * }));
+ * assert.equal(
+ *   formatIssues(many),
+ *   "transcript[0].role: Required; transcript[1].role: Required; " +
+ *     "transcript[2].role: Required; and 2 more",
+ * );
  * ```
  */
 export function formatIssues(issues: readonly Issue[]): string {
-  return issues.map(formatIssue).join("; ");
+  const named = issues.slice(0, MAX_FORMATTED_ISSUES).map(formatIssue);
+  const more = issues.length - named.length;
+  if (more > 0) named.push(`and ${more} more`);
+  return named.join("; ");
 }
 
 const IDENTIFIER_REGEXP = /^[A-Za-z_$][\w$]*$/;

@@ -18,6 +18,7 @@ const DEFAULTS: Config = {
   allowLoopback: false,
   trustProxy: [],
   websocketPath: "/llm-websocket",
+  wsSecret: "",
   responder: "dummy",
   logLevel: "info",
   metricsAllowedIps: ["127.0.0.0/8", "::1"],
@@ -186,6 +187,7 @@ Deno.test("loadConfig() reads every variable when each is set to a valid value",
         ALLOW_LOOPBACK: "yes",
         TRUST_PROXY: "127.0.0.1, 172.16.0.0/12",
         WEBSOCKET_PATH: "/retell/ws/",
+        WS_SECRET: "ws-secret_0123456789.~",
         RESPONDER: "dummy",
         LOG_LEVEL: "debug",
         METRICS_ALLOWED_IPS: "10.9.0.0/16, 2001:db8::1",
@@ -210,6 +212,7 @@ Deno.test("loadConfig() reads every variable when each is set to a valid value",
         allowLoopback: true,
         trustProxy: ["127.0.0.1", "172.16.0.0/12"],
         websocketPath: "/retell/ws",
+        wsSecret: "ws-secret_0123456789.~",
         responder: "dummy",
         logLevel: "debug",
         metricsAllowedIps: ["10.9.0.0/16", "2001:db8::1"],
@@ -420,6 +423,18 @@ Deno.test("loadConfig() throws a ConfigError naming the variable when one is inv
     );
     const [line] = problemsOf({ METRICS_TOKEN: token });
     assert.ok(!line!.includes(token), line);
+  });
+
+  await t.step("WS_SECRET short or not URL-safe, value hidden", () => {
+    for (const secret of ["short-secret", "has/a/slash-0123456789"]) {
+      assertRefused(
+        "WS_SECRET",
+        secret,
+        "must be empty or at least 16 letters, digits and . _ ~ -",
+      );
+      const [line] = problemsOf({ WS_SECRET: secret });
+      assert.ok(!line!.includes(secret), line);
+    }
   });
 
   await t.step('TURN_STALL_MS "-1" and "600001"', () => {

@@ -876,3 +876,18 @@ Deno.test("parseInbound() reports null for an optional field as null_optional, w
     "transcript",
   );
 });
+
+Deno.test("parseInbound names the first three issues of many, then how many more", () => {
+  const transcript = Array.from({ length: 10_000 }, () => ({ role: "x" }));
+  const result = parse({ interaction_type: "update_only", transcript });
+  assert.ok(!result.ok && result.kind === "invalid");
+  assert.ok(result.issues.length >= 10_000, `${result.issues.length} issues`);
+  assert.match(
+    result.reason,
+    new RegExp(
+      `^Cannot read update_only frame: (?:[^;]+; ){3}and ${
+        result.issues.length - 3
+      } more$`,
+    ),
+  );
+});

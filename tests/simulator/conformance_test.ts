@@ -266,7 +266,8 @@ Deno.test("missing_response_type: a frame that is not a response either is dropp
     result.violations,
     "missing_response_type",
     "response_type",
-    "timestamp",
+    // Three issues are named, the unknown "timestamp" key is the fourth.
+    "and 1 more",
   );
 });
 
