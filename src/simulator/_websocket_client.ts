@@ -76,6 +76,8 @@ export interface ClientSocket {
   send(text: string): void;
   /** Sends a close frame and waits for the server's, then drops the connection. */
   close(code: number): void;
+  /** Drops the connection without a close frame, as a failed network does (1006). */
+  drop(): void;
 }
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -315,6 +317,10 @@ function createClientSocket(
         () => finish({ code, reason: "", byServer: false }),
         CLOSE_TIMEOUT_MS,
       );
+    },
+    drop() {
+      if (state === "closed") return;
+      finish({ code: 1006, reason: "", byServer: false });
     },
   };
 }

@@ -165,6 +165,14 @@ export interface SimulatedCall extends AsyncDisposable {
    * @returns The close event's details.
    */
   close(): Promise<ClosedEvent>;
+  /**
+   * Drops the connection without a close frame, as a failed network does:
+   * the server sees an abnormal close (1006), after which Retell reconnects
+   * with the same call id (§5.7).
+   *
+   * @returns The close event's details.
+   */
+  drop(): Promise<ClosedEvent>;
 }
 
 export { SimulatorConnectError };
@@ -294,6 +302,7 @@ export async function startSimulatedCall(
     waitForFirstFrame: (responseId, timeoutMs) =>
       call.waits.wait(responseId, "first_frame", timeoutMs),
     close: () => close(call),
+    drop: () => drop(call),
     async [Symbol.asyncDispose]() {
       await close(call);
     },
@@ -556,6 +565,14 @@ function close(call: Driver): Promise<ClosedEvent> {
   if (!call.isClosed && !call.closing) {
     call.closing = true;
     call.socket.close(1000);
+  }
+  return call.closed.promise;
+}
+
+function drop(call: Driver): Promise<ClosedEvent> {
+  if (!call.isClosed) {
+    call.closing = true;
+    call.socket.drop();
   }
   return call.closed.promise;
 }

@@ -7,7 +7,7 @@
 export interface FakeLlm extends AsyncDisposable {
   /** Base URL to give the OpenAI client: `http://127.0.0.1:<port>/v1`. */
   readonly baseUrl: string;
-  /** Every request received on POST /v1/chat/completions, in order. */
+  /** Every request received on POST /v1/chat/completions, in order (none with `keepRequests: false`). */
   readonly requests: readonly LlmRequest[];
   /** Queues the script for the next request(s); scripts are used in FIFO order; when the queue is empty use the default script given at creation (or fail the request with 500 and a clear message). */
   enqueue(...scripts: LlmScript[]): void;
@@ -125,9 +125,14 @@ interface ActiveStream {
  * `waitForRequest` calls, and waits for the listener to close.
  */
 export function startFakeLlm(
-  options: { defaultScript?: LlmScript } = {},
+  options: {
+    defaultScript?: LlmScript;
+    /** False for long runs (the soak): requests are answered but not kept. */
+    keepRequests?: boolean;
+  } = {},
 ): FakeLlm {
   const requests: LlmRequest[] = [];
+  let received = 0;
   const scripts: LlmScript[] = [];
   const active = new Set<ActiveStream>();
   const waiters = new Set<{ index: number; resolve(): void }>();
@@ -144,7 +149,8 @@ export function startFakeLlm(
       outcome: outcome.promise,
       tokenTimes,
     };
-    requests.push(entry);
+    received++;
+    if (options.keepRequests !== false) requests.push(entry);
     for (const waiter of [...waiters]) {
       if (waiter.index < requests.length) waiter.resolve();
     }
@@ -354,7 +360,7 @@ export function startFakeLlm(
       invalid = `FakeLlm: the request body is not JSON: ${error}`;
     }
     const recorded = record(request, body);
-    const index = requests.length - 1;
+    const index = received - 1;
     if (invalid === undefined && body.stream !== true) {
       invalid = `FakeLlm: request #${index} has stream: ` +
         `${JSON.stringify(body.stream)}; the responder must always stream`;

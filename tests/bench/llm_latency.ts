@@ -20,9 +20,9 @@
  *
  * @module
  */
-import process from "node:process";
 import { SETTING_NAMES } from "../../src/config/settings.ts";
 import { describeError } from "../../src/log.ts";
+import { childCpuMs, ownCpuMs } from "./_process_stats.ts";
 import {
   type FakeLlm,
   type LlmScript,
@@ -160,33 +160,6 @@ async function drain(
     }
   }
   if (rest !== "") output.push(rest);
-}
-
-/** CPU time (user + system) this process has used so far, in ms. */
-function ownCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
-/**
- * CPU time (user + system, all threads) a subprocess has used so far, in ms,
- * from `/proc/<pid>/stat`, which Deno lets only `--allow-all` read directly,
- * hence `cat`. Undefined where there is no procfs. Assumes the usual 100
- * clock ticks per second, so the figure moves in steps of 10 ms.
- */
-async function childCpuMs(pid: number): Promise<number | undefined> {
-  try {
-    const { success, stdout } = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/stat`],
-      stderr: "null",
-    }).output();
-    if (!success) return undefined;
-    const stat = new TextDecoder().decode(stdout);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A port that was free a moment ago. */

@@ -327,6 +327,21 @@ Deno.test("a simulated call hangs up after a reply with end_call", async () => {
   );
 });
 
+Deno.test("drop() ends a simulated call without a close frame, as a failed network does", async () => {
+  await using server = startTestServer();
+  const simulated = await call({ url: server.url("").slice(0, -1) });
+  await simulated.waitForCompletion(0, 3000);
+  const closed = await simulated.drop();
+  assert.deepStrictEqual(
+    { code: closed.code, byServer: closed.byServer },
+    { code: 1006, byServer: false },
+  );
+  const ended = await server.logs.waitFor("call_ended");
+  // Deno reports a connection dropped without a close frame as code 0.
+  assert.notEqual(ended.close_code, 1000, "not a hang-up");
+  assert.deepStrictEqual(simulated.violations, []);
+});
+
 Deno.test("a simulated call reports every kind of server event", async () => {
   await using server = startScriptedServer({
     answer(frame, peer) {

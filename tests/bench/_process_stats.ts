@@ -1,0 +1,70 @@
+/**
+ * What a benchmark process and the servers it started use: CPU time,
+ * resident memory and the open-files limit, read from procfs.
+ *
+ * @module
+ */
+import process from "node:process";
+
+/** CPU time (user + system) this process has used so far, in ms. */
+export function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * CPU time (user + system, all threads) a subprocess has used so far, in ms,
+ * from `/proc/<pid>/stat`, which Deno lets only `--allow-all` read directly,
+ * hence `cat`. Undefined where there is no procfs. Assumes the usual 100
+ * clock ticks per second, so the figure moves in steps of 10 ms.
+ */
+export async function childCpuMs(pid: number): Promise<number | undefined> {
+  const stat = await readProc(pid, "stat");
+  if (stat === undefined) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Resident memory of a process in KiB, `VmRSS` of `/proc/<pid>/status`
+ * (read with `cat`, as above). Undefined where there is no procfs or the
+ * process has exited.
+ */
+export async function rssKiB(pid: number): Promise<number | undefined> {
+  const status = await readProc(pid, "status");
+  const match = status === undefined
+    ? null
+    : /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * The soft limit on open files of a process (`Max open files` in
+ * `/proc/<pid>/limits`); undefined where there is no procfs, Infinity when
+ * unlimited.
+ */
+export async function openFilesLimit(
+  pid: number,
+): Promise<number | undefined> {
+  const limits = await readProc(pid, "limits");
+  const match = limits === undefined
+    ? null
+    : /^Max open files\s+(\S+)/m.exec(limits);
+  if (match === null) return undefined;
+  return match[1] === "unlimited" ? Infinity : Number(match[1]);
+}
+
+async function readProc(
+  pid: number,
+  file: string,
+): Promise<string | undefined> {
+  try {
+    const { success, stdout } = await new Deno.Command("cat", {
+      args: [`/proc/${pid}/${file}`],
+      stderr: "null",
+    }).output();
+    return success ? new TextDecoder().decode(stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
