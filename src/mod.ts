@@ -71,6 +71,7 @@ export {
   loadConfig,
   type LoadConfigOptions,
 } from "./config/load.ts";
+export { type InputLimits, inputLimitsOf } from "./limits.ts";
 export {
   type RetellService,
   serveRetell,

@@ -20,6 +20,7 @@ import { createMetricsGuard } from "./metrics_access.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
 import { createResponderFromConfig } from "./responders/from_config.ts";
+import { inputLimitsOf } from "./limits.ts";
 import { type CallSession, startCallSession } from "./session.ts";
 
 /** Addresses `allowLoopback` adds to the allowlist. */
@@ -347,6 +348,7 @@ export function createRetellServer(
       store: callStore,
       turnStallMs: options.turnStallMs ?? config.turnStallMs,
       metrics,
+      limits: inputLimitsOf(config),
     });
     calls.add(session);
     session.ended.then(() => calls.delete(session));

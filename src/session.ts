@@ -39,6 +39,13 @@ import {
 } from "./protocol/outbound.ts";
 import type { CallContext, Responder, Turn } from "./responder.ts";
 import { createResponseSlot } from "./response_slot.ts";
+import {
+  createRateLimiter,
+  type InputLimits,
+  inputLimitsOf,
+  isFrameTooLarge,
+  newestItems,
+} from "./limits.ts";
 import { startCallSpan } from "./tracing.ts";
 
 /** What the agent says when the responder fails or times out mid-turn. */
@@ -107,6 +114,13 @@ export interface CallSessionOptions {
    * @default {createServerMetrics()}
    */
   metrics?: ServerMetrics;
+  /**
+   * Bounds on the frames read and on the send queue of a peer that stops
+   * reading (`src/limits.ts`).
+   *
+   * @default {inputLimitsOf(DEFAULT_CONFIG)}
+   */
+  limits?: InputLimits;
 }
 
 /** A running call. */
@@ -169,7 +183,11 @@ export function startCallSession(
   };
   const debug = log.enabled("debug");
   const tally = createCallTally(callId);
+  const limits = options.limits ?? inputLimitsOf(DEFAULT_CONFIG);
   const send = createSender(socket, callId, log);
+  const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
+  /** Kinds of rejection logged once per call, then only counted. */
+  const loggedOnce = new Set<string>();
 
   const callController = new AbortController();
   const call: CallContext & { details: CallDetails | undefined } = {
@@ -231,7 +249,14 @@ export function startCallSession(
   }
 
   function onMessage(event: MessageEvent): void {
-    const inbound = readFrame(event.data, { callId, log, debug, reject });
+    const inbound = readFrame(event.data, {
+      callId,
+      log,
+      debug,
+      reject,
+      limits,
+      allowFrame,
+    });
     if (inbound === undefined) return;
     switch (inbound.interaction_type) {
       case "ping_pong":
@@ -245,12 +270,12 @@ export function startCallSession(
         return;
       case "update_only":
         // Keeps the transcript current; never cancels a response (§3.3, §5.1).
-        transcript = inbound.transcript;
+        transcript = boundedTranscript(inbound.transcript);
         return;
       case "response_required":
       case "reminder_required":
-        transcript = inbound.transcript;
-        greeting.request(inbound);
+        transcript = boundedTranscript(inbound.transcript);
+        greeting.request(boundedRequest(inbound));
         return;
     }
   }
@@ -258,7 +283,36 @@ export function startCallSession(
   function reject(kind: FrameRejectKind, reason: string): void {
     tally.counts.rejectedFrames++;
     metrics.framesRejected.inc({ kind });
+    // A peer over a limit would otherwise write a line per frame.
+    if (kind === "too_large" || kind === "rate_limited") {
+      if (loggedOnce.has(kind)) return;
+      loggedOnce.add(kind);
+    }
     log.warn("frame_rejected", { call_id: callId, kind, reason });
+  }
+
+  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
+  function boundedTranscript<T>(items: readonly T[]): readonly T[] {
+    const kept = newestItems(items, limits.maxTranscriptItems);
+    if (kept !== items && !loggedOnce.has("transcript")) {
+      loggedOnce.add("transcript");
+      log.warn("transcript_truncated", {
+        call_id: callId,
+        items: items.length,
+        kept: kept.length,
+      });
+    }
+    return kept;
+  }
+
+  /** A request whose transcript with tool calls is bounded too. */
+  function boundedRequest<T extends TurnRequest>(request: T): T {
+    const withTools = request.transcript_with_tool_calls;
+    if (withTools === undefined) return request;
+    const kept = boundedTranscript(withTools);
+    return kept === withTools
+      ? request
+      : { ...request, transcript_with_tool_calls: [...kept] };
   }
 
   function startTurn(request: TurnRequest): void {
@@ -321,23 +375,42 @@ interface ReadFrameOptions {
   debug: boolean;
   /** Counts and logs a frame that is not a valid event. */
   reject: (kind: FrameRejectKind, reason: string) => void;
+  /** The sizes read. */
+  limits: Pick<InputLimits, "maxFrameBytes" | "maxCallDetailsBytes">;
+  /** Takes a frame from the call's rate limit: false when over it. */
+  allowFrame: () => boolean;
 }
 
 /**
  * The event in an inbound frame, or undefined when there is none: a frame
- * that is not a valid event is rejected and one of an unknown type ignored,
- * and neither closes the call.
+ * over the call's rate or size limit, or that is not a valid event, is
+ * rejected and one of an unknown type ignored, and none closes the call.
+ * The limits are checked before the frame is parsed.
  */
 function readFrame(
   data: unknown,
   options: ReadFrameOptions,
 ): InboundEvent | undefined {
-  const { callId, log, reject } = options;
+  const { callId, log, reject, limits } = options;
+  if (!options.allowFrame()) {
+    reject(
+      "rate_limited",
+      "Cannot read frame: the call sends more frames per second than allowed",
+    );
+    return undefined;
+  }
   if (typeof data !== "string") {
     // Retell never sends binary frames (§1.4); closing would end the call (§5.8).
     reject(
       "binary",
       "Cannot read frame: binary frames are not part of the protocol",
+    );
+    return undefined;
+  }
+  if (isFrameTooLarge(data, limits.maxFrameBytes)) {
+    reject(
+      "too_large",
+      `Cannot read frame: ${data.length} characters is over the limit of ${limits.maxFrameBytes}`,
     );
     return undefined;
   }
@@ -351,6 +424,16 @@ function readFrame(
     return undefined;
   }
   const inbound = result.event;
+  if (
+    inbound.interaction_type === "call_details" &&
+    isFrameTooLarge(data, limits.maxCallDetailsBytes)
+  ) {
+    reject(
+      "too_large",
+      `Cannot keep call details: ${data.length} characters is over the limit of ${limits.maxCallDetailsBytes}`,
+    );
+    return undefined;
+  }
   if (options.debug) {
     log.debug("frame_received", {
       call_id: callId,

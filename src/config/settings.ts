@@ -70,6 +70,18 @@ export interface Config {
   turnStallMs: number;
   /** `SHUTDOWN_GRACE_MS`: how long a stopping server waits for responses in flight. */
   shutdownGraceMs: number;
+  /** `MAX_FRAME_BYTES`: longest inbound text frame read; longer ones are rejected unparsed. */
+  maxFrameBytes: number;
+  /** `MAX_TRANSCRIPT_ITEMS`: most transcript items kept per request; the newest are kept. */
+  maxTranscriptItems: number;
+  /** `MAX_CALL_DETAILS_BYTES`: longest `call_details` frame kept; a longer one is rejected. */
+  maxCallDetailsBytes: number;
+  /** `MAX_FRAMES_PER_SECOND`: inbound frames per call per second; the rest are dropped. */
+  maxFramesPerSecond: number;
+  /** `SLOW_READER_BYTES`: a send queue over this many bytes means the peer is not reading. */
+  slowReaderBytes: number;
+  /** `SLOW_READER_MS`: how long the send queue may stay over `SLOW_READER_BYTES` before the call is closed. */
+  slowReaderMs: number;
   /** `CALL_STORE`: where a call's state lives between sockets. */
   callStore: CallStoreBackend;
   /** `KV_PATH`: the Deno KV database; undefined for Deno's default. */
@@ -324,6 +336,54 @@ export const SETTINGS = {
     default: "3000",
     description:
       "On SIGINT or SIGTERM, refuse new calls, let responses in flight finish for up to this many ms, then exit: open calls drop and Retell reconnects them.",
+  }),
+  MAX_FRAME_BYTES: setting({
+    key: "maxFrameBytes",
+    scope: "server",
+    schema: wholeNumber(1024, 536_870_000),
+    default: "4194304",
+    description:
+      'Longest inbound text frame read, in characters (UTF-16 units, never more than its bytes): a longer one is rejected without parsing (`retell_frames_rejected_total{kind="too_large"}`, logged once per call) and the call goes on. Sized from a long call: a `response_required` for one hour of speech (640 utterances with word timings) is 0.53 MB, or 1.06 MB with `TRANSCRIPT_WITH_TOOL_CALLS`, so 4 MiB holds about four such hours.',
+  }),
+  MAX_TRANSCRIPT_ITEMS: setting({
+    key: "maxTranscriptItems",
+    scope: "server",
+    schema: wholeNumber(1, 1_000_000),
+    default: "2000",
+    description:
+      "Most transcript items a request hands to the responder (about three hours of speech at 640 utterances an hour): a longer transcript keeps its newest items, which are the ones a reply answers, and the call goes on; logged once per call.",
+  }),
+  MAX_CALL_DETAILS_BYTES: setting({
+    key: "maxCallDetailsBytes",
+    scope: "server",
+    schema: wholeNumber(1024, 536_870_000),
+    default: "32768",
+    description:
+      "Longest `call_details` frame kept, in characters: a longer one is rejected (`kind=\"too_large\"`), its details are neither given to the responder nor stored, and the call goes on. Retell's details are a few KB; 32 KiB keeps a stored call under Deno KV's 64 KiB value limit.",
+  }),
+  MAX_FRAMES_PER_SECOND: setting({
+    key: "maxFramesPerSecond",
+    scope: "server",
+    schema: wholeNumber(1, 1_000_000),
+    default: "100",
+    description:
+      'Inbound frames per call per second, with bursts of as many: the rest are dropped unread (`kind="rate_limited"`, logged once per call). Retell sends a ping every 2 s and at most an update per spoken word, a few frames a second.',
+  }),
+  SLOW_READER_BYTES: setting({
+    key: "slowReaderBytes",
+    scope: "server",
+    schema: wholeNumber(1024, 1_073_741_824),
+    default: "1048576",
+    description:
+      "A call whose send queue holds more than this many bytes is not reading what the server sends: a whole reply is a few KB, which Retell reads at once. See `SLOW_READER_MS`.",
+  }),
+  SLOW_READER_MS: setting({
+    key: "slowReaderMs",
+    scope: "server",
+    schema: wholeNumber(0, 600_000),
+    default: "5000",
+    description:
+      "How long a call's send queue may stay over `SLOW_READER_BYTES`, judged at each send, before the server closes the call with 1008 (policy violation) and logs `slow_reader`, so a peer that stops reading cannot grow the server's memory.",
   }),
   CALL_STORE: setting({
     key: "callStore",
