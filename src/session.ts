@@ -54,6 +54,13 @@ export const DEFAULT_FALLBACK_TEXT =
 
 export type { CallSummary } from "./call_summary.ts";
 
+/**
+ * Close code for a call the server ends because its peer broke an input
+ * limit: 1008, policy violation. Retell ends the call as an error on any
+ * code but 1000 (§5.8); 1000 would pass it off as a hang-up.
+ */
+const POLICY_VIOLATION = 1008;
+
 /** Options of {@linkcode startCallSession}. */
 export interface CallSessionOptions {
   /** The call id from the socket URL. */
@@ -184,7 +191,12 @@ export function startCallSession(
   const debug = log.enabled("debug");
   const tally = createCallTally(callId);
   const limits = options.limits ?? inputLimitsOf(DEFAULT_CONFIG);
-  const send = createSender(socket, callId, log);
+  const send = createSender(socket, {
+    callId,
+    log,
+    limits,
+    onStuckReader,
+  });
   const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
   /** Kinds of rejection logged once per call, then only counted. */
   const loggedOnce = new Set<string>();
@@ -315,6 +327,26 @@ export function startCallSession(
       : { ...request, transcript_with_tool_calls: [...kept] };
   }
 
+  function onStuckReader(bufferedBytes: number): void {
+    log.warn("slow_reader", {
+      call_id: callId,
+      buffered_bytes: bufferedBytes,
+      limit_bytes: limits.slowReaderBytes,
+      limit_ms: limits.slowReaderMs,
+    });
+    closeCall(POLICY_VIOLATION, "Peer is not reading");
+  }
+
+  /**
+   * Closes the socket and ends the call now: a peer that does not read
+   * may never fire `close`.
+   */
+  function closeCall(code: number, reason: string): void {
+    if (closed) return;
+    socket.close(code, reason);
+    onClose(new CloseEvent("close", { code, reason }));
+  }
+
   function startTurn(request: TurnRequest): void {
     const turn = toTurn(call, request, transcript);
     const started = responses.start(
@@ -334,6 +366,8 @@ export function startCallSession(
   }
 
   function onClose(event: CloseEvent): void {
+    // A call the server closed ends at once; its socket may close later.
+    if (closed) return;
     closed = true;
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.

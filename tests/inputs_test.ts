@@ -5,6 +5,7 @@ import { createServerMetrics } from "../src/metrics.ts";
 import type { Responder, Turn } from "../src/responder.ts";
 import { ping, responseRequired, said } from "./_support/frames.ts";
 import { sampleOf } from "./_support/metrics.ts";
+import { openRawSocket } from "./_support/raw_socket.ts";
 import { connectAsRetell } from "./_support/retell_client.ts";
 import { startTestServer } from "./_support/server.ts";
 
@@ -137,4 +138,35 @@ Deno.test("frames over MAX_FRAMES_PER_SECOND are dropped and counted, logged onc
   // A fifth of a second later the bucket holds a frame again.
   retell.send(ping(21));
   assert.equal((await retell.next()).timestamp, 21);
+});
+
+Deno.test("a call whose peer stops reading is closed with 1008 once its queue stays over SLOW_READER_BYTES", async () => {
+  const piece = "y".repeat(16_384);
+  const flood: Responder = {
+    begin: () => "",
+    async *respond(_turn, { signal }) {
+      while (!signal.aborted) {
+        yield piece;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    },
+  };
+  await using server = startTestServer({
+    config: limited({ slowReaderBytes: 65_536, slowReaderMs: 200 }),
+    responder: flood,
+  });
+  const port = Number(new URL(server.origin).port);
+  using raw = await openRawSocket(port, "/llm-websocket/call_not_reading");
+  await raw.sendText(JSON.stringify(responseRequired(1)));
+
+  const slow = await server.logs.waitFor("slow_reader", 20_000);
+  const ended = await server.logs.waitFor("call_ended");
+  assert.equal(slow.call_id, "call_not_reading");
+  assert.ok(Number(slow.buffered_bytes) > 65_536);
+  // What the server holds for it stops at what was sent within 200 ms.
+  assert.ok(Number(slow.buffered_bytes) < 64 * 1024 * 1024);
+  assert.equal(ended.close_code, 1008);
+  assert.equal(server.retell.calls.size, 0);
+  assert.equal(server.logs.events("call_ended").length, 1);
+  raw.conn.close();
 });
