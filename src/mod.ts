@@ -73,6 +73,10 @@ export {
 } from "./config/load.ts";
 export { type InputLimits, inputLimitsOf } from "./limits.ts";
 export {
+  installProcessGuard,
+  type ProcessGuardOptions,
+} from "./process_guard.ts";
+export {
   type RetellService,
   serveRetell,
   type ServeRetellOptions,

@@ -46,6 +46,7 @@ import {
   isFrameTooLarge,
   newestItems,
 } from "./limits.ts";
+import { onSocketReadFailure } from "./process_guard.ts";
 import { startCallSpan } from "./tracing.ts";
 
 /** What the agent says when the responder fails or times out mid-turn. */
@@ -55,11 +56,24 @@ export const DEFAULT_FALLBACK_TEXT =
 export type { CallSummary } from "./call_summary.ts";
 
 /**
+ * How long after a socket read failure (a message too large to read, see
+ * `process_guard.ts`) a call that has received nothing since is taken to
+ * be the failed socket and closed: three of Retell's 2 s keepalive pings
+ * (§4.4). Only calls with `auto_reconnect`, which Retell pings, are judged
+ * this way; Deno's idle check (a ping its peer's pong cannot answer)
+ * closes the others.
+ */
+const READ_FAILURE_GRACE_MS = 6_000;
+
+/**
  * Close code for a call the server ends because its peer broke an input
  * limit: 1008, policy violation. Retell ends the call as an error on any
  * code but 1000 (§5.8); 1000 would pass it off as a hang-up.
  */
 const POLICY_VIOLATION = 1008;
+
+/** Close code for a socket whose message was too large to read: 1009. */
+const MESSAGE_TOO_BIG = 1009;
 
 /** Options of {@linkcode startCallSession}. */
 export interface CallSessionOptions {
@@ -200,6 +214,9 @@ export function startCallSession(
   const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
   /** Kinds of rejection logged once per call, then only counted. */
   const loggedOnce = new Set<string>();
+  let lastFrameAt = performance.now();
+  let stopReadFailures: (() => void) | undefined;
+  let readFailureTimer: ReturnType<typeof setTimeout> | undefined;
 
   const callController = new AbortController();
   const call: CallContext & { details: CallDetails | undefined } = {
@@ -248,6 +265,11 @@ export function startCallSession(
     opened = true;
     metrics.liveCalls.inc();
     log.info("call_started", { call_id: callId });
+    // Retell pings a call with auto_reconnect every 2 s (§4.4), so such a
+    // call that hears nothing after a read failure is the failed socket.
+    if (callConfig.auto_reconnect) {
+      stopReadFailures = onSocketReadFailure(onReadFailure);
+    }
     // config goes first, before the begin message (§2), and again on every
     // socket of a reconnected call (§11).
     send(createConfigEvent(callConfig));
@@ -261,6 +283,7 @@ export function startCallSession(
   }
 
   function onMessage(event: MessageEvent): void {
+    lastFrameAt = performance.now();
     const inbound = readFrame(event.data, {
       callId,
       log,
@@ -338,8 +361,26 @@ export function startCallSession(
   }
 
   /**
-   * Closes the socket and ends the call now: a peer that does not read
-   * may never fire `close`.
+   * After a socket read failure somewhere in the process: this call, if
+   * it has heard nothing since and hears nothing for a while, is the
+   * socket that failed. It reads nothing more and never fires `close`.
+   */
+  function onReadFailure(at: number): void {
+    if (lastFrameAt > at || readFailureTimer !== undefined) return;
+    readFailureTimer = setTimeout(() => {
+      readFailureTimer = undefined;
+      if (closed || lastFrameAt > at) return;
+      reject(
+        "too_large",
+        "Cannot read message: it is longer than the longest string",
+      );
+      closeCall(MESSAGE_TOO_BIG, "Message too big");
+    }, READ_FAILURE_GRACE_MS);
+  }
+
+  /**
+   * Closes the socket and ends the call now: a peer that does not read,
+   * or a socket that no longer does, may never fire `close`.
    */
   function closeCall(code: number, reason: string): void {
     if (closed) return;
@@ -369,6 +410,8 @@ export function startCallSession(
     // A call the server closed ends at once; its socket may close later.
     if (closed) return;
     closed = true;
+    stopReadFailures?.();
+    clearTimeout(readFailureTimer);
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
     memory.touch();

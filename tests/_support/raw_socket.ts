@@ -66,3 +66,20 @@ export async function openRawSocket(
     },
   };
 }
+
+/**
+ * The header of an unmasked-by-zero client frame (RFC 6455 §5.2) with a
+ * 64-bit length: a zero masking key leaves the payload as it is, so a
+ * test can send one large buffer many times without copying it.
+ */
+export function zeroMaskHeader(
+  opcode: number,
+  fin: boolean,
+  length: number,
+): Uint8Array {
+  const header = new Uint8Array(14);
+  header[0] = (fin ? 0x80 : 0) | opcode;
+  header[1] = 0x80 | 127;
+  new DataView(header.buffer).setBigUint64(2, BigInt(length));
+  return header;
+}
