@@ -52,10 +52,17 @@ export type CallEndReason =
   | "error";
 
 /**
- * Why an inbound frame was rejected: the protocol module's reasons, and
- * `binary` for a binary frame, which the protocol never uses.
+ * Why an inbound frame was rejected: the protocol module's reasons,
+ * `binary` for a binary frame, which the protocol never uses, and the
+ * input limits (`src/limits.ts`): `too_large` for a frame or call details
+ * over their size limit, or a message too large to read at all, and
+ * `rate_limited` for a frame over the call's rate.
  */
-export type FrameRejectKind = InboundFailureKind | "binary";
+export type FrameRejectKind =
+  | InboundFailureKind
+  | "binary"
+  | "too_large"
+  | "rate_limited";
 
 /** Why a connection was refused before it became a call. */
 export type RefusalReason =
@@ -253,6 +260,8 @@ export function createServerMetrics(): ServerMetrics {
           null_optional: true,
           invalid: true,
           binary: true,
+          too_large: true,
+          rate_limited: true,
         }),
       },
     }),

@@ -71,6 +71,11 @@ export {
   loadConfig,
   type LoadConfigOptions,
 } from "./config/load.ts";
+export { type InputLimits, inputLimitsOf } from "./limits.ts";
+export {
+  installProcessGuard,
+  type ProcessGuardOptions,
+} from "./process_guard.ts";
 export {
   type RetellService,
   serveRetell,

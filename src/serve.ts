@@ -13,6 +13,7 @@ import type { Config } from "./config/settings.ts";
 import type { LlmTool } from "./llm/tools.ts";
 import { createLogger, describeError, type Logger } from "./log.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
+import { installProcessGuard } from "./process_guard.ts";
 import type { Responder } from "./responder.ts";
 import { createRetellServer, type RetellServer } from "./server.ts";
 
@@ -178,6 +179,8 @@ async function listen(
 ): Promise<RetellService> {
   const config = options.config ?? loadConfig(options.env ?? Deno.env);
   const log = options.log ?? createLogger({ level: config.logLevel });
+  // One socket's message too large to read must not end every call.
+  if (ownsProcess) installProcessGuard({ log });
   const callStore = options.callStore ?? await openConfiguredStore(config, log);
   const metrics = createServerMetrics();
   const retell = createRetellServer({

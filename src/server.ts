@@ -22,6 +22,7 @@ import { sameBytes } from "./constant_time.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
 import { createResponderFromConfig } from "./responders/from_config.ts";
+import { inputLimitsOf } from "./limits.ts";
 import { type CallSession, startCallSession } from "./session.ts";
 
 /** Addresses `allowLoopback` adds to the allowlist. */
@@ -444,6 +445,7 @@ export function createRetellServer(
       store: callStore,
       turnStallMs: options.turnStallMs ?? config.turnStallMs,
       metrics,
+      limits: inputLimitsOf(config),
     });
     calls.add(session);
     callsByAddress.set(client, fromAddress + 1);

@@ -40,6 +40,14 @@ import {
 } from "./protocol/outbound.ts";
 import type { CallContext, Responder, Turn } from "./responder.ts";
 import { createResponseSlot } from "./response_slot.ts";
+import {
+  createRateLimiter,
+  type InputLimits,
+  inputLimitsOf,
+  isFrameTooLarge,
+  newestItems,
+} from "./limits.ts";
+import { onSocketReadFailure } from "./process_guard.ts";
 import { startCallSpan } from "./tracing.ts";
 
 /** What the agent says when the responder fails or times out mid-turn. */
@@ -47,6 +55,26 @@ export const DEFAULT_FALLBACK_TEXT =
   "I am sorry, I ran into a problem. Could you say that again?";
 
 export type { CallSummary } from "./call_summary.ts";
+
+/**
+ * How long after a socket read failure (a message too large to read, see
+ * `process_guard.ts`) a call that has received nothing since is taken to
+ * be the failed socket and closed: three of Retell's 2 s keepalive pings
+ * (§4.4). Only calls with `auto_reconnect`, which Retell pings, are judged
+ * this way; Deno's idle check (a ping its peer's pong cannot answer)
+ * closes the others.
+ */
+const READ_FAILURE_GRACE_MS = 6_000;
+
+/**
+ * Close code for a call the server ends because its peer broke an input
+ * limit: 1008, policy violation. Retell ends the call as an error on any
+ * code but 1000 (§5.8); 1000 would pass it off as a hang-up.
+ */
+const POLICY_VIOLATION = 1008;
+
+/** Close code for a socket whose message was too large to read: 1009. */
+const MESSAGE_TOO_BIG = 1009;
 
 /** Options of {@linkcode startCallSession}. */
 export interface CallSessionOptions {
@@ -111,6 +139,13 @@ export interface CallSessionOptions {
    * @default {createServerMetrics()}
    */
   metrics?: ServerMetrics;
+  /**
+   * Bounds on the frames read and on the send queue of a peer that stops
+   * reading (`src/limits.ts`).
+   *
+   * @default {inputLimitsOf(DEFAULT_CONFIG)}
+   */
+  limits?: InputLimits;
 }
 
 /** A running call. */
@@ -176,7 +211,19 @@ export function startCallSession(
   };
   const debug = log.enabled("debug");
   const tally = createCallTally(callId);
-  const send = createSender(socket, callId, log);
+  const limits = options.limits ?? inputLimitsOf(DEFAULT_CONFIG);
+  const send = createSender(socket, {
+    callId,
+    log,
+    limits,
+    onStuckReader,
+  });
+  const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
+  /** Kinds of rejection logged once per call, then only counted. */
+  const loggedOnce = new Set<string>();
+  let lastFrameAt = performance.now();
+  let stopReadFailures: (() => void) | undefined;
+  let readFailureTimer: ReturnType<typeof setTimeout> | undefined;
 
   const callController = new AbortController();
   const call: CallContext & { details: CallDetails | undefined } = {
@@ -225,6 +272,11 @@ export function startCallSession(
     opened = true;
     metrics.liveCalls.inc();
     log.info("call_started", { call_id: callId });
+    // Retell pings a call with auto_reconnect every 2 s (§4.4), so such a
+    // call that hears nothing after a read failure is the failed socket.
+    if (callConfig.auto_reconnect) {
+      stopReadFailures = onSocketReadFailure(onReadFailure);
+    }
     // config goes first, before the begin message (§2), and again on every
     // socket of a reconnected call (§11).
     send(createConfigEvent(callConfig));
@@ -238,7 +290,15 @@ export function startCallSession(
   }
 
   function onMessage(event: MessageEvent): void {
-    const inbound = readFrame(event.data, { callId, log, debug, reject });
+    lastFrameAt = performance.now();
+    const inbound = readFrame(event.data, {
+      callId,
+      log,
+      debug,
+      reject,
+      limits,
+      allowFrame,
+    });
     if (inbound === undefined) return;
     switch (inbound.interaction_type) {
       case "ping_pong":
@@ -252,12 +312,12 @@ export function startCallSession(
         return;
       case "update_only":
         // Keeps the transcript current; never cancels a response (§3.3, §5.1).
-        transcript = inbound.transcript;
+        transcript = boundedTranscript(inbound.transcript);
         return;
       case "response_required":
       case "reminder_required":
-        transcript = inbound.transcript;
-        greeting.request(inbound);
+        transcript = boundedTranscript(inbound.transcript);
+        greeting.request(boundedRequest(inbound));
         return;
     }
   }
@@ -265,7 +325,74 @@ export function startCallSession(
   function reject(kind: FrameRejectKind, reason: string): void {
     tally.counts.rejectedFrames++;
     metrics.framesRejected.inc({ kind });
+    // A peer over a limit would otherwise write a line per frame.
+    if (kind === "too_large" || kind === "rate_limited") {
+      if (loggedOnce.has(kind)) return;
+      loggedOnce.add(kind);
+    }
     log.warn("frame_rejected", { call_id: callId, kind, reason });
+  }
+
+  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
+  function boundedTranscript<T>(items: readonly T[]): readonly T[] {
+    const kept = newestItems(items, limits.maxTranscriptItems);
+    if (kept !== items && !loggedOnce.has("transcript")) {
+      loggedOnce.add("transcript");
+      log.warn("transcript_truncated", {
+        call_id: callId,
+        items: items.length,
+        kept: kept.length,
+      });
+    }
+    return kept;
+  }
+
+  /** A request whose transcript with tool calls is bounded too. */
+  function boundedRequest<T extends TurnRequest>(request: T): T {
+    const withTools = request.transcript_with_tool_calls;
+    if (withTools === undefined) return request;
+    const kept = boundedTranscript(withTools);
+    return kept === withTools
+      ? request
+      : { ...request, transcript_with_tool_calls: [...kept] };
+  }
+
+  function onStuckReader(bufferedBytes: number): void {
+    log.warn("slow_reader", {
+      call_id: callId,
+      buffered_bytes: bufferedBytes,
+      limit_bytes: limits.slowReaderBytes,
+      limit_ms: limits.slowReaderMs,
+    });
+    closeCall(POLICY_VIOLATION, "Peer is not reading");
+  }
+
+  /**
+   * After a socket read failure somewhere in the process: this call, if
+   * it has heard nothing since and hears nothing for a while, is the
+   * socket that failed. It reads nothing more and never fires `close`.
+   */
+  function onReadFailure(at: number): void {
+    if (lastFrameAt > at || readFailureTimer !== undefined) return;
+    readFailureTimer = setTimeout(() => {
+      readFailureTimer = undefined;
+      if (closed || lastFrameAt > at) return;
+      reject(
+        "too_large",
+        "Cannot read message: it is longer than the longest string",
+      );
+      closeCall(MESSAGE_TOO_BIG, "Message too big");
+    }, READ_FAILURE_GRACE_MS);
+  }
+
+  /**
+   * Closes the socket and ends the call now: a peer that does not read,
+   * or a socket that no longer does, may never fire `close`.
+   */
+  function closeCall(code: number, reason: string): void {
+    if (closed) return;
+    socket.close(code, reason);
+    onClose(new CloseEvent("close", { code, reason }));
   }
 
   function startTurn(request: TurnRequest): void {
@@ -287,10 +414,13 @@ export function startCallSession(
   }
 
   function onClose(event: CloseEvent): void {
-    // Deno fires close twice when its ping goes unanswered: 1001 for the
-    // timeout, then 1005. The first is the call's end; report it once.
+    // Deno fires close twice when its ping goes unanswered (1001 for the
+    // timeout, then 1005), and a call the server closed ends at once while
+    // its socket may close later: the first is the call's end, reported once.
     if (closed) return;
     closed = true;
+    stopReadFailures?.();
+    clearTimeout(readFailureTimer);
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
     memory.touch();
@@ -332,23 +462,42 @@ interface ReadFrameOptions {
   debug: boolean;
   /** Counts and logs a frame that is not a valid event. */
   reject: (kind: FrameRejectKind, reason: string) => void;
+  /** The sizes read. */
+  limits: Pick<InputLimits, "maxFrameBytes" | "maxCallDetailsBytes">;
+  /** Takes a frame from the call's rate limit: false when over it. */
+  allowFrame: () => boolean;
 }
 
 /**
  * The event in an inbound frame, or undefined when there is none: a frame
- * that is not a valid event is rejected and one of an unknown type ignored,
- * and neither closes the call.
+ * over the call's rate or size limit, or that is not a valid event, is
+ * rejected and one of an unknown type ignored, and none closes the call.
+ * The limits are checked before the frame is parsed.
  */
 function readFrame(
   data: unknown,
   options: ReadFrameOptions,
 ): InboundEvent | undefined {
-  const { callId, log, reject } = options;
+  const { callId, log, reject, limits } = options;
+  if (!options.allowFrame()) {
+    reject(
+      "rate_limited",
+      "Cannot read frame: the call sends more frames per second than allowed",
+    );
+    return undefined;
+  }
   if (typeof data !== "string") {
     // Retell never sends binary frames (§1.4); closing would end the call (§5.8).
     reject(
       "binary",
       "Cannot read frame: binary frames are not part of the protocol",
+    );
+    return undefined;
+  }
+  if (isFrameTooLarge(data, limits.maxFrameBytes)) {
+    reject(
+      "too_large",
+      `Cannot read frame: ${data.length} characters is over the limit of ${limits.maxFrameBytes}`,
     );
     return undefined;
   }
@@ -362,6 +511,16 @@ function readFrame(
     return undefined;
   }
   const inbound = result.event;
+  if (
+    inbound.interaction_type === "call_details" &&
+    isFrameTooLarge(data, limits.maxCallDetailsBytes)
+  ) {
+    reject(
+      "too_large",
+      `Cannot keep call details: ${data.length} characters is over the limit of ${limits.maxCallDetailsBytes}`,
+    );
+    return undefined;
+  }
   if (options.debug) {
     log.debug("frame_received", {
       call_id: callId,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DEFAULT_CONFIG } from "../src/config/defaults.ts";
 import { createLogger, LOG_REASON_MAX_CHARS } from "../src/log.ts";
 import { createServerMetrics } from "../src/metrics.ts";
 import { ping, pong } from "./_support/frames.ts";
@@ -10,7 +11,10 @@ import { startTestServer } from "./_support/server.ts";
 const MAX_LINE_CHARS = LOG_REASON_MAX_CHARS + 400;
 
 Deno.test("a 56 MB frame of invalid utterances writes one line under the cap", async () => {
-  await using server = startTestServer();
+  // Above MAX_FRAME_BYTES a frame is refused unread; this one must be parsed.
+  await using server = startTestServer({
+    config: { ...DEFAULT_CONFIG, maxFrameBytes: 64_000_000 },
+  });
   await using retell = await connectAsRetell(server.url("call_huge"));
   await retell.take(2);
   const utterance = '{"role":"nobody","content":1},';
@@ -36,7 +40,10 @@ Deno.test("a 56 MB frame of invalid utterances writes one line under the cap", a
 
 Deno.test("100,000 binary frames write a bounded number of lines, and the count", async () => {
   const frames = 100_000;
-  await using server = startTestServer();
+  // Past MAX_FRAMES_PER_SECOND frames are dropped unread; these must be read.
+  await using server = startTestServer({
+    config: { ...DEFAULT_CONFIG, maxFramesPerSecond: 1_000_000 },
+  });
   const retell = await connectAsRetell(server.url("call_binary"));
   await retell.take(2);
   const bytes = new Uint8Array([1, 2, 3]);

@@ -79,6 +79,18 @@ export interface Config {
   maxCalls: number;
   /** `MAX_CALLS_PER_ADDRESS`: live calls one client address holds (Retell's exempt); 0 is off. */
   maxCallsPerAddress: number;
+  /** `MAX_FRAME_BYTES`: longest inbound text frame read; longer ones are rejected unparsed. */
+  maxFrameBytes: number;
+  /** `MAX_TRANSCRIPT_ITEMS`: most transcript items kept per request; the newest are kept. */
+  maxTranscriptItems: number;
+  /** `MAX_CALL_DETAILS_BYTES`: longest `call_details` frame kept; a longer one is rejected. */
+  maxCallDetailsBytes: number;
+  /** `MAX_FRAMES_PER_SECOND`: inbound frames per call per second; the rest are dropped. */
+  maxFramesPerSecond: number;
+  /** `SLOW_READER_BYTES`: a send queue over this many bytes means the peer is not reading. */
+  slowReaderBytes: number;
+  /** `SLOW_READER_MS`: how long the send queue may stay over `SLOW_READER_BYTES` before the call is closed. */
+  slowReaderMs: number;
   /** `CALL_STORE`: where a call's state lives between sockets. */
   callStore: CallStoreBackend;
   /** `KV_PATH`: the Deno KV database; undefined for Deno's default. */
@@ -233,17 +245,6 @@ export const SETTINGS = {
     description:
       "Comma-separated IPs and CIDR ranges of your own reverse proxies (for ngrok's local agent: `127.0.0.1,::1`). Only when the direct peer is one of them is the caller taken from `X-Forwarded-For`.",
   }),
-  WEBSOCKET_PATH: setting({
-    key: "websocketPath",
-    scope: "server",
-    schema: z.string().regex(/^(\/[A-Za-z0-9._~-]+)+\/*$/, {
-      error:
-        "must be a path such as /llm-websocket: segments of letters, digits and . _ ~ - after a /",
-    }).transform((path) => path.replace(/\/+$/, "")),
-    default: "/llm-websocket",
-    description:
-      "Path Retell dials, before `/{call_id}`: the agent's URL is `wss://<host><path>`. A query string and a trailing slash after the call id are fine.",
-  }),
   WS_SECRET: setting({
     key: "wsSecret",
     scope: "server",
@@ -258,6 +259,17 @@ export const SETTINGS = {
     secret: true,
     description:
       `A second lock besides \`ALLOWED_IPS\`: at least ${MIN_WS_SECRET_LENGTH} letters, digits and \`. _ ~ -\` (\`openssl rand -hex 32\` makes one). When set, a socket is upgraded only when its URL carries it, as the segment before the call id (agent URL \`wss://<host><path>/<secret>\`) or as \`?token=<secret>\`; others get 403. Empty: no secret. Never logged.`,
+  }),
+  WEBSOCKET_PATH: setting({
+    key: "websocketPath",
+    scope: "server",
+    schema: z.string().regex(/^(\/[A-Za-z0-9._~-]+)+\/*$/, {
+      error:
+        "must be a path such as /llm-websocket: segments of letters, digits and . _ ~ - after a /",
+    }).transform((path) => path.replace(/\/+$/, "")),
+    default: "/llm-websocket",
+    description:
+      "Path Retell dials, before `/{call_id}`: the agent's URL is `wss://<host><path>`. A query string and a trailing slash after the call id are fine.",
   }),
   RESPONDER: setting({
     key: "responder",
@@ -364,6 +376,54 @@ export const SETTINGS = {
     default: "50",
     description:
       "Live calls one client address (after `TRUST_PROXY`) holds; one more gets 429 and counts as `address_limit`. Retell's `100.20.5.228` is exempt, since every Retell call comes from it; the cap matters when `ALLOWED_IPS` lets in other addresses. Behind a proxy, set `TRUST_PROXY`, or the proxy is the one address. `0` turns it off.",
+  }),
+  MAX_FRAME_BYTES: setting({
+    key: "maxFrameBytes",
+    scope: "server",
+    schema: wholeNumber(1024, 536_870_000),
+    default: "4194304",
+    description:
+      'Longest inbound text frame read, in characters (UTF-16 units, never more than its bytes): a longer one is rejected without parsing (`retell_frames_rejected_total{kind="too_large"}`, logged once per call) and the call goes on. Sized from a long call: a `response_required` for one hour of speech (640 utterances with word timings) is 0.53 MB, or 1.06 MB with `TRANSCRIPT_WITH_TOOL_CALLS`, so 4 MiB holds about four such hours.',
+  }),
+  MAX_TRANSCRIPT_ITEMS: setting({
+    key: "maxTranscriptItems",
+    scope: "server",
+    schema: wholeNumber(1, 1_000_000),
+    default: "2000",
+    description:
+      "Most transcript items a request hands to the responder (about three hours of speech at 640 utterances an hour): a longer transcript keeps its newest items, which are the ones a reply answers, and the call goes on; logged once per call.",
+  }),
+  MAX_CALL_DETAILS_BYTES: setting({
+    key: "maxCallDetailsBytes",
+    scope: "server",
+    schema: wholeNumber(1024, 536_870_000),
+    default: "32768",
+    description:
+      "Longest `call_details` frame kept, in characters: a longer one is rejected (`kind=\"too_large\"`), its details are neither given to the responder nor stored, and the call goes on. Retell's details are a few KB; 32 KiB keeps a stored call under Deno KV's 64 KiB value limit.",
+  }),
+  MAX_FRAMES_PER_SECOND: setting({
+    key: "maxFramesPerSecond",
+    scope: "server",
+    schema: wholeNumber(1, 1_000_000),
+    default: "100",
+    description:
+      'Inbound frames per call per second, with bursts of as many: the rest are dropped unread (`kind="rate_limited"`, logged once per call). Retell sends a ping every 2 s and at most an update per spoken word, a few frames a second.',
+  }),
+  SLOW_READER_BYTES: setting({
+    key: "slowReaderBytes",
+    scope: "server",
+    schema: wholeNumber(1024, 1_073_741_824),
+    default: "1048576",
+    description:
+      "A call whose send queue holds more than this many bytes is not reading what the server sends: a whole reply is a few KB, which Retell reads at once. See `SLOW_READER_MS`.",
+  }),
+  SLOW_READER_MS: setting({
+    key: "slowReaderMs",
+    scope: "server",
+    schema: wholeNumber(0, 600_000),
+    default: "5000",
+    description:
+      "How long a call's send queue may stay over `SLOW_READER_BYTES`, judged at each send, before the server closes the call with 1008 (policy violation) and logs `slow_reader`, so a peer that stops reading cannot grow the server's memory.",
   }),
   CALL_STORE: setting({
     key: "callStore",

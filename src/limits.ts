@@ -1,0 +1,119 @@
+/**
+ * Bounds on what one call's peer can make the server hold or do: the size
+ * of a frame, the length of a transcript, the size of the call details,
+ * the rate of frames, and the send queue of a peer that stops reading.
+ * Small pure pieces; the session applies them.
+ *
+ * @module
+ */
+import type { Config } from "./config/settings.ts";
+
+/** The limits one call works under; `Config` holds the server's. */
+export interface InputLimits {
+  /**
+   * Longest text frame read, in UTF-16 code units (a JS string's
+   * `length`); longer ones are rejected before parsing.
+   */
+  maxFrameBytes: number;
+  /** Most transcript items kept; a longer transcript keeps its newest. */
+  maxTranscriptItems: number;
+  /** Longest `call_details` frame kept; a longer one is rejected. */
+  maxCallDetailsBytes: number;
+  /** Most inbound frames per second; the rest are dropped. */
+  maxFramesPerSecond: number;
+  /** A send queue over this many bytes means the peer is not reading. */
+  slowReaderBytes: number;
+  /** How long the send queue may stay over `slowReaderBytes` before the call is closed. */
+  slowReaderMs: number;
+}
+
+/** The limits set by the settings. */
+export function inputLimitsOf(config: Config): InputLimits {
+  return {
+    maxFrameBytes: config.maxFrameBytes,
+    maxTranscriptItems: config.maxTranscriptItems,
+    maxCallDetailsBytes: config.maxCallDetailsBytes,
+    maxFramesPerSecond: config.maxFramesPerSecond,
+    slowReaderBytes: config.slowReaderBytes,
+    slowReaderMs: config.slowReaderMs,
+  };
+}
+
+/**
+ * Whether a text frame is longer than `maxUnits`, judged by its `length`
+ * without reading it. A string's length counts UTF-16 code units, and each
+ * unit took at least one byte of UTF-8 on the wire (ASCII one, most other
+ * text two or three bytes per unit), so a frame it rejects had more than
+ * `maxUnits` bytes; one it accepts had at most three times as many.
+ */
+export function isFrameTooLarge(frame: string, maxUnits: number): boolean {
+  return frame.length > maxUnits;
+}
+
+/**
+ * The newest `maxItems` of a transcript, or the transcript itself when it
+ * is short enough. The newest items are the ones the responder answers;
+ * the start of a very long call is what a reply can best do without.
+ */
+export function newestItems<T>(
+  items: readonly T[],
+  maxItems: number,
+): readonly T[] {
+  return items.length > maxItems ? items.slice(-maxItems) : items;
+}
+
+/**
+ * A per-call frame rate limit: a token bucket holding one second's worth
+ * of frames, refilled continuously, so a burst of up to `perSecond` frames
+ * passes and the sustained rate is `perSecond`.
+ *
+ * @param perSecond Frames allowed per second.
+ * @param now The clock, in ms.
+ * @returns Takes a frame: true when it is within the limit.
+ */
+export function createRateLimiter(
+  perSecond: number,
+  now: () => number = performance.now.bind(performance),
+): () => boolean {
+  let tokens = perSecond;
+  let last = now();
+  return function allowFrame() {
+    const at = now();
+    tokens = Math.min(perSecond, tokens + ((at - last) * perSecond) / 1000);
+    last = at;
+    if (tokens < 1) return false;
+    tokens--;
+    return true;
+  };
+}
+
+/**
+ * What a send queue of a given size says about the peer: `reading`, `slow`
+ * (over the threshold, for less than the allowed time so far) or `stuck`
+ * (over it for longer: the call should be closed).
+ */
+export type ReaderState = "reading" | "slow" | "stuck";
+
+/**
+ * Watches a socket's send queue, one reading (`bufferedAmount`) before
+ * each send.
+ *
+ * @param limits The threshold and how long the queue may stay over it.
+ * @param now The clock, in ms.
+ * @returns Takes the queue's size in bytes and says what it means.
+ */
+export function createSlowReaderCheck(
+  limits: Pick<InputLimits, "slowReaderBytes" | "slowReaderMs">,
+  now: () => number = performance.now.bind(performance),
+): (bufferedBytes: number) => ReaderState {
+  let overSince: number | undefined;
+  return function checkReader(bufferedBytes) {
+    if (bufferedBytes <= limits.slowReaderBytes) {
+      overSince = undefined;
+      return "reading";
+    }
+    const at = now();
+    overSince ??= at;
+    return at - overSince > limits.slowReaderMs ? "stuck" : "slow";
+  };
+}
