@@ -20,8 +20,8 @@ const ROLES = [
 
 const word = fc.record({
   word: fc.string({ maxLength: 8 }),
-  start: fc.double({ noNaN: true }),
-  end: fc.double({ noNaN: true }),
+  start: fc.double({ noNaN: true, noDefaultInfinity: true }),
+  end: fc.double({ noNaN: true, noDefaultInfinity: true }),
 }, { requiredKeys: [] });
 
 /** A transcript utterance, sometimes with a role or field Retell might add. */
