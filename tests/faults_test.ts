@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import type { CallStore } from "../src/call_store/call_store.ts";
+import { openCallStore } from "../src/call_store/from_settings.ts";
 import { createMemoryCallStore } from "../src/call_store/memory.ts";
 import type {
   Reply,
@@ -20,6 +21,7 @@ import type {
 import { createLlmResponder } from "../src/responders/llm.ts";
 import { DEFAULT_FALLBACK_TEXT } from "../src/session.ts";
 import { responseRequired, spoken } from "./_support/frames.ts";
+import { redisMissing, startRedisServer } from "./call_store/_redis_server.ts";
 import { startFakeLlm } from "./_support/llm_server.ts";
 import { captureLogs } from "./_support/logs.ts";
 import { connectDeaf } from "./_support/raw_websocket.ts";
@@ -341,3 +343,44 @@ for (const mode of ["throw", "reject"] as const) {
     assert.deepEqual(unhandled.reasons, []);
   });
 }
+
+Deno.test({
+  name: "a Redis call store killed mid-call costs no turn on any call",
+  ignore: redisMissing !== undefined,
+  async fn() {
+    using unhandled = recordUnhandledRejections();
+    {
+      await using redis = await startRedisServer();
+      const logs = captureLogs();
+      const opened = await openCallStore(
+        { backend: "redis", redisUrl: redis.url },
+        { log: logs.log, timeoutMs: 300 },
+      );
+      assert.ok(opened.ok);
+      try {
+        await using server = startTestServer({
+          responder: faultOn(() => REPLY),
+          callStore: opened.store,
+        }, logs);
+        await using canary = await openCall(server, "canary_call");
+        await using faulty = await openCall(server, FAULTY);
+        faulty.send(responseRequired(1));
+        assert.equal(spoken(await faulty.untilComplete(1, FRAME_MS), 1), REPLY);
+        await redis.stop("SIGKILL");
+        faulty.send(responseRequired(2));
+        assert.equal(spoken(await faulty.untilComplete(2, FRAME_MS), 2), REPLY);
+        await canaryTurn(canary, 1);
+        // A new call opens and is greeted while Redis is gone.
+        await using late = await openCall(server, "late_call");
+        late.send(responseRequired(1));
+        assert.equal(spoken(await late.untilComplete(1, FRAME_MS), 1), REPLY);
+        await logs.waitFor("call_store_degraded");
+        await canaryTurn(canary, 2);
+      } finally {
+        await opened.store.close();
+      }
+    }
+    await unhandled.settle();
+    assert.deepEqual(unhandled.reasons, []);
+  },
+});
