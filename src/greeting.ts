@@ -140,9 +140,16 @@ export function createGreeting(options: GreetingOptions): Greeting {
     },
     request(request) {
       requested = true;
-      // Only the newest request waiting for the store matters (§5.1).
-      if (recalled) options.startTurn(request);
-      else waitingRequest = request;
+      if (recalled) {
+        options.startTurn(request);
+        return;
+      }
+      // Only the newest request waiting for the store matters (§5.1): an
+      // older one arriving late must not take its place.
+      if (
+        waitingRequest === undefined ||
+        request.response_id > waitingRequest.response_id
+      ) waitingRequest = request;
     },
     close() {
       closed = true;

@@ -44,8 +44,9 @@ export interface ResponseLedger {
     request: ResponseRequiredRequest | ReminderRequiredRequest,
   ): ResponseRecord | undefined;
   /**
-   * A frame under this id arrived, valid or not: under the newest id, it
-   * shows the server has seen that request, which ends its in-flight grace.
+   * A frame under this id arrived, valid or not: under a requested id, it
+   * shows the server has read that request and every older one, which ends
+   * their in-flight grace.
    *
    * @param responseId The frame's `response_id`, when it has one.
    */
@@ -108,7 +109,7 @@ export function createResponseLedger(
   /** `code:id` of the violations already reported. */
   const reported = new Set<string>();
   let latest = 0;
-  /** The newest id the server is held to: `latest` once its grace is over. */
+  /** The newest id the server is held to: a request once it is answered or its grace is over. */
   let acknowledged = 0;
 
   function once(code: ViolationCode, id: number, message: string) {
@@ -118,12 +119,26 @@ export function createResponseLedger(
     return { code, message, responseId: id };
   }
 
-  /** Holds the server to the newest request once its grace is over. */
+  /** Requested ids the server is not held to yet, oldest first. */
+  const pending: number[] = [];
+
+  /** Holds the server to each request whose grace is over. */
   function endGrace(): void {
-    const newest = responses.get(latest);
-    if (newest !== undefined && now() - newest.requestedAt >= inFlightGraceMs) {
-      acknowledged = latest;
+    while (pending.length > 0) {
+      const id = pending[0]!;
+      const requestedAt = responses.get(id)?.requestedAt ?? -Infinity;
+      // Later ids were requested later: their grace is not over either.
+      if (now() - requestedAt < inFlightGraceMs) return;
+      acknowledged = id;
+      pending.shift();
     }
+  }
+
+  /** The server answered `id`: it has read that request and every older one. */
+  function acknowledge(id: number): void {
+    if (!pending.includes(id)) return;
+    acknowledged = id;
+    while (pending.length > 0 && pending[0]! <= id) pending.shift();
   }
 
   /** The rule a frame under `id` breaks, if any. */
@@ -169,9 +184,10 @@ export function createResponseLedger(
     requested(request) {
       const id = request.response_id;
       if (id <= latest) return undefined;
-      // Frames under the older id may be on their way: the server is held
-      // to the new id once it answers it or the grace is over.
-      acknowledged = latest;
+      // Frames under the older ids may be on their way: the server is held
+      // to each request once it answers it or its grace is over, however
+      // soon the next request follows.
+      endGrace();
       const previous = responses.get(latest);
       let superseded: ResponseRecord | undefined;
       if (previous !== undefined && isOpen(previous)) {
@@ -179,6 +195,7 @@ export function createResponseLedger(
         superseded = snapshot(previous);
       }
       latest = id;
+      pending.push(id);
       const isReminder = request.interaction_type === "reminder_required";
       const last = request.transcript.at(-1);
       const said = !isReminder && last !== undefined && last.role !== "agent"
@@ -190,7 +207,7 @@ export function createResponseLedger(
     },
     heard(responseId) {
       endGrace();
-      if (responseId === latest) acknowledged = latest;
+      if (responseId !== undefined) acknowledge(responseId);
     },
     frame(event) {
       const id = event.response_id;

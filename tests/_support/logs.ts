@@ -13,6 +13,8 @@ export interface LogCapture {
   log: Logger;
   /** Every line written so far, parsed. */
   records: LogRecord[];
+  /** The length in characters of the longest line written so far. */
+  readonly longestLine: number;
   /** Records with this event code. */
   events(event: string): LogRecord[];
   /** Resolves with the first record of `event`, once written; rejects after `timeoutMs`. */
@@ -23,9 +25,11 @@ export interface LogCapture {
 export function captureLogs(level: LogLevel = "debug"): LogCapture {
   const records: LogRecord[] = [];
   const waiters = new Set<() => void>();
+  let longestLine = 0;
   const log = createLogger({
     level,
     sink: (line) => {
+      longestLine = Math.max(longestLine, line.length);
       records.push(JSON.parse(line));
       for (const check of [...waiters]) check();
     },
@@ -35,6 +39,9 @@ export function captureLogs(level: LogLevel = "debug"): LogCapture {
   return {
     log,
     records,
+    get longestLine() {
+      return longestLine;
+    },
     events,
     async waitFor(event, timeoutMs = 3_000) {
       await waitUntil(

@@ -23,3 +23,22 @@ export function slowResponder(
     },
   };
 }
+
+/**
+ * A responder that greets with "Hello." and streams every reply as
+ * `chunks` pieces ("part 1 ", "part 2 ", ...), yielding to the event loop
+ * between pieces as a model's stream does, so newer requests, pings and
+ * the close land mid-reply. It stops when its signal aborts.
+ */
+export function streamingResponder(chunks = 4): Responder {
+  return {
+    begin: () => "Hello.",
+    async *respond(_turn, { signal }) {
+      for (let i = 1; i <= chunks; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (signal.aborted) return;
+        yield `part ${i} `;
+      }
+    },
+  };
+}

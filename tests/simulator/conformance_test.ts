@@ -1072,6 +1072,20 @@ Deno.test("stale_response: frames already in flight are forgiven for the grace",
     );
   });
 
+  await t.step("for each request, however soon the next follows", () => {
+    const { checker, clock } = setup({ inFlightGraceMs: 500 });
+    checker.sent(responseRequired(1));
+    checker.sent(responseRequired(2));
+    // The greeting was on its way before either request was read.
+    assert.deepStrictEqual(checker.receive(BEGIN).violations, []);
+    clock.advance(500);
+    assertOne(
+      checker.receive(text(chunk(1, "Late."))).violations,
+      "stale_response",
+      "response 2",
+    );
+  });
+
   await t.step("until the server answers the newer request", () => {
     const { checker } = setup({ inFlightGraceMs: 500 });
     checker.receive(BEGIN);
