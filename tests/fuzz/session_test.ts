@@ -17,14 +17,12 @@ import { createDummyResponder } from "../../src/responders/dummy.ts";
 import { createConformanceChecker } from "../../src/simulator/conformance.ts";
 import { streamingResponder } from "../_support/responders.ts";
 import { startTestServer, type TestServer } from "../_support/server.ts";
+import { LOG_REASON_MAX_CHARS } from "../../src/log.ts";
 import { inboundEvent, mutatedFrame } from "./_arbitraries.ts";
 import { openRawCall } from "./_raw_call.ts";
 
-/**
- * Longest log line allowed. Issue 9 caps log reasons in `src/log.ts`; until
- * that lands this is a generous bound, to be tightened to the cap.
- */
-const LOG_LINE_BOUND = 2_000;
+/** Longest log line allowed: the capped reason and a few short fields. */
+const LOG_LINE_BOUND = LOG_REASON_MAX_CHARS + 400;
 
 /** Ping timestamps at and above this mark the point the server has read to. */
 const MARKER_BASE = 10_000_000_000_000;
