@@ -288,3 +288,17 @@ Deno.test({
     }
   },
 });
+
+Deno.test("SECURITY.md states each limit's default as the settings table has it", async () => {
+  const text = await readProjectFile("SECURITY.md");
+  const rows = [...text.matchAll(/^\| `([A-Z_]+)`\s*\| `([^`]*)`\s*\|/gm)];
+  assert.ok(rows.length >= 10, `${rows.length} limit rows read`);
+  for (const [, name, stated] of rows) {
+    assert.ok(name! in SETTINGS, `SECURITY.md names ${name}, not a setting`);
+    assert.equal(
+      stated,
+      SETTINGS[name as keyof typeof SETTINGS].default,
+      `SECURITY.md's default of ${name}`,
+    );
+  }
+});
