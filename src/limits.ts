@@ -8,24 +8,19 @@
  */
 import type { Config } from "./config/settings.ts";
 
-/** The limits one call works under; `Config` holds the server's. */
-export interface InputLimits {
-  /**
-   * Longest text frame read, in UTF-16 code units (a JS string's
-   * `length`); longer ones are rejected before parsing.
-   */
-  maxFrameBytes: number;
-  /** Most transcript items kept; a longer transcript keeps its newest. */
-  maxTranscriptItems: number;
-  /** Longest `call_details` frame kept; a longer one is rejected. */
-  maxCallDetailsBytes: number;
-  /** Most inbound frames per second; the rest are dropped. */
-  maxFramesPerSecond: number;
-  /** A send queue over this many bytes means the peer is not reading. */
-  slowReaderBytes: number;
-  /** How long the send queue may stay over `slowReaderBytes` before the call is closed. */
-  slowReaderMs: number;
-}
+/**
+ * The limits one call works under: the settings of the same names, which
+ * {@linkcode Config} documents and owns.
+ */
+export type InputLimits = Pick<
+  Config,
+  | "maxFrameBytes"
+  | "maxTranscriptItems"
+  | "maxCallDetailsBytes"
+  | "maxFramesPerSecond"
+  | "slowReaderBytes"
+  | "slowReaderMs"
+>;
 
 /** The limits set by the settings. */
 export function inputLimitsOf(config: Config): InputLimits {
