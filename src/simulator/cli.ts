@@ -164,7 +164,7 @@ function connectFailed(
   if (error instanceof SimulatorConnectError) {
     if (error.status === 403) {
       hint =
-        "\nThe server refused this address. Run it with ALLOW_LOOPBACK=true (deno task dev does), or add your address to ALLOWED_IPS.";
+        "\nThe server refused the call: either this address is not allowed (run it with ALLOW_LOOPBACK=true, as deno task dev does, or add your address to ALLOWED_IPS), or it has a WS_SECRET and the URL does not carry it (add it as the segment before the call id: ws://host/llm-websocket/<secret>).";
     } else if (error.status === 404) {
       hint =
         "\nNo socket at that path. Give the URL Retell would use, such as ws://127.0.0.1:8080/llm-websocket (see WEBSOCKET_PATH).";

@@ -194,6 +194,7 @@ Deno.test("main() exits 2 with a hint when it cannot connect", async (t) => {
     assert.equal(code, 2);
     assert.match(err, /refused the upgrade with HTTP 403/);
     assert.match(err, /ALLOW_LOOPBACK=true/);
+    assert.match(err, /WS_SECRET/);
   });
 
   await t.step("--json also prints an error record", async () => {
