@@ -5,37 +5,26 @@
  *
  * @module
  */
+import { createAdmission } from "./admission.ts";
 import type { CallStore } from "./call_store/call_store.ts";
 import type { MonitoredCallStore } from "./call_store/fallback.ts";
 import { createMemoryCallStore } from "./call_store/memory.ts";
 import { createClientAddressResolver } from "./client_address.ts";
 import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import type { Config } from "./config/settings.ts";
-import { createIpAllowlist } from "./ip_allowlist.ts";
 import type { LlmTool } from "./llm/tools.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
-import { createRepeatLimitedLogger } from "./repeat_limited_log.ts";
 import { createMetricsGuard } from "./metrics_access.ts";
-import { sameBytes } from "./constant_time.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
 import { createResponderFromConfig } from "./responders/from_config.ts";
 import { inputLimitsOf } from "./limits.ts";
 import { type CallSession, startCallSession } from "./session.ts";
 
-/** Addresses `allowLoopback` adds to the allowlist. */
-const LOOPBACK = ["127.0.0.0/8", "::1"];
-
 /** Longest call id accepted from the path; Retell's are far shorter. */
 const MAX_CALL_ID_LENGTH = 256;
-
-/**
- * Retell's published address (PROTOCOL.md §1.3): every Retell call comes
- * from it, so the per-address cap never applies to it.
- */
-const RETELL_ADDRESS = "100.20.5.228";
 
 /**
  * Options of {@linkcode createRetellServer}. Each setting comes from
@@ -239,47 +228,32 @@ export function createRetellServer(
     (options.config && callConfigOf(options.config));
   const responderTimeoutMs = options.responderTimeoutMs ??
     config.responderTimeoutMs;
-  const rules = [...(options.allowedIps ?? config.allowedIps)];
-  if (options.allowLoopback ?? config.allowLoopback) {
-    rules.push(...LOOPBACK);
-  }
-  const isAllowed = createIpAllowlist(rules);
+  const calls = new Set<CallSession>();
+  const metrics = options.metrics ?? createServerMetrics();
+  const admission = createAdmission({
+    allowedIps: options.allowedIps ?? config.allowedIps,
+    allowLoopback: options.allowLoopback ?? config.allowLoopback,
+    wsSecret: options.wsSecret ?? config.wsSecret,
+    maxCalls: options.maxCalls ?? config.maxCalls,
+    maxCallsPerAddress: options.maxCallsPerAddress ??
+      config.maxCallsPerAddress,
+    calls,
+    metrics,
+    log,
+  });
   const trustProxy = options.trustProxy ?? config.trustProxy;
   const resolveClient = createClientAddressResolver(trustProxy);
-  const metrics = options.metrics ?? createServerMetrics();
   const metricsAccess = createMetricsGuard({
     allowedIps: options.metricsAllowedIps ?? config.metricsAllowedIps,
     token: options.metricsToken ?? config.metricsToken,
     trustProxy,
   });
   let storeFailures = 0;
-  const encoder = new TextEncoder();
-  const secret = encoder.encode(options.wsSecret ?? config.wsSecret);
   const prefix = `${
     (options.websocketPath ?? config.websocketPath).replace(/\/+$/, "")
   }/`;
   const callStore = options.callStore ??
     createMemoryCallStore({ ttlMs: config.callStoreTtlHours * 3_600_000 });
-  const calls = new Set<CallSession>();
-  const maxCalls = options.maxCalls ?? config.maxCalls;
-  const maxPerAddress = options.maxCallsPerAddress ??
-    config.maxCallsPerAddress;
-  const isRetell = createIpAllowlist([RETELL_ADDRESS]);
-  /** Live calls by client address, for the per-address cap. */
-  const callsByAddress = new Map<string, number>();
-  let draining = false;
-  // A flood of refused connections writes a few lines and a count.
-  const refusalLog = createRepeatLimitedLogger(log);
-
-  if (rules.includes("*")) {
-    log.warn("allowlist_open", {
-      reason: 'ALLOWED_IPS contains "*": every address may open a call',
-    });
-  } else if (rules.length === 0) {
-    log.warn("allowlist_empty", {
-      reason: "No address may open a call: set ALLOWED_IPS",
-    });
-  }
 
   function handler(request: Request, info: Deno.ServeHandlerInfo): Response {
     const { pathname } = new URL(request.url);
@@ -289,6 +263,7 @@ export function createRetellServer(
     if (pathname === "/metrics") return serveMetrics(request, info);
     if (pathname === "/healthz") {
       if (!isRead(request)) return methodNotAllowed();
+      const draining = admission.isDraining();
       const status = draining ? "draining" : "ok";
       // The load on this process is for those who may read the metrics.
       const body = metricsAccess(request, info) === "allowed"
@@ -338,7 +313,7 @@ export function createRetellServer(
   ): Response {
     const socketPath = socketPathOf(
       pathname.slice(prefix.length),
-      secret.length > 0,
+      admission.secretConfigured,
     );
     if (socketPath === undefined) {
       return new Response("Not Found\n", { status: 404 });
@@ -348,30 +323,11 @@ export function createRetellServer(
       ? info.remoteAddr.hostname
       : "";
     const client = resolveClient(peer, request.headers.get("x-forwarded-for"));
-    if (!isAllowed(client)) {
-      metrics.connectionsRefused.inc({ reason: "address" });
-      refusalLog.warn("connection_refused", {
-        reason: "address",
-        call_id: callId,
-        address: client,
-        peer,
-      });
-      return new Response("Forbidden\n", { status: 403 });
-    }
-    if (secret.length > 0) {
-      const presented = socketPath.secret ??
-        new URL(request.url).searchParams.get("token") ?? "";
-      if (!sameBytes(encoder.encode(presented), secret)) {
-        metrics.connectionsRefused.inc({ reason: "secret" });
-        // Nothing from the URL: it may hold the secret, or a guess at it.
-        refusalLog.warn("connection_refused", {
-          reason: "secret",
-          address: client,
-          peer,
-        });
-        return new Response("Forbidden\n", { status: 403 });
-      }
-    }
+    const caller = { callId, address: client, peer };
+    const presented = socketPath.secret ??
+      new URL(request.url).searchParams.get("token") ?? "";
+    const refusedCaller = admission.checkCaller(caller, presented);
+    if (refusedCaller) return refusedCaller;
     if (request.method !== "GET") return methodNotAllowed();
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response(
@@ -382,58 +338,18 @@ export function createRetellServer(
         },
       );
     }
-    if (draining) {
-      metrics.connectionsRefused.inc({ reason: "draining" });
-      refusalLog.warn("connection_refused_draining", {
-        call_id: callId,
-        address: client,
-      });
-      return new Response("Service Unavailable: shutting down\n", {
-        status: 503,
-      });
-    }
-    if (calls.size >= maxCalls) {
-      metrics.connectionsRefused.inc({ reason: "capacity" });
-      refusalLog.warn("connection_refused_capacity", {
-        call_id: callId,
-        address: client,
-        max_calls: maxCalls,
-      });
-      return new Response("Service Unavailable: at capacity\n", {
-        status: 503,
-        headers: { "retry-after": "1" },
-      });
-    }
-    const fromAddress = callsByAddress.get(client) ?? 0;
-    if (
-      maxPerAddress > 0 && fromAddress >= maxPerAddress && !isRetell(client)
-    ) {
-      metrics.connectionsRefused.inc({ reason: "address_limit" });
-      refusalLog.warn("connection_refused_address_limit", {
-        call_id: callId,
-        address: client,
-        max_calls_per_address: maxPerAddress,
-      });
-      return new Response(
-        "Too Many Requests: too many calls from this address\n",
-        {
-          status: 429,
-          headers: { "retry-after": "1" },
-        },
-      );
-    }
+    const refusedRoom = admission.checkRoom(caller);
+    if (refusedRoom) return refusedRoom;
     let upgraded: { socket: WebSocket; response: Response };
     try {
       upgraded = Deno.upgradeWebSocket(request);
     } catch (error) {
-      metrics.connectionsRefused.inc({ reason: "handshake" });
-      refusalLog.warn("upgrade_failed", {
-        call_id: callId,
-        address: client,
-        error: String(error),
-      });
-      return new Response("Bad Request: invalid WebSocket handshake\n", {
+      return admission.refuse({
+        reason: "handshake",
+        event: "upgrade_failed",
+        fields: { call_id: callId, address: client, error: String(error) },
         status: 400,
+        body: "Bad Request: invalid WebSocket handshake\n",
       });
     }
     const session = startCallSession(upgraded.socket, {
@@ -448,19 +364,14 @@ export function createRetellServer(
       limits: inputLimitsOf(config),
     });
     calls.add(session);
-    callsByAddress.set(client, fromAddress + 1);
-    session.ended.then(() => {
-      calls.delete(session);
-      const left = (callsByAddress.get(client) ?? 1) - 1;
-      if (left > 0) callsByAddress.set(client, left);
-      else callsByAddress.delete(client);
-    });
+    session.ended.then(() => calls.delete(session));
+    admission.admit(client, session.ended);
     log.info("call_accepted", { call_id: callId, address: client });
     return upgraded.response;
   }
 
   async function drain(timeoutMs: number): Promise<DrainResult> {
-    draining = true;
+    admission.startDraining();
     const deadline = Promise.withResolvers<"expired">();
     const timer = setTimeout(() => deadline.resolve("expired"), timeoutMs);
     try {
@@ -472,7 +383,7 @@ export function createRetellServer(
       } while ([...calls].some((call) => call.responding));
     } finally {
       clearTimeout(timer);
-      refusalLog.flush();
+      admission.flush();
     }
     return {
       openCalls: calls.size,
