@@ -26,8 +26,6 @@ import {
 } from "./metrics.ts";
 import {
   type CallDetails,
-  type InboundEvent,
-  parseInbound,
   type ReminderRequiredRequest,
   type ResponseRequiredRequest,
   type Utterance,
@@ -44,10 +42,10 @@ import {
   createRateLimiter,
   type InputLimits,
   inputLimitsOf,
-  isFrameTooLarge,
   newestItems,
 } from "./limits.ts";
 import { onSocketReadFailure } from "./process_guard.ts";
+import { readFrame } from "./inbound_guard.ts";
 import { startCallSpan } from "./tracing.ts";
 
 /** What the agent says when the responder fails or times out mid-turn. */
@@ -450,84 +448,6 @@ export function startCallSession(
       await untilSent(socket);
     },
   };
-}
-
-/** What {@linkcode readFrame} needs besides the frame. */
-interface ReadFrameOptions {
-  /** The call id, for log lines. */
-  callId: string;
-  /** Where `frame_ignored` and, at debug, `frame_received` go. */
-  log: Logger;
-  /** Whether the log takes debug lines. */
-  debug: boolean;
-  /** Counts and logs a frame that is not a valid event. */
-  reject: (kind: FrameRejectKind, reason: string) => void;
-  /** The sizes read. */
-  limits: Pick<InputLimits, "maxFrameBytes" | "maxCallDetailsBytes">;
-  /** Takes a frame from the call's rate limit: false when over it. */
-  allowFrame: () => boolean;
-}
-
-/**
- * The event in an inbound frame, or undefined when there is none: a frame
- * over the call's rate or size limit, or that is not a valid event, is
- * rejected and one of an unknown type ignored, and none closes the call.
- * The limits are checked before the frame is parsed.
- */
-function readFrame(
-  data: unknown,
-  options: ReadFrameOptions,
-): InboundEvent | undefined {
-  const { callId, log, reject, limits } = options;
-  if (!options.allowFrame()) {
-    reject(
-      "rate_limited",
-      "Cannot read frame: the call sends more frames per second than allowed",
-    );
-    return undefined;
-  }
-  if (typeof data !== "string") {
-    // Retell never sends binary frames (§1.4); closing would end the call (§5.8).
-    reject(
-      "binary",
-      "Cannot read frame: binary frames are not part of the protocol",
-    );
-    return undefined;
-  }
-  if (isFrameTooLarge(data, limits.maxFrameBytes)) {
-    reject(
-      "too_large",
-      `Cannot read frame: ${data.length} characters is over the limit of ${limits.maxFrameBytes}`,
-    );
-    return undefined;
-  }
-  const result = parseInbound(data);
-  if (!result.ok) {
-    if (result.kind === "unknown_type") {
-      log.info("frame_ignored", { call_id: callId, reason: result.reason });
-    } else {
-      reject(result.kind, result.reason);
-    }
-    return undefined;
-  }
-  const inbound = result.event;
-  if (
-    inbound.interaction_type === "call_details" &&
-    isFrameTooLarge(data, limits.maxCallDetailsBytes)
-  ) {
-    reject(
-      "too_large",
-      `Cannot keep call details: ${data.length} characters is over the limit of ${limits.maxCallDetailsBytes}`,
-    );
-    return undefined;
-  }
-  if (options.debug) {
-    log.debug("frame_received", {
-      call_id: callId,
-      interaction_type: inbound.interaction_type,
-    });
-  }
-  return inbound;
 }
 
 /** The responder's view of a request, with the transcript as it stands. */
