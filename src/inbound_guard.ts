@@ -1,16 +1,110 @@
 /**
- * Reading one inbound frame of a call: the rate and size limits, checked
- * before the frame is parsed, then the parse itself.
+ * The input limits of one call on what it reads: the frame rate and size,
+ * checked before a frame is parsed, the call details' size and the
+ * transcript's length. Each rejected frame is counted; a kind of rejection
+ * a peer over a limit would repeat on every frame is logged once per call.
  *
  * @module
  */
+import type { TurnRequest } from "./greeting.ts";
 import type { Logger } from "./log.ts";
-import type { FrameRejectKind } from "./metrics.ts";
+import type { FrameRejectKind, ServerMetrics } from "./metrics.ts";
 import { type InboundEvent, parseInbound } from "./protocol/inbound.ts";
-import { type InputLimits, isFrameTooLarge } from "./limits.ts";
+import {
+  createRateLimiter,
+  type InputLimits,
+  isFrameTooLarge,
+  newestItems,
+} from "./limits.ts";
+
+/** Options of {@linkcode createInboundGuard}. */
+export interface InboundGuardOptions {
+  /** The call id, for log lines. */
+  callId: string;
+  /** Where `frame_rejected`, `frame_ignored` and `transcript_truncated` go. */
+  log: Logger;
+  /** Told of each rejected frame, by kind. */
+  metrics: ServerMetrics;
+  /** The call's counters; each rejected frame adds to `rejectedFrames`. */
+  counts: { rejectedFrames: number };
+  /** The bounds applied. */
+  limits: InputLimits;
+}
+
+/** A call's checks on what it reads. */
+export interface InboundGuard {
+  /** The event in an inbound frame, or undefined when it was rejected or ignored. */
+  read(data: unknown): InboundEvent | undefined;
+  /** Counts and logs a rejected frame (the once-per-call kinds only once). */
+  reject(kind: FrameRejectKind, reason: string): void;
+  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
+  transcript<T>(items: readonly T[]): readonly T[];
+  /** A request whose transcript with tool calls is bounded too. */
+  request<T extends TurnRequest>(request: T): T;
+}
+
+/**
+ * Starts one call's inbound checks, with its own rate limit and its own
+ * record of which kinds of rejection it has logged.
+ *
+ * @param options Call id, logger, metrics, counters and limits.
+ * @returns The call's guard.
+ *
+ * @example Reading a frame
+ * ```ts ignore
+ * const guard = createInboundGuard({ callId, log, metrics, counts, limits });
+ * const inbound = guard.read(event.data);
+ * ```
+ */
+export function createInboundGuard(options: InboundGuardOptions): InboundGuard {
+  const { callId, log, metrics, counts, limits } = options;
+  const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
+  const debug = log.enabled("debug");
+  /** Kinds of rejection logged once per call, then only counted. */
+  const loggedOnce = new Set<string>();
+
+  function reject(kind: FrameRejectKind, reason: string): void {
+    counts.rejectedFrames++;
+    metrics.framesRejected.inc({ kind });
+    // A peer over a limit would otherwise write a line per frame.
+    if (kind === "too_large" || kind === "rate_limited") {
+      if (loggedOnce.has(kind)) return;
+      loggedOnce.add(kind);
+    }
+    log.warn("frame_rejected", { call_id: callId, kind, reason });
+  }
+
+  function transcript<T>(items: readonly T[]): readonly T[] {
+    const kept = newestItems(items, limits.maxTranscriptItems);
+    if (kept !== items && !loggedOnce.has("transcript")) {
+      loggedOnce.add("transcript");
+      log.warn("transcript_truncated", {
+        call_id: callId,
+        items: items.length,
+        kept: kept.length,
+      });
+    }
+    return kept;
+  }
+
+  return {
+    read: (data) =>
+      readFrame(data, { callId, log, debug, reject, limits, allowFrame }),
+    reject,
+    transcript,
+    request(request) {
+      const withTools = request.transcript_with_tool_calls;
+      if (withTools === undefined) return request;
+      const kept = transcript(withTools);
+      return kept === withTools
+        ? request
+        : { ...request, transcript_with_tool_calls: [...kept] };
+    },
+  };
+}
 
 /** What {@linkcode readFrame} needs besides the frame. */
-export interface ReadFrameOptions {
+interface ReadFrameOptions {
   /** The call id, for log lines. */
   callId: string;
   /** Where `frame_ignored` and, at debug, `frame_received` go. */
@@ -31,7 +125,7 @@ export interface ReadFrameOptions {
  * rejected and one of an unknown type ignored, and none closes the call.
  * The limits are checked before the frame is parsed.
  */
-export function readFrame(
+function readFrame(
   data: unknown,
   options: ReadFrameOptions,
 ): InboundEvent | undefined {

@@ -19,11 +19,7 @@ import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createGreeting, type TurnRequest } from "./greeting.ts";
 import type { Logger } from "./log.ts";
 import { createRepeatLimitedLogger } from "./repeat_limited_log.ts";
-import {
-  createServerMetrics,
-  type FrameRejectKind,
-  type ServerMetrics,
-} from "./metrics.ts";
+import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import {
   type CallDetails,
   type ReminderRequiredRequest,
@@ -38,14 +34,9 @@ import {
 } from "./protocol/outbound.ts";
 import type { CallContext, Responder, Turn } from "./responder.ts";
 import { createResponseSlot } from "./response_slot.ts";
-import {
-  createRateLimiter,
-  type InputLimits,
-  inputLimitsOf,
-  newestItems,
-} from "./limits.ts";
+import { type InputLimits, inputLimitsOf } from "./limits.ts";
 import { onSocketReadFailure } from "./process_guard.ts";
-import { readFrame } from "./inbound_guard.ts";
+import { createInboundGuard } from "./inbound_guard.ts";
 import { startCallSpan } from "./tracing.ts";
 
 /** What the agent says when the responder fails or times out mid-turn. */
@@ -207,7 +198,6 @@ export function startCallSession(
     auto_reconnect: DEFAULT_CONFIG.autoReconnect,
     call_details: DEFAULT_CONFIG.callDetails,
   };
-  const debug = log.enabled("debug");
   const tally = createCallTally(callId);
   const limits = options.limits ?? inputLimitsOf(DEFAULT_CONFIG);
   const send = createSender(socket, {
@@ -216,9 +206,13 @@ export function startCallSession(
     limits,
     onStuckReader,
   });
-  const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
-  /** Kinds of rejection logged once per call, then only counted. */
-  const loggedOnce = new Set<string>();
+  const inbound = createInboundGuard({
+    callId,
+    log,
+    metrics,
+    counts: tally.counts,
+    limits,
+  });
   let lastFrameAt = performance.now();
   let stopReadFailures: (() => void) | undefined;
   let readFailureTimer: ReturnType<typeof setTimeout> | undefined;
@@ -289,70 +283,28 @@ export function startCallSession(
 
   function onMessage(event: MessageEvent): void {
     lastFrameAt = performance.now();
-    const inbound = readFrame(event.data, {
-      callId,
-      log,
-      debug,
-      reject,
-      limits,
-      allowFrame,
-    });
-    if (inbound === undefined) return;
-    switch (inbound.interaction_type) {
+    const frame = inbound.read(event.data);
+    if (frame === undefined) return;
+    switch (frame.interaction_type) {
       case "ping_pong":
         // Echo Retell's own timestamp at once (§4.4).
-        send(createPingPongEvent(inbound.timestamp));
+        send(createPingPongEvent(frame.timestamp));
         return;
       case "call_details":
-        call.details = inbound.call;
-        memory.saveDetails(inbound.call);
+        call.details = frame.call;
+        memory.saveDetails(frame.call);
         greeting.detailsArrived();
         return;
       case "update_only":
         // Keeps the transcript current; never cancels a response (§3.3, §5.1).
-        transcript = boundedTranscript(inbound.transcript);
+        transcript = inbound.transcript(frame.transcript);
         return;
       case "response_required":
       case "reminder_required":
-        transcript = boundedTranscript(inbound.transcript);
-        greeting.request(boundedRequest(inbound));
+        transcript = inbound.transcript(frame.transcript);
+        greeting.request(inbound.request(frame));
         return;
     }
-  }
-
-  function reject(kind: FrameRejectKind, reason: string): void {
-    tally.counts.rejectedFrames++;
-    metrics.framesRejected.inc({ kind });
-    // A peer over a limit would otherwise write a line per frame.
-    if (kind === "too_large" || kind === "rate_limited") {
-      if (loggedOnce.has(kind)) return;
-      loggedOnce.add(kind);
-    }
-    log.warn("frame_rejected", { call_id: callId, kind, reason });
-  }
-
-  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
-  function boundedTranscript<T>(items: readonly T[]): readonly T[] {
-    const kept = newestItems(items, limits.maxTranscriptItems);
-    if (kept !== items && !loggedOnce.has("transcript")) {
-      loggedOnce.add("transcript");
-      log.warn("transcript_truncated", {
-        call_id: callId,
-        items: items.length,
-        kept: kept.length,
-      });
-    }
-    return kept;
-  }
-
-  /** A request whose transcript with tool calls is bounded too. */
-  function boundedRequest<T extends TurnRequest>(request: T): T {
-    const withTools = request.transcript_with_tool_calls;
-    if (withTools === undefined) return request;
-    const kept = boundedTranscript(withTools);
-    return kept === withTools
-      ? request
-      : { ...request, transcript_with_tool_calls: [...kept] };
   }
 
   function onStuckReader(bufferedBytes: number): void {
@@ -375,7 +327,7 @@ export function startCallSession(
     readFailureTimer = setTimeout(() => {
       readFailureTimer = undefined;
       if (closed || lastFrameAt > at) return;
-      reject(
+      inbound.reject(
         "too_large",
         "Cannot read message: it is longer than the longest string",
       );
