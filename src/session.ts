@@ -35,7 +35,10 @@ import {
 import type { CallContext, Responder, Turn } from "./responder.ts";
 import { createResponseSlot } from "./response_slot.ts";
 import { type InputLimits, inputLimitsOf } from "./limits.ts";
-import { onSocketReadFailure } from "./process_guard.ts";
+import {
+  type ReadFailureWatch,
+  watchReadFailures,
+} from "./read_failure_watch.ts";
 import { createInboundGuard } from "./inbound_guard.ts";
 import { startCallSpan } from "./tracing.ts";
 
@@ -44,16 +47,6 @@ export const DEFAULT_FALLBACK_TEXT =
   "I am sorry, I ran into a problem. Could you say that again?";
 
 export type { CallSummary } from "./call_summary.ts";
-
-/**
- * How long after a socket read failure (a message too large to read, see
- * `process_guard.ts`) a call that has received nothing since is taken to
- * be the failed socket and closed: three of Retell's 2 s keepalive pings
- * (§4.4). Only calls with `auto_reconnect`, which Retell pings, are judged
- * this way; Deno's idle check (a ping its peer's pong cannot answer)
- * closes the others.
- */
-const READ_FAILURE_GRACE_MS = 6_000;
 
 /**
  * Close code for a call the server ends because its peer broke an input
@@ -200,12 +193,7 @@ export function startCallSession(
   };
   const tally = createCallTally(callId);
   const limits = options.limits ?? inputLimitsOf(DEFAULT_CONFIG);
-  const send = createSender(socket, {
-    callId,
-    log,
-    limits,
-    onStuckReader,
-  });
+  const send = createSender(socket, { callId, log, limits, onStuckReader });
   const inbound = createInboundGuard({
     callId,
     log,
@@ -213,9 +201,7 @@ export function startCallSession(
     counts: tally.counts,
     limits,
   });
-  let lastFrameAt = performance.now();
-  let stopReadFailures: (() => void) | undefined;
-  let readFailureTimer: ReturnType<typeof setTimeout> | undefined;
+  let readFailures: ReadFailureWatch | undefined;
 
   const callController = new AbortController();
   const call: CallContext & { details: CallDetails | undefined } = {
@@ -267,7 +253,13 @@ export function startCallSession(
     // Retell pings a call with auto_reconnect every 2 s (§4.4), so such a
     // call that hears nothing after a read failure is the failed socket.
     if (callConfig.auto_reconnect) {
-      stopReadFailures = onSocketReadFailure(onReadFailure);
+      readFailures = watchReadFailures(() => {
+        inbound.reject(
+          "too_large",
+          "Cannot read message: it is longer than the longest string",
+        );
+        closeCall(MESSAGE_TOO_BIG, "Message too big");
+      });
     }
     // config goes first, before the begin message (§2), and again on every
     // socket of a reconnected call (§11).
@@ -282,7 +274,7 @@ export function startCallSession(
   }
 
   function onMessage(event: MessageEvent): void {
-    lastFrameAt = performance.now();
+    readFailures?.heard();
     const frame = inbound.read(event.data);
     if (frame === undefined) return;
     switch (frame.interaction_type) {
@@ -315,24 +307,6 @@ export function startCallSession(
       limit_ms: limits.slowReaderMs,
     });
     closeCall(POLICY_VIOLATION, "Peer is not reading");
-  }
-
-  /**
-   * After a socket read failure somewhere in the process: this call, if
-   * it has heard nothing since and hears nothing for a while, is the
-   * socket that failed. It reads nothing more and never fires `close`.
-   */
-  function onReadFailure(at: number): void {
-    if (lastFrameAt > at || readFailureTimer !== undefined) return;
-    readFailureTimer = setTimeout(() => {
-      readFailureTimer = undefined;
-      if (closed || lastFrameAt > at) return;
-      inbound.reject(
-        "too_large",
-        "Cannot read message: it is longer than the longest string",
-      );
-      closeCall(MESSAGE_TOO_BIG, "Message too big");
-    }, READ_FAILURE_GRACE_MS);
   }
 
   /**
@@ -369,8 +343,7 @@ export function startCallSession(
     // its socket may close later: the first is the call's end, reported once.
     if (closed) return;
     closed = true;
-    stopReadFailures?.();
-    clearTimeout(readFailureTimer);
+    readFailures?.stop();
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
     memory.touch();
