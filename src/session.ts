@@ -19,15 +19,9 @@ import { DEFAULT_CONFIG } from "./config/defaults.ts";
 import { createGreeting, type TurnRequest } from "./greeting.ts";
 import type { Logger } from "./log.ts";
 import { createRepeatLimitedLogger } from "./repeat_limited_log.ts";
-import {
-  createServerMetrics,
-  type FrameRejectKind,
-  type ServerMetrics,
-} from "./metrics.ts";
+import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import {
   type CallDetails,
-  type InboundEvent,
-  parseInbound,
   type ReminderRequiredRequest,
   type ResponseRequiredRequest,
   type Utterance,
@@ -40,14 +34,12 @@ import {
 } from "./protocol/outbound.ts";
 import type { CallContext, Responder, Turn } from "./responder.ts";
 import { createResponseSlot } from "./response_slot.ts";
+import { type InputLimits, inputLimitsOf } from "./limits.ts";
 import {
-  createRateLimiter,
-  type InputLimits,
-  inputLimitsOf,
-  isFrameTooLarge,
-  newestItems,
-} from "./limits.ts";
-import { onSocketReadFailure } from "./process_guard.ts";
+  type ReadFailureWatch,
+  watchReadFailures,
+} from "./read_failure_watch.ts";
+import { createInboundGuard } from "./inbound_guard.ts";
 import { startCallSpan } from "./tracing.ts";
 
 /** What the agent says when the responder fails or times out mid-turn. */
@@ -55,16 +47,6 @@ export const DEFAULT_FALLBACK_TEXT =
   "I am sorry, I ran into a problem. Could you say that again?";
 
 export type { CallSummary } from "./call_summary.ts";
-
-/**
- * How long after a socket read failure (a message too large to read, see
- * `process_guard.ts`) a call that has received nothing since is taken to
- * be the failed socket and closed: three of Retell's 2 s keepalive pings
- * (§4.4). Only calls with `auto_reconnect`, which Retell pings, are judged
- * this way; Deno's idle check (a ping its peer's pong cannot answer)
- * closes the others.
- */
-const READ_FAILURE_GRACE_MS = 6_000;
 
 /**
  * Close code for a call the server ends because its peer broke an input
@@ -209,21 +191,17 @@ export function startCallSession(
     auto_reconnect: DEFAULT_CONFIG.autoReconnect,
     call_details: DEFAULT_CONFIG.callDetails,
   };
-  const debug = log.enabled("debug");
   const tally = createCallTally(callId);
   const limits = options.limits ?? inputLimitsOf(DEFAULT_CONFIG);
-  const send = createSender(socket, {
+  const send = createSender(socket, { callId, log, limits, onStuckReader });
+  const inbound = createInboundGuard({
     callId,
     log,
+    metrics,
+    counts: tally.counts,
     limits,
-    onStuckReader,
   });
-  const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
-  /** Kinds of rejection logged once per call, then only counted. */
-  const loggedOnce = new Set<string>();
-  let lastFrameAt = performance.now();
-  let stopReadFailures: (() => void) | undefined;
-  let readFailureTimer: ReturnType<typeof setTimeout> | undefined;
+  let readFailures: ReadFailureWatch | undefined;
 
   const callController = new AbortController();
   const call: CallContext & { details: CallDetails | undefined } = {
@@ -275,7 +253,13 @@ export function startCallSession(
     // Retell pings a call with auto_reconnect every 2 s (§4.4), so such a
     // call that hears nothing after a read failure is the failed socket.
     if (callConfig.auto_reconnect) {
-      stopReadFailures = onSocketReadFailure(onReadFailure);
+      readFailures = watchReadFailures(() => {
+        inbound.reject(
+          "too_large",
+          "Cannot read message: it is longer than the longest string",
+        );
+        closeCall(MESSAGE_TOO_BIG, "Message too big");
+      });
     }
     // config goes first, before the begin message (§2), and again on every
     // socket of a reconnected call (§11).
@@ -290,71 +274,29 @@ export function startCallSession(
   }
 
   function onMessage(event: MessageEvent): void {
-    lastFrameAt = performance.now();
-    const inbound = readFrame(event.data, {
-      callId,
-      log,
-      debug,
-      reject,
-      limits,
-      allowFrame,
-    });
-    if (inbound === undefined) return;
-    switch (inbound.interaction_type) {
+    readFailures?.heard();
+    const frame = inbound.read(event.data);
+    if (frame === undefined) return;
+    switch (frame.interaction_type) {
       case "ping_pong":
         // Echo Retell's own timestamp at once (§4.4).
-        send(createPingPongEvent(inbound.timestamp));
+        send(createPingPongEvent(frame.timestamp));
         return;
       case "call_details":
-        call.details = inbound.call;
-        memory.saveDetails(inbound.call);
+        call.details = frame.call;
+        memory.saveDetails(frame.call);
         greeting.detailsArrived();
         return;
       case "update_only":
         // Keeps the transcript current; never cancels a response (§3.3, §5.1).
-        transcript = boundedTranscript(inbound.transcript);
+        transcript = inbound.transcript(frame.transcript);
         return;
       case "response_required":
       case "reminder_required":
-        transcript = boundedTranscript(inbound.transcript);
-        greeting.request(boundedRequest(inbound));
+        transcript = inbound.transcript(frame.transcript);
+        greeting.request(inbound.request(frame));
         return;
     }
-  }
-
-  function reject(kind: FrameRejectKind, reason: string): void {
-    tally.counts.rejectedFrames++;
-    metrics.framesRejected.inc({ kind });
-    // A peer over a limit would otherwise write a line per frame.
-    if (kind === "too_large" || kind === "rate_limited") {
-      if (loggedOnce.has(kind)) return;
-      loggedOnce.add(kind);
-    }
-    log.warn("frame_rejected", { call_id: callId, kind, reason });
-  }
-
-  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
-  function boundedTranscript<T>(items: readonly T[]): readonly T[] {
-    const kept = newestItems(items, limits.maxTranscriptItems);
-    if (kept !== items && !loggedOnce.has("transcript")) {
-      loggedOnce.add("transcript");
-      log.warn("transcript_truncated", {
-        call_id: callId,
-        items: items.length,
-        kept: kept.length,
-      });
-    }
-    return kept;
-  }
-
-  /** A request whose transcript with tool calls is bounded too. */
-  function boundedRequest<T extends TurnRequest>(request: T): T {
-    const withTools = request.transcript_with_tool_calls;
-    if (withTools === undefined) return request;
-    const kept = boundedTranscript(withTools);
-    return kept === withTools
-      ? request
-      : { ...request, transcript_with_tool_calls: [...kept] };
   }
 
   function onStuckReader(bufferedBytes: number): void {
@@ -365,24 +307,6 @@ export function startCallSession(
       limit_ms: limits.slowReaderMs,
     });
     closeCall(POLICY_VIOLATION, "Peer is not reading");
-  }
-
-  /**
-   * After a socket read failure somewhere in the process: this call, if
-   * it has heard nothing since and hears nothing for a while, is the
-   * socket that failed. It reads nothing more and never fires `close`.
-   */
-  function onReadFailure(at: number): void {
-    if (lastFrameAt > at || readFailureTimer !== undefined) return;
-    readFailureTimer = setTimeout(() => {
-      readFailureTimer = undefined;
-      if (closed || lastFrameAt > at) return;
-      reject(
-        "too_large",
-        "Cannot read message: it is longer than the longest string",
-      );
-      closeCall(MESSAGE_TOO_BIG, "Message too big");
-    }, READ_FAILURE_GRACE_MS);
   }
 
   /**
@@ -419,8 +343,7 @@ export function startCallSession(
     // its socket may close later: the first is the call's end, reported once.
     if (closed) return;
     closed = true;
-    stopReadFailures?.();
-    clearTimeout(readFailureTimer);
+    readFailures?.stop();
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
     memory.touch();
@@ -450,84 +373,6 @@ export function startCallSession(
       await untilSent(socket);
     },
   };
-}
-
-/** What {@linkcode readFrame} needs besides the frame. */
-interface ReadFrameOptions {
-  /** The call id, for log lines. */
-  callId: string;
-  /** Where `frame_ignored` and, at debug, `frame_received` go. */
-  log: Logger;
-  /** Whether the log takes debug lines. */
-  debug: boolean;
-  /** Counts and logs a frame that is not a valid event. */
-  reject: (kind: FrameRejectKind, reason: string) => void;
-  /** The sizes read. */
-  limits: Pick<InputLimits, "maxFrameBytes" | "maxCallDetailsBytes">;
-  /** Takes a frame from the call's rate limit: false when over it. */
-  allowFrame: () => boolean;
-}
-
-/**
- * The event in an inbound frame, or undefined when there is none: a frame
- * over the call's rate or size limit, or that is not a valid event, is
- * rejected and one of an unknown type ignored, and none closes the call.
- * The limits are checked before the frame is parsed.
- */
-function readFrame(
-  data: unknown,
-  options: ReadFrameOptions,
-): InboundEvent | undefined {
-  const { callId, log, reject, limits } = options;
-  if (!options.allowFrame()) {
-    reject(
-      "rate_limited",
-      "Cannot read frame: the call sends more frames per second than allowed",
-    );
-    return undefined;
-  }
-  if (typeof data !== "string") {
-    // Retell never sends binary frames (§1.4); closing would end the call (§5.8).
-    reject(
-      "binary",
-      "Cannot read frame: binary frames are not part of the protocol",
-    );
-    return undefined;
-  }
-  if (isFrameTooLarge(data, limits.maxFrameBytes)) {
-    reject(
-      "too_large",
-      `Cannot read frame: ${data.length} characters is over the limit of ${limits.maxFrameBytes}`,
-    );
-    return undefined;
-  }
-  const result = parseInbound(data);
-  if (!result.ok) {
-    if (result.kind === "unknown_type") {
-      log.info("frame_ignored", { call_id: callId, reason: result.reason });
-    } else {
-      reject(result.kind, result.reason);
-    }
-    return undefined;
-  }
-  const inbound = result.event;
-  if (
-    inbound.interaction_type === "call_details" &&
-    isFrameTooLarge(data, limits.maxCallDetailsBytes)
-  ) {
-    reject(
-      "too_large",
-      `Cannot keep call details: ${data.length} characters is over the limit of ${limits.maxCallDetailsBytes}`,
-    );
-    return undefined;
-  }
-  if (options.debug) {
-    log.debug("frame_received", {
-      call_id: callId,
-      interaction_type: inbound.interaction_type,
-    });
-  }
-  return inbound;
 }
 
 /** The responder's view of a request, with the transcript as it stands. */
