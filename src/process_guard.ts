@@ -34,7 +34,7 @@ let installed = false;
  * Whether an error is V8's failure to make a string as long as a message
  * that arrived: the failure the guard handles.
  */
-export function isMessageTooLargeError(error: unknown): boolean {
+function isMessageTooLargeError(error: unknown): boolean {
   return error instanceof TypeError && error.message.includes(STRING_TOO_LONG);
 }
 
