@@ -8,6 +8,7 @@
  */
 import type { CallStore } from "./call_store/call_store.ts";
 import { openCallStore } from "./call_store/from_settings.ts";
+import { describeEffectiveSettings } from "./config/effective.ts";
 import { ConfigError, type EnvSource, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/settings.ts";
 import type { LlmTool } from "./llm/tools.ts";
@@ -115,9 +116,10 @@ export interface RetellService {
 
 /**
  * Serves Retell calls with everything the settings ask for: reads them
- * (from `Deno.env` unless given), builds the server from all of them,
- * listens on `LISTEN_HOST`:`PORT`, logs one `listening` line, and handles
- * SIGINT and SIGTERM.
+ * (from `Deno.env` unless given), logs them in one `settings` line with
+ * secrets redacted, builds the server from all of them, listens on
+ * `LISTEN_HOST`:`PORT`, logs one `listening` line, and handles SIGINT and
+ * SIGTERM.
  *
  * The stop: new sockets are refused with 503 and `/healthz` reports
  * `draining`; responses in flight finish, for up to `SHUTDOWN_GRACE_MS`;
@@ -181,6 +183,7 @@ async function listen(
   const log = options.log ?? createLogger({ level: config.logLevel });
   // One socket's message too large to read must not end every call.
   if (ownsProcess) installProcessGuard({ log });
+  log.info("settings", { ...describeEffectiveSettings(config, options) });
   const callStore = options.callStore ?? await openConfiguredStore(config, log);
   const metrics = createServerMetrics();
   const retell = createRetellServer({
