@@ -9,6 +9,7 @@
 import type { CallStore } from "./call_store/call_store.ts";
 import { openCallStore } from "./call_store/from_settings.ts";
 import { describeEffectiveSettings } from "./config/effective.ts";
+import { warnEnvFileDuplicates } from "./config/env_file_check.ts";
 import { ConfigError, type EnvSource, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/settings.ts";
 import type { LlmTool } from "./llm/tools.ts";
@@ -117,7 +118,8 @@ export interface RetellService {
 /**
  * Serves Retell calls with everything the settings ask for: reads them
  * (from `Deno.env` unless given), logs them in one `settings` line with
- * secrets redacted, builds the server from all of them, listens on
+ * secrets redacted (and an `env_file_duplicate_key` warning per key that
+ * `.env` defines twice), builds the server from all of them, listens on
  * `LISTEN_HOST`:`PORT`, logs one `listening` line, and handles SIGINT and
  * SIGTERM.
  *
@@ -184,6 +186,7 @@ async function listen(
   // One socket's message too large to read must not end every call.
   if (ownsProcess) installProcessGuard({ log });
   log.info("settings", { ...describeEffectiveSettings(config, options) });
+  if (!options.config && !options.env) warnEnvFileDuplicates(log);
   const callStore = options.callStore ?? await openConfiguredStore(config, log);
   const metrics = createServerMetrics();
   const retell = createRetellServer({
