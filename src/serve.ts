@@ -8,6 +8,8 @@
  */
 import type { CallStore } from "./call_store/call_store.ts";
 import { openCallStore } from "./call_store/from_settings.ts";
+import { describeEffectiveSettings } from "./config/effective.ts";
+import { warnEnvFileDuplicates } from "./config/env_file_check.ts";
 import { ConfigError, type EnvSource, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/settings.ts";
 import type { LlmTool } from "./llm/tools.ts";
@@ -115,9 +117,11 @@ export interface RetellService {
 
 /**
  * Serves Retell calls with everything the settings ask for: reads them
- * (from `Deno.env` unless given), builds the server from all of them,
- * listens on `LISTEN_HOST`:`PORT`, logs one `listening` line, and handles
- * SIGINT and SIGTERM.
+ * (from `Deno.env` unless given), logs them in one `settings` line with
+ * secrets redacted (and an `env_file_duplicate_key` warning per key that
+ * `.env` defines twice), builds the server from all of them, listens on
+ * `LISTEN_HOST`:`PORT`, logs one `listening` line, and handles SIGINT and
+ * SIGTERM.
  *
  * The stop: new sockets are refused with 503 and `/healthz` reports
  * `draining`; responses in flight finish, for up to `SHUTDOWN_GRACE_MS`;
@@ -181,6 +185,8 @@ async function listen(
   const log = options.log ?? createLogger({ level: config.logLevel });
   // One socket's message too large to read must not end every call.
   if (ownsProcess) installProcessGuard({ log });
+  log.info("settings", { ...describeEffectiveSettings(config, options) });
+  if (!options.config && !options.env) warnEnvFileDuplicates(log);
   const callStore = options.callStore ?? await openConfiguredStore(config, log);
   const metrics = createServerMetrics();
   const retell = createRetellServer({

@@ -21,7 +21,7 @@ export interface LlmRequest {
   readonly body: Record<string, unknown>;
   /** Request headers (to check Authorization is sent, e.g. "Bearer test-key"). */
   readonly headers: Headers;
-  /** Resolves to "completed" when the server wrote the whole script, or "aborted" when the client went away (request.signal aborted / the stream was cancelled / a write failed) before the end. Must resolve in both cases, never hang: this is how tests prove that cancelling a turn closes the upstream request. */
+  /** Resolves to "completed" when the server wrote the whole script, or "aborted" when the client went away (the response did not complete / the stream was cancelled / a write failed) before the end. Must resolve in both cases, never hang: this is how tests prove that cancelling a turn closes the upstream request. */
   readonly outcome: Promise<"completed" | "aborted">;
   /** performance.timeOrigin + performance.now() at which each script step that writes a token was written (for benchmarks), in order. */
   readonly tokenTimes: readonly number[];
@@ -166,7 +166,6 @@ export function startFakeLlm(
   }
 
   function stream(
-    request: Request,
     info: Deno.ServeHandlerInfo,
     steps: readonly LlmStep[],
     ending: "finish" | "drop",
@@ -187,7 +186,6 @@ export function startFakeLlm(
     function abort() {
       if (isAborted || ended) return;
       isAborted = true;
-      request.signal.removeEventListener("abort", abort);
       recorded.settle("aborted");
       aborted.resolve();
       onPull?.();
@@ -321,14 +319,12 @@ export function startFakeLlm(
         abort();
       },
     }, { highWaterMark: 0 });
-    if (request.signal.aborted) abort();
-    else request.signal.addEventListener("abort", abort);
+    // The client going away rejects `completed` (and cancels the body);
+    // request.signal is not watched: in Deno's legacy mode it also aborts
+    // after a response that completed, with a notice on stderr.
     info.completed.catch(() => abort());
     active.add(handle);
-    run().catch(() => abort()).finally(() => {
-      active.delete(handle);
-      request.signal.removeEventListener("abort", abort);
-    });
+    run().catch(() => abort()).finally(() => active.delete(handle));
     return new Response(body, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
@@ -387,9 +383,9 @@ export function startFakeLlm(
       return jsonError(script.status, script.error);
     }
     if ("dropConnection" in script) {
-      return stream(request, info, script.afterSteps ?? [], "drop", recorded);
+      return stream(info, script.afterSteps ?? [], "drop", recorded);
     }
-    return stream(request, info, script.steps, "finish", recorded);
+    return stream(info, script.steps, "finish", recorded);
   }
 
   const server = Deno.serve(

@@ -22,6 +22,13 @@ export interface ServerProcessOptions {
    */
   args?: readonly string[];
   /**
+   * The directory it runs in; outside the repository root, `args` must
+   * name `deno.json` and `main.ts` by their full paths.
+   *
+   * @default {ROOT}
+   */
+  cwd?: string | URL;
+  /**
    * Settings, on top of every setting at its default, with
    * `LISTEN_HOST=127.0.0.1`, `ALLOW_LOOPBACK=true` and a free `PORT`.
    */
@@ -93,7 +100,7 @@ export function spawnServer(options: ServerProcessOptions = {}): ServerProcess {
     };
   const child = new Deno.Command(command.program, {
     args: command.args,
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: {
       ...defaults,
       NO_COLOR: "1",
