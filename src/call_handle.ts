@@ -58,6 +58,10 @@ export interface CallHandle {
   requestArrived(): void;
   /** Whether a hang-up or a transfer has gone out on an interrupt. */
   readonly ending: boolean;
+  /** Whether an interrupt is being streamed now. */
+  readonly speaking: boolean;
+  /** Resolves once no interrupt is being streamed. */
+  whenQuiet(): Promise<void>;
 }
 
 /**
@@ -73,6 +77,8 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
   let lastInterruptId = 0;
   let current: AbortController | undefined;
   let ending = false;
+  // Interrupts being streamed, so a stopping server waits for them.
+  const streaming = new Set<Promise<InterruptOutcome>>();
 
   function interrupt(
     reply: InterruptReply,
@@ -81,10 +87,7 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
     return speak(reply, interruptOptions.noInterruptionAllowed ?? true, {});
   }
 
-  /**
-   * Streams one interrupt under a fresh id; `actions` ride on its first
-   * frame.
-   */
+  /** Streams one interrupt and logs how it ended (`interrupt_finished`). */
   async function speak(
     reply: InterruptReply,
     noInterruptionAllowed: boolean,
@@ -92,6 +95,25 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
   ): Promise<InterruptOutcome> {
     if (callSignal.aborted) return "closed";
     const id = ++lastInterruptId;
+    const running = stream(id, reply, noInterruptionAllowed, actions);
+    streaming.add(running);
+    const outcome = await running;
+    streaming.delete(running);
+    log.info("interrupt_finished", {
+      call_id: callId,
+      interrupt_id: id,
+      outcome,
+    });
+    return outcome;
+  }
+
+  /** Streams one interrupt under `id`; `actions` ride on its first frame. */
+  async function stream(
+    id: number,
+    reply: InterruptReply,
+    noInterruptionAllowed: boolean,
+    actions: ResponseActions,
+  ): Promise<InterruptOutcome> {
     current?.abort();
     const controller = new AbortController();
     current = controller;
@@ -213,6 +235,12 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
     },
     get ending() {
       return ending;
+    },
+    get speaking() {
+      return streaming.size > 0;
+    },
+    async whenQuiet() {
+      while (streaming.size > 0) await Promise.all(streaming);
     },
   };
 }

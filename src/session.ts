@@ -145,10 +145,10 @@ export interface CallSession {
   readonly callId: string;
   /** Resolves with the call's counters once the socket has closed. */
   readonly ended: Promise<CallSummary>;
-  /** Whether a response is being produced now. */
+  /** Whether a response or an interrupt is being produced now. */
   readonly responding: boolean;
   /**
-   * Resolves once no response is being produced and everything sent has
+   * Resolves once no response or interrupt is being produced and everything sent has
    * left the socket's queue (or the socket closed): the moment a stopping
    * server may exit without cutting a reply short.
    */
@@ -435,10 +435,11 @@ export function startCallSession(
     callId,
     ended: ended.promise,
     get responding() {
-      return responses.responding();
+      return responses.responding() || handle.speaking;
     },
     async whenIdle() {
       await responses.whenIdle();
+      await handle.whenQuiet();
       await untilSent(socket);
     },
   };

@@ -98,6 +98,10 @@ Deno.test("call.interrupt() takes the floor from the reply in flight", async () 
     await retell.next(),
     interruptFrame(1, "Sorry to cut in.", true),
   );
+  const finishedInterrupt = await server.logs.waitFor("interrupt_finished");
+  assert.equal(finishedInterrupt.call_id, "call_handle");
+  assert.equal(finishedInterrupt.interrupt_id, 1);
+  assert.equal(finishedInterrupt.outcome, "spoken");
   release.resolve();
   // Response 1 sent nothing more, not even a closing frame.
   await assertNothingBefore(retell);
@@ -325,5 +329,38 @@ Deno.test("a no_interruption_allowed part marks the rest of the response", async
     chunk(1, "Quick note. "),
     chunk(1, "Calls are recorded.", held),
     done(1, "", held),
+  ]);
+});
+
+Deno.test("a stopping server waits for an interrupt being spoken", async () => {
+  const { responder, call } = handingResponder(Promise.resolve());
+  const { server, retell } = await greetedCall(responder);
+  await using _server = server;
+  await using _retell = retell;
+  const hold = gate();
+  async function* parts() {
+    yield "Before you go, ";
+    await hold.promise;
+    yield "your code is 42.";
+  }
+  const outcome = (await call).interrupt(parts());
+  assert.deepStrictEqual(
+    await retell.next(),
+    interruptFrame(1, "Before you go, ", false),
+  );
+  assert.equal(server.retell.calls.values().next().value?.responding, true);
+  const order: string[] = [];
+  const drained = server.retell.drain(5_000);
+  void drained.then(() => order.push("drained"));
+  void outcome.then(() => order.push("spoken"));
+  // Let the drain look at the call before the interrupt may finish.
+  await Promise.resolve();
+  hold.resolve();
+  assert.deepStrictEqual(await drained, { openCalls: 1, responding: 0 });
+  assert.equal(await outcome, "spoken");
+  assert.deepStrictEqual(order, ["spoken", "drained"]);
+  assert.deepStrictEqual(await retell.take(2), [
+    interruptFrame(1, "your code is 42.", false),
+    interruptFrame(1, "", true),
   ]);
 });
