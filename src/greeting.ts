@@ -43,6 +43,11 @@ export interface GreetingOptions {
   responses: ResponseSlot;
   /** Starts the turn a request asks for. */
   startTurn: (request: TurnRequest) => void;
+  /**
+   * Whether the call is being ended or transferred (a hook refused the
+   * caller): no begin message then.
+   */
+  isEnding: () => boolean;
 }
 
 /** The start of one call's socket. */
@@ -107,10 +112,11 @@ export function createGreeting(options: GreetingOptions): Greeting {
 
   /** Sends the begin message now, or once the call details arrive. */
   function greet(): void {
-    if (
-      responder.beginAfterCallDetails && options.callDetails &&
-      call.details === undefined
-    ) {
+    // A details hook may add variables or refuse the caller: the greeting
+    // waits for it as for details it uses.
+    const waitForDetails = responder.beginAfterCallDetails ||
+      responder.onCallDetails !== undefined;
+    if (waitForDetails && options.callDetails && call.details === undefined) {
       detailsTimer = setTimeout(begin, options.callDetailsTimeoutMs);
     } else {
       begin();
@@ -121,8 +127,9 @@ export function createGreeting(options: GreetingOptions): Greeting {
     clearTimeout(detailsTimer);
     if (begun || closed) return;
     begun = true;
-    // A request that came first owns the floor; a greeting now would be stale.
-    if (requested) return;
+    // A request that came first owns the floor; a greeting now would be
+    // stale. A call being ended gets no greeting after its goodbye.
+    if (requested || options.isEnding()) return;
     responses.start(
       0,
       "begin",

@@ -94,8 +94,15 @@ export {
   DEFAULT_FALLBACK_TEXT,
   startCallSession,
 } from "./session.ts";
+export { DEFAULT_HOOK_TIMEOUT_MS } from "./call_hooks.ts";
 export type {
+  AgentUpdate,
   CallContext,
+  CallDetailsResult,
+  CallHandleResult,
+  InterruptOptions,
+  InterruptOutcome,
+  InterruptReply,
   ModelErrorKind,
   Reply,
   Responder,

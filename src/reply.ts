@@ -148,6 +148,8 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   const toolRuns = new Map<string, ToolRunSpan>();
   let toolRun: ToolRunSpan | undefined;
   let pending: ResponseActions = {};
+  // Set by a `no_interruption_allowed` part: every later frame carries it.
+  let held: ResponseActions = {};
   // The last character sent, so a fallback after partial text gets a space.
   let lastChar = "";
   let iterator: AsyncIterator<ResponsePart> | undefined;
@@ -168,6 +170,7 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
         response_id: id,
         content,
         content_complete: complete,
+        ...held,
         ...pending,
       }),
     );
@@ -275,6 +278,8 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
         );
         toolRuns.delete(part.toolCallId);
         toolRun = [...toolRuns.values()].at(-1);
+      } else if (part.type === "no_interruption_allowed") {
+        held = { no_interruption_allowed: true };
       } else {
         // Hang-up, transfer and digits ride on the next response frame (§5.6).
         pending = withActionFlags(pending, part);

@@ -6,6 +6,7 @@
  * @module
  */
 import type { CallStore } from "./call_store/call_store.ts";
+import type { CallSummary } from "./call_summary.ts";
 import type {
   CallDetails,
   TranscriptItem,
@@ -37,7 +38,112 @@ export interface CallContext {
    * can reject; a failure must not end the turn.
    */
   readonly store?: CallStore | undefined;
+  /**
+   * Speaks now, unasked: an `agent_interrupt` with a fresh `interrupt_id`
+   * (PROTOCOL.md §4.3, §5.5). It takes the floor: the response in flight
+   * sends nothing more, and Retell drops what it had not yet spoken. A
+   * newer request from Retell, a newer interrupt or the close stops it.
+   * Actions in the stream (hang-up, transfer, digits) ride on its next
+   * frame and run once its text has been spoken.
+   *
+   * @param reply The text, or a stream of text deltas and actions.
+   * @param options Whether the caller may talk over it (by default not).
+   * @returns How it ended; never rejects.
+   */
+  interrupt(
+    reply: InterruptReply,
+    options?: InterruptOptions,
+  ): Promise<InterruptOutcome>;
+  /**
+   * Ends the call: `text` (if any) is spoken as an interrupt that the
+   * caller cannot talk over, then Retell hangs up (§5.6). Usable from a
+   * hook or a timer, outside any reply.
+   *
+   * @param text The goodbye; without it Retell hangs up at once.
+   * @returns How the interrupt carrying the hang-up ended.
+   */
+  end(text?: string): Promise<InterruptOutcome>;
+  /**
+   * Cold-transfers the call to `number` once `text` (if any) has been
+   * spoken, as an interrupt the caller cannot talk over (§5.6).
+   *
+   * @param number The destination, E.164.
+   * @param text What the agent says first.
+   * @returns How the interrupt carrying the transfer ended.
+   */
+  transfer(number: string, text?: string): Promise<InterruptOutcome>;
+  /**
+   * Changes agent settings for the rest of the call (`update_agent`,
+   * §4.5). The values are checked first; nothing is sent when one is out
+   * of range.
+   *
+   * @param update The settings to change; at least one.
+   * @returns Whether it was sent, or which field is wrong.
+   */
+  updateAgent(update: AgentUpdate): CallHandleResult;
+  /**
+   * Sends `metadata` to a web call's frontend (§4.8); phone calls ignore it.
+   *
+   * @param metadata Any JSON-serialisable object.
+   * @returns Whether it was sent, or why not.
+   */
+  setMetadata(metadata: Record<string, unknown>): CallHandleResult;
 }
+
+/**
+ * Agent settings a call can change mid-call, as
+ * {@linkcode CallContext.updateAgent} takes them (§4.5).
+ */
+export interface AgentUpdate {
+  /** 0 to 1; lower waits longer before responding. */
+  responsiveness?: number;
+  /** 0 to 1; lower makes the caller need more words to interrupt; 0 never. */
+  interruptionSensitivity?: number;
+  /** Caller silence in ms after agent speech that triggers a reminder; above 0. */
+  reminderTriggerMs?: number;
+  /** Reminders per silence, a whole number; 0 turns them off. */
+  reminderMaxCount?: number;
+}
+
+/** What {@linkcode CallContext.updateAgent} and `setMetadata` report. */
+export type CallHandleResult =
+  | {
+    /** The event went out. */
+    readonly ok: true;
+  }
+  | {
+    /** Nothing was sent. */
+    readonly ok: false;
+    /** The field at fault, when one is. */
+    readonly field?: string;
+    /** Why, as "Cannot <do what>: <state>". */
+    readonly reason: string;
+  };
+
+/** What an interrupt says: text, or a stream of text deltas and actions. */
+export type InterruptReply = string | AsyncIterable<string | CallAction>;
+
+/** Options of {@linkcode CallContext.interrupt}. */
+export interface InterruptOptions {
+  /**
+   * Whether the caller cannot talk over it. Retell recommends true for
+   * interrupts, or both parties talk at once (§4.3).
+   *
+   * @default {true}
+   */
+  noInterruptionAllowed?: boolean;
+}
+
+/** How an interrupt ended. */
+export type InterruptOutcome =
+  /** Every frame went out, the last one complete. */
+  | "spoken"
+  /** A newer request from Retell or a newer interrupt took the floor. */
+  | "superseded"
+  /** The call closed first. */
+  | "closed"
+  /** Its stream failed; what was sent is closed with an empty last frame. */
+  | "failed";
 
 /** One request from Retell for the agent's next words. */
 export interface Turn {
@@ -85,6 +191,14 @@ export interface ResponderOptions {
  */
 export type ResponseAction =
   | CallAction
+  | {
+    /**
+     * The caller cannot interrupt the rest of this response: every frame
+     * after this part carries `no_interruption_allowed` (§4.2, §5.3), for
+     * a disclaimer or a figure the caller must hear.
+     */
+    type: "no_interruption_allowed";
+  }
   | {
     /** A tool started. */
     type: "tool_call_invocation";
@@ -146,7 +260,33 @@ export interface Responder {
    * @default {false}
    */
   readonly beginAfterCallDetails?: boolean;
+  /**
+   * Runs when `call_details` arrives, before the begin message (which
+   * waits for it, within the call-details timeout, when the call asks for
+   * details). It may refuse the caller (`call.end("...")`: no begin
+   * message then follows) or return dynamic variables, merged over the
+   * call's own, which the begin message and every later turn see. A hook
+   * that throws, rejects or runs past the hook timeout is logged
+   * (`hook_failed`) and the call goes on. It runs on every socket of the
+   * call that receives the details, so a reconnected call runs it again.
+   */
+  onCallDetails?(
+    details: CallDetails,
+    call: CallContext,
+  ): CallDetailsResult | Promise<CallDetailsResult>;
+  /**
+   * Runs once the socket has closed, with the call's summary: for CRM
+   * records and billing. It never delays the close; an error or a run
+   * past the hook timeout is logged (`hook_failed`).
+   */
+  onCallEnded?(summary: CallSummary, call: CallContext): void | Promise<void>;
 }
+
+/** What {@linkcode Responder.onCallDetails} may return. */
+export type CallDetailsResult = void | {
+  /** Added to the call's `retell_llm_dynamic_variables`, winning over them. */
+  readonly dynamicVariables?: Readonly<Record<string, string>>;
+};
 
 /** Why a model request failed, as {@linkcode ResponderOptions.countModelError} is told. */
 export type ModelErrorKind =

@@ -55,6 +55,11 @@ export interface ResponseSlot {
   ): boolean;
   /** Aborts the response in progress, if any. */
   abort(reason: unknown): void;
+  /**
+   * An interrupt took the floor (§5.5): the response in progress, if any,
+   * stops and sends nothing more, as does any run under an id taken so far.
+   */
+  interrupt(): void;
   /** Whether a response is in progress. */
   responding(): boolean;
   /** Resolves once no response is in progress. */
@@ -75,6 +80,8 @@ interface ResponseRun {
 export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
   const { callId, log, counts, latencies, metrics } = options;
   let latestId = -1;
+  // Runs under ids up to this one lost the floor to an interrupt.
+  let interruptedThrough = -1;
   let current: ResponseRun | undefined;
   let idle: PromiseWithResolvers<void> | undefined;
 
@@ -121,7 +128,7 @@ export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
 
   function livenessOf(id: number): ReplyLiveness {
     if (options.isClosed()) return "closed";
-    return id === latestId ? "live" : "superseded";
+    return id === latestId && id > interruptedThrough ? "live" : "superseded";
   }
 
   return {
@@ -154,6 +161,19 @@ export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
     },
     abort(reason) {
       current?.controller.abort(reason);
+    },
+    interrupt() {
+      interruptedThrough = latestId;
+      if (current === undefined || current.controller.signal.aborted) return;
+      counts.superseded++;
+      metrics.supersededResponses.inc();
+      log.info("response_interrupted", {
+        call_id: callId,
+        response_id: current.id,
+      });
+      current.controller.abort(
+        new DOMException("An interrupt took the floor", "AbortError"),
+      );
     },
     responding: () => current !== undefined,
     whenIdle() {

@@ -112,6 +112,12 @@ export interface RetellServerOptions {
    */
   turnStallMs?: number;
   /**
+   * Longest run in ms of a responder's call hook (`onCallDetails`, `onCallEnded`).
+   *
+   * @default {5000}
+   */
+  hookTimeoutMs?: number;
+  /**
    * Live calls held at once; one more socket gets 503.
    *
    * @default {2000}
@@ -360,6 +366,8 @@ export function createRetellServer(
       responderTimeoutMs,
       store: callStore,
       turnStallMs: options.turnStallMs ?? config.turnStallMs,
+      ...(options.hookTimeoutMs !== undefined &&
+        { hookTimeoutMs: options.hookTimeoutMs }),
       metrics,
       limits: inputLimitsOf(config),
     });

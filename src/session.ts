@@ -7,6 +7,8 @@
  * @module
  */
 import type { CallStore } from "./call_store/call_store.ts";
+import { createCallHandle } from "./call_handle.ts";
+import { DEFAULT_HOOK_TIMEOUT_MS, runHook } from "./call_hooks.ts";
 import { createCallMemory } from "./call_memory.ts";
 import { createSender, untilSent } from "./call_sender.ts";
 import {
@@ -128,6 +130,13 @@ export interface CallSessionOptions {
    * @default {inputLimitsOf(DEFAULT_CONFIG)}
    */
   limits?: InputLimits;
+  /**
+   * Longest run in ms of a responder's `onCallDetails` or `onCallEnded`
+   * hook; past it the call goes on without it.
+   *
+   * @default {DEFAULT_HOOK_TIMEOUT_MS}
+   */
+  hookTimeoutMs?: number;
 }
 
 /** A running call. */
@@ -136,10 +145,10 @@ export interface CallSession {
   readonly callId: string;
   /** Resolves with the call's counters once the socket has closed. */
   readonly ended: Promise<CallSummary>;
-  /** Whether a response is being produced now. */
+  /** Whether a response or an interrupt is being produced now. */
   readonly responding: boolean;
   /**
-   * Resolves once no response is being produced and everything sent has
+   * Resolves once no response or interrupt is being produced and everything sent has
    * left the socket's queue (or the socket closed): the moment a stopping
    * server may exit without cutting a reply short.
    */
@@ -204,11 +213,27 @@ export function startCallSession(
   let readFailures: ReadFailureWatch | undefined;
 
   const callController = new AbortController();
+  const responderTimeoutMs = options.responderTimeoutMs ??
+    DEFAULT_CONFIG.responderTimeoutMs;
+  const hookOptions = {
+    callId,
+    log,
+    timeoutMs: options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
+  };
+  const handle = createCallHandle({
+    callId,
+    log,
+    send: sendResponse,
+    signal: callController.signal,
+    takeFloor: () => responses.interrupt(),
+    partTimeoutMs: responderTimeoutMs,
+  });
   const call: CallContext & { details: CallDetails | undefined } = {
     callId,
     details: undefined,
     signal: callController.signal,
     store,
+    ...handle.actions,
   };
   const memory = createCallMemory({ callId, store, log });
   let transcript: readonly Utterance[] = [];
@@ -219,7 +244,7 @@ export function startCallSession(
     callId,
     log,
     send: sendResponse,
-    timeoutMs: options.responderTimeoutMs ?? DEFAULT_CONFIG.responderTimeoutMs,
+    timeoutMs: responderTimeoutMs,
     stallMs: options.turnStallMs ?? DEFAULT_CONFIG.turnStallMs,
     fallbackText: options.fallbackText ?? DEFAULT_FALLBACK_TEXT,
     isClosed: () => closed,
@@ -239,6 +264,7 @@ export function startCallSession(
     callDetailsTimeoutMs: options.callDetailsTimeoutMs ?? 3_000,
     responses,
     startTurn,
+    isEnding: () => handle.ending,
   });
 
   socket.addEventListener("open", onOpen);
@@ -267,10 +293,16 @@ export function startCallSession(
     greeting.open();
   }
 
-  /** Sends a reply's event; the first response frame marks the call greeted. */
+  /**
+   * Sends a reply's or the handle's event; the first response or
+   * interrupt frame marks the call greeted.
+   */
   function sendResponse(event: OutboundEvent): void {
     send(event);
-    if (event.response_type === "response") memory.markGreeted();
+    if (
+      event.response_type === "response" ||
+      event.response_type === "agent_interrupt"
+    ) memory.markGreeted();
   }
 
   function onMessage(event: MessageEvent): void {
@@ -283,9 +315,8 @@ export function startCallSession(
         send(createPingPongEvent(frame.timestamp));
         return;
       case "call_details":
-        call.details = frame.call;
-        memory.saveDetails(frame.call);
-        greeting.detailsArrived();
+        if (responder.onCallDetails === undefined) takeDetails(frame.call);
+        else void detailsHook(frame.call);
         return;
       case "update_only":
         // Keeps the transcript current; never cancels a response (§3.3, §5.1).
@@ -297,6 +328,36 @@ export function startCallSession(
         greeting.request(inbound.request(frame));
         return;
     }
+  }
+
+  /** The call's details are known: saved, and a held greeting goes out. */
+  function takeDetails(details: CallDetails): void {
+    call.details = details;
+    memory.saveDetails(details);
+    greeting.detailsArrived();
+  }
+
+  /**
+   * Runs `onCallDetails` before the details count as known, so the begin
+   * message and later turns see the variables it adds.
+   */
+  async function detailsHook(details: CallDetails): Promise<void> {
+    const result = await runHook(
+      "onCallDetails",
+      () => responder.onCallDetails!(details, call),
+      hookOptions,
+    );
+    if (closed) return;
+    const added = result?.dynamicVariables;
+    takeDetails(
+      added === undefined ? details : {
+        ...details,
+        retell_llm_dynamic_variables: {
+          ...details.retell_llm_dynamic_variables,
+          ...added,
+        },
+      },
+    );
   }
 
   function onStuckReader(bufferedBytes: number): void {
@@ -327,6 +388,7 @@ export function startCallSession(
       (responderOptions) => responder.respond(turn, responderOptions),
     );
     if (started) {
+      handle.requestArrived();
       tally.counts.turns++;
       memory.touch();
     }
@@ -360,16 +422,24 @@ export function startCallSession(
     log.flush();
     logCallEnded(log, summary);
     ended.resolve(summary);
+    if (responder.onCallEnded !== undefined) {
+      void runHook(
+        "onCallEnded",
+        () => responder.onCallEnded!(summary, call),
+        hookOptions,
+      );
+    }
   }
 
   return {
     callId,
     ended: ended.promise,
     get responding() {
-      return responses.responding();
+      return responses.responding() || handle.speaking;
     },
     async whenIdle() {
       await responses.whenIdle();
+      await handle.whenQuiet();
       await untilSent(socket);
     },
   };

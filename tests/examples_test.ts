@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { main, type SimulatorIo } from "../src/simulator/cli.ts";
+import {
+  chunk,
+  done,
+  ping,
+  pong,
+  responseRequired,
+  said,
+} from "./_support/frames.ts";
 import { startFakeLlm } from "./_support/llm_server.ts";
+import { connectAsRetell } from "./_support/retell_client.ts";
 import {
   ROOT,
   type ServerProcess,
@@ -152,6 +161,114 @@ Deno.test("the README shows each example as it is in examples/", async () => {
     assert.ok(
       readme.includes(`\`\`\`ts\n${text}\`\`\`\n`),
       `README.md has no ts block equal to ${file}`,
+    );
+  }
+});
+
+Deno.test("examples/front_desk.ts screens callers, holds its disclaimer and records the call", async (t) => {
+  await using server = await startExample("examples/front_desk.ts");
+  const details = (from: string) => ({
+    interaction_type: "call_details",
+    call: { call_id: "call_front", from_number: from },
+  });
+
+  await t.step(
+    "a known caller: settings, metadata, greeting by name",
+    async () => {
+      await using retell = await connectAsRetell(server.url("call_front"));
+      assert.equal((await retell.next()).response_type, "config");
+      retell.send(details("+14155550100"));
+      assert.deepStrictEqual(await retell.take(3), [
+        {
+          response_type: "update_agent",
+          agent_config: { reminder_trigger_ms: 15_000, reminder_max_count: 2 },
+        },
+        { response_type: "metadata", metadata: { screen: "welcome" } },
+        done(0, "Hi Dana, thanks for calling."),
+      ]);
+      retell.send(responseRequired(1, [said("user", "Hello")]));
+      const held = { no_interruption_allowed: true };
+      assert.deepStrictEqual(await retell.untilComplete(1), [
+        chunk(1, "Before we start: "),
+        chunk(1, "this call may be recorded. How can I help?", held),
+        done(1, "", held),
+      ]);
+      retell.send(responseRequired(2, [said("user", "A person, please")]));
+      assert.deepStrictEqual(await retell.untilComplete(2), [
+        chunk(2, "Connecting you to the desk."),
+        done(2, "", { transfer_number: "+14155550123" }),
+      ]);
+      await retell.close(1000);
+      const record = await server.waitForLog("crm_record");
+      assert.equal(record.call_id, "call_front");
+      assert.equal(record.turns, 2);
+    },
+  );
+
+  await t.step(
+    "a blocked caller hears one line, then the hang-up",
+    async () => {
+      await using retell = await connectAsRetell(server.url("call_blocked"));
+      assert.equal((await retell.next()).response_type, "config");
+      retell.send(details("+15550000666"));
+      assert.deepStrictEqual(await retell.next(), {
+        response_type: "agent_interrupt",
+        no_interruption_allowed: true,
+        end_call: true,
+        interrupt_id: 1,
+        content: "Sorry, this line cannot take your call. Goodbye.",
+        content_complete: true,
+      });
+      // No greeting after the goodbye.
+      retell.send(ping(5));
+      assert.deepStrictEqual(await retell.next(), pong(5));
+    },
+  );
+
+  await stop(server);
+});
+
+Deno.test("examples/queue_callback.ts cuts in with the transfer once someone is free", async () => {
+  await using server = await startExample("examples/queue_callback.ts");
+  await using retell = await connectAsRetell(server.url("call_queue"));
+  assert.deepStrictEqual(
+    (await retell.take(2))[1],
+    done(0, "Hello! Ask for a person and I will find one for you."),
+  );
+  retell.send(responseRequired(1, [said("user", "A person, please")]));
+  assert.deepStrictEqual(await retell.take(2), [
+    { response_type: "update_agent", agent_config: { reminder_max_count: 0 } },
+    done(
+      1,
+      "Everyone is busy right now. Stay on the line and I will tell you.",
+    ),
+  ]);
+  const interrupt = (content: string, complete: boolean, extra = {}) => ({
+    response_type: "agent_interrupt",
+    no_interruption_allowed: true,
+    interrupt_id: 1,
+    content,
+    content_complete: complete,
+    ...extra,
+  });
+  assert.deepStrictEqual(await retell.take(3), [
+    interrupt("Good news, someone is free now. ", false),
+    interrupt("Transferring you.", false, { transfer_number: "+14155550123" }),
+    interrupt("", true),
+  ]);
+  await retell.close(1000);
+  await stop(server);
+});
+
+Deno.test("docs/build_your_agent.md shows each example as it is in examples/", async () => {
+  const page = await Deno.readTextFile(
+    new URL("docs/build_your_agent.md", ROOT),
+  );
+  for (const file of ["examples/queue_callback.ts", "examples/front_desk.ts"]) {
+    const text = await Deno.readTextFile(new URL(file, ROOT));
+    assert.ok(
+      page.includes(`\`\`\`ts\n${text}\`\`\`\n`),
+      `docs/build_your_agent.md has no ts block equal to ${file}`,
     );
   }
 });

@@ -123,6 +123,8 @@ export interface LlmConfig {
   firstTokenTimeoutMs: number;
   /** `LLM_STALL_TIMEOUT_MS`: longest gap between two pieces of the model's stream. */
   stallTimeoutMs: number;
+  /** `TOOL_PROGRESS_MS`: a tool still running after this many ms gets one spoken progress line; 0 is off. */
+  toolProgressMs: number;
   /** `TRANSFER_NUMBER`: where `transfer_call` sends the caller; undefined hides the tool. */
   transferNumber: string | undefined;
 }
@@ -543,6 +545,14 @@ export const SETTINGS = {
     default: "8000",
     description:
       "Longest gap in ms between two pieces of the model's stream before the turn ends with an apology.",
+  }),
+  TOOL_PROGRESS_MS: setting({
+    key: "llm.toolProgressMs",
+    scope: "agent",
+    schema: wholeNumber(0, 600_000),
+    default: "2500",
+    description:
+      "A tool still running after this many ms gets one short spoken progress line in the same response; 0 turns it off.",
   }),
   TRANSFER_NUMBER: setting({
     key: "llm.transferNumber",

@@ -22,11 +22,13 @@ export const DUMMY_REPLY = "I am sorry, can you say that again?";
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
+ * import type { CallContext } from "../responder.ts";
  * import { createDummyResponder } from "./dummy.ts";
  *
  * const responder = createDummyResponder();
  * const signal = new AbortController().signal;
- * const call = { callId: "c1", details: undefined, signal };
+ * // The dummy reads nothing of the call, so a bare one will do.
+ * const call = { callId: "c1", details: undefined, signal } as CallContext;
  * const options = { signal, mark: () => {} };
  * assert.equal(await responder.begin(call, options), "How may I help you?");
  * ```

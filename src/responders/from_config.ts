@@ -71,6 +71,7 @@ export function createResponderFromConfig(
         maxTokens: config.llm.maxTokens,
         firstTokenTimeoutMs: config.llm.firstTokenTimeoutMs,
         stallTimeoutMs: config.llm.stallTimeoutMs,
+        toolProgressMs: config.llm.toolProgressMs,
         transferNumber: config.llm.transferNumber,
         ...(options.tools !== undefined && { tools: options.tools }),
       });

@@ -32,6 +32,10 @@ export const DEFAULT_REMINDER_INSTRUCTION: string =
   "The caller has been silent for a while. Do not repeat your last answer: check in briefly, " +
   "for example by asking whether they are still there or need more time.";
 
+/** Spoken once in a turn whose tool runs past the progress delay. */
+export const DEFAULT_TOOL_PROGRESS_LINE: string =
+  "Still working on it, thank you for waiting.";
+
 /** Options of {@linkcode createLlmResponder}. */
 export interface LlmResponderOptions {
   /** The provider's API key; never logged. */
@@ -94,6 +98,22 @@ export interface LlmResponderOptions {
    */
   toolWaitMs?: number;
   /**
+   * A tool still running after this many ms gets
+   * {@linkcode LlmResponderOptions.toolProgressLine}, once per turn, as a
+   * frame of the same response (the tool's turn stays open for its
+   * result; an `agent_interrupt` would cancel it, PROTOCOL.md §5.5). 0 is
+   * off.
+   *
+   * @default {2500}
+   */
+  toolProgressMs?: number;
+  /**
+   * What the agent says when a tool runs past `toolProgressMs`.
+   *
+   * @default {DEFAULT_TOOL_PROGRESS_LINE}
+   */
+  toolProgressLine?: string;
+  /**
    * Added to the prompt for `reminder_required`.
    *
    * @default {DEFAULT_REMINDER_INSTRUCTION}
@@ -153,6 +173,9 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
   const reminderInstruction = options.reminderInstruction ??
     DEFAULT_REMINDER_INSTRUCTION;
   const transferNumber = options.transferNumber;
+  const toolProgressMs = options.toolProgressMs ?? 2_500;
+  const toolProgressLine = options.toolProgressLine ??
+    DEFAULT_TOOL_PROGRESS_LINE;
 
   const tools = createToolbox({
     tools: options.tools ?? [],
@@ -185,6 +208,8 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       // Set after a tool has run: the next piece starts a new sentence and
       // needs a space; model tokens in a row are joined exactly as written.
       let boundary = false;
+      // One progress line per turn, however many tools run long.
+      let progressSpoken = false;
       const speak = (piece: string, startsSentence = boundary) => {
         const text = startsSentence && needsSpace(lastSpoken, piece)
           ? ` ${piece}`
@@ -302,13 +327,27 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           name,
           arguments: toolCall.function.arguments,
         };
-        const outcome = await tools.runOnce(
+        const running = tools.runOnce(
           tool,
           parsed.key,
           parsed.value,
           call,
           toolCall.id,
         );
+        if (
+          toolProgressMs > 0 && !progressSpoken &&
+          !await settlesWithin(running, toolProgressMs)
+        ) {
+          progressSpoken = true;
+          log.info("tool_progress", {
+            call_id: call.callId,
+            response_id: turn.responseId,
+            tool: name,
+            after_ms: toolProgressMs,
+          });
+          yield speak(toolProgressLine, true);
+        }
+        const outcome = await running;
         boundary = true;
         yield {
           type: "tool_call_result",
@@ -320,6 +359,22 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       }
     },
   };
+}
+
+/** Whether `work` settles within `ms`; the timer is cleared either way. */
+async function settlesWithin(
+  work: Promise<unknown>,
+  ms: number,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Whether two spoken pieces need a space between them. */

@@ -51,6 +51,7 @@ const DEFAULTS: Config = {
     maxTokens: undefined,
     firstTokenTimeoutMs: 8000,
     stallTimeoutMs: 8000,
+    toolProgressMs: 2500,
     transferNumber: undefined,
   },
 };
@@ -577,6 +578,7 @@ Deno.test("loadConfig() reads the llm settings when RESPONDER=llm", async (t) =>
           maxTokens: 256,
           firstTokenTimeoutMs: 3000,
           stallTimeoutMs: 4000,
+          toolProgressMs: 2500,
           transferNumber: "+14155550123",
         },
       },

@@ -5,6 +5,7 @@ import { createMemoryCallStore } from "../../src/call_store/memory.ts";
 import { runToolOnce } from "../../src/llm/tool_runs.ts";
 import { defineTool, type LlmTool } from "../../src/llm/tools.ts";
 import type { CallContext } from "../../src/responder.ts";
+import { offlineCall } from "../_support/call.ts";
 import { captureLogs, type LogCapture } from "../_support/logs.ts";
 
 const CALL_ID = "call_tools";
@@ -35,12 +36,11 @@ function bookingTool(release: Promise<unknown> = Promise.resolve()) {
 /** One socket's view of the call: its own signal, the shared store. */
 function socketOf(store: CallStore | undefined) {
   const controller = new AbortController();
-  const call: CallContext = {
+  const call = offlineCall({
     callId: CALL_ID,
-    details: undefined,
     signal: controller.signal,
     store,
-  };
+  });
   return { call, controller };
 }
 

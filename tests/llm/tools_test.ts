@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
+import { offlineCall } from "../_support/call.ts";
 import {
   type ArgumentsSchema,
   defineTool,
@@ -27,7 +28,7 @@ function bookingTool() {
 function toolContext(toolCallId = "call_1"): ToolContext {
   const signal = new AbortController().signal;
   return {
-    call: { callId: "call_abc", details: undefined, signal },
+    call: offlineCall({ callId: "call_abc", signal }),
     signal,
     toolCallId,
   };

@@ -14,6 +14,7 @@ import type {
 import { DUMMY_GREETING, DUMMY_REPLY } from "../../src/responders/dummy.ts";
 import { createResponderFromConfig } from "../../src/responders/from_config.ts";
 import { DEFAULT_AGENT_PROMPT } from "../../src/responders/llm.ts";
+import { offlineCall } from "../_support/call.ts";
 import { type FakeLlm, startFakeLlm, tokens } from "../_support/llm_server.ts";
 import { captureLogs, type LogCapture } from "../_support/logs.ts";
 
@@ -37,11 +38,10 @@ function llmVariables(llm: FakeLlm): Record<string, string> {
 
 /** A live call whose dynamic variables are `variables`. */
 function callWith(variables: Record<string, string> = {}): CallContext {
-  return {
+  return offlineCall({
     callId: "call_from_config",
     details: { retell_llm_dynamic_variables: variables },
-    signal: new AbortController().signal,
-  };
+  });
 }
 
 const OPTIONS: ResponderOptions = {

@@ -614,3 +614,89 @@ Deno.test("llm responder runs user tools and continues the answer", async (t) =>
     },
   );
 });
+
+Deno.test("llm responder says one progress line while a tool runs long", async (t) => {
+  const started = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  const lookUp = defineTool({
+    name: "look_up_order",
+    description: "Status of an order.",
+    parameters: z.object({ order: z.string() }),
+    holdingLine: "Let me look that up.",
+    handler: async ({ order }) => {
+      started.resolve();
+      await release.promise;
+      return { order, status: "shipped" };
+    },
+  });
+  await using env = await setUp({ tools: [lookUp], toolProgressMs: 40 });
+  const { llm, retell, logs } = env;
+  const call = (id: string) => ({
+    toolCall: { id, name: "look_up_order", arguments: '{"order":"A1"}' },
+  });
+
+  await t.step(
+    "in the same response, between invocation and result",
+    async () => {
+      llm.enqueue({ steps: [call("tc_a")] }, tokens("It has shipped."));
+      retell.send(responseRequired(1, [said("user", "Where is order A1?")]));
+      assert.deepStrictEqual(await retell.take(3), [
+        chunk(1, "Let me look that up."),
+        {
+          response_type: "tool_call_invocation",
+          tool_call_id: "tc_a",
+          name: "look_up_order",
+          arguments: '{"order":"A1"}',
+        },
+        chunk(1, " Still working on it, thank you for waiting."),
+      ]);
+      await started.promise;
+      release.resolve();
+      const rest = await retell.untilComplete(1);
+      assert.deepStrictEqual(rest, [
+        {
+          response_type: "tool_call_result",
+          tool_call_id: "tc_a",
+          content: '{"order":"A1","status":"shipped"}',
+          successful: true,
+        },
+        chunk(1, " It has shipped."),
+        done(1),
+      ]);
+      const progress = logs.events("tool_progress");
+      assert.equal(progress.length, 1);
+      assert.equal(progress[0]!.tool, "look_up_order");
+    },
+  );
+
+  await t.step("0 turns it off", async () => {
+    const hold = Promise.withResolvers<void>();
+    const slow = defineTool({
+      name: "slow",
+      description: "Slow.",
+      parameters: z.object({}),
+      handler: async () => {
+        await hold.promise;
+        return "done";
+      },
+    });
+    await using quiet = await setUp(
+      { tools: [slow], toolProgressMs: 0 },
+      "call_quiet",
+    );
+    quiet.llm.enqueue(
+      { steps: [{ toolCall: { id: "tc_s", name: "slow", arguments: "{}" } }] },
+      tokens("Done."),
+    );
+    quiet.retell.send(responseRequired(1, [said("user", "Go")]));
+    const invocation = await quiet.retell.next();
+    assert.equal(invocation.response_type, "tool_call_invocation");
+    // Longer than a progress delay would be, without a frame.
+    await assert.rejects(quiet.retell.next(150), /No frame/);
+    hold.resolve();
+    assert.deepStrictEqual(
+      (await quiet.retell.untilComplete(1)).at(-2),
+      chunk(1, "Done."),
+    );
+  });
+});
