@@ -9,7 +9,11 @@ import type {
   ReminderRequiredRequest,
   ResponseRequiredRequest,
 } from "./protocol/inbound.ts";
-import type { ModelErrorKind } from "./responder.ts";
+import type {
+  ModelErrorKind,
+  ModelRequestOutcome,
+  ModelRole,
+} from "./responder.ts";
 import {
   type Counter,
   createMetricRegistry,
@@ -102,6 +106,11 @@ export interface ServerMetrics {
   firstTokenSeconds: Histogram;
   /** `retell_model_errors_total{kind}`: failed model requests, by kind. */
   modelErrors: Counter<{ kind: ModelErrorKind }>;
+  /**
+   * `retell_model_requests_total{role,outcome}`: model requests by the
+   * model's role (`primary`, `fallback`) and how they ended.
+   */
+  modelRequests: Counter<{ role: ModelRole; outcome: ModelRequestOutcome }>;
   /** `retell_frames_rejected_total{kind}`: inbound frames rejected, by kind. */
   framesRejected: Counter<{ kind: FrameRejectKind }>;
   /** `retell_connections_refused_total{reason}`: connections refused, by reason. */
@@ -247,6 +256,18 @@ export function createServerMetrics(): ServerMetrics {
           first_token_timeout: true,
           stall: true,
           stream: true,
+        }),
+      },
+    }),
+    modelRequests: registry.counter({
+      name: "retell_model_requests_total",
+      help: "Model requests, by the model's role and how they ended.",
+      labels: {
+        role: allOf<ModelRole>({ primary: true, fallback: true }),
+        outcome: allOf<ModelRequestOutcome>({
+          ok: true,
+          failed: true,
+          cancelled: true,
         }),
       },
     }),

@@ -97,6 +97,8 @@ export {
 export type {
   CallContext,
   ModelErrorKind,
+  ModelRequestOutcome,
+  ModelRole,
   Reply,
   Responder,
   ResponderOptions,
@@ -109,6 +111,7 @@ export {
   createLlmResponder,
   DEFAULT_AGENT_PROMPT,
   DEFAULT_REMINDER_INSTRUCTION,
+  type LlmFallbackOptions,
   type LlmResponderOptions,
 } from "./responders/llm.ts";
 export {

@@ -229,6 +229,8 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
         signal,
         mark,
         countModelError: (kind) => options.metrics.modelErrors.inc({ kind }),
+        countModelRequest: (role, outcome) =>
+          options.metrics.modelRequests.inc({ role, outcome }),
       }),
       stopped,
     ]);

@@ -111,6 +111,12 @@ export interface LlmConfig {
   baseUrl: string;
   /** `OPENAI_MODEL`: the model name. */
   model: string;
+  /** `OPENAI_FALLBACK_MODEL`: the model asked when the primary fails before speaking; undefined for none. */
+  fallbackModel: string | undefined;
+  /** `OPENAI_FALLBACK_BASE_URL`: the fallback's base URL; undefined for `OPENAI_BASE_URL`. */
+  fallbackBaseUrl: string | undefined;
+  /** `OPENAI_FALLBACK_API_KEY`: the fallback's key; undefined for `OPENAI_API_KEY`; never logged. */
+  fallbackApiKey: string | undefined;
   /** `AGENT_PROMPT` or the contents of `AGENT_PROMPT_FILE`; undefined for the built-in prompt. */
   prompt: string | undefined;
   /** `BEGIN_MESSAGE`: the greeting; empty lets the caller speak first. */
@@ -486,6 +492,34 @@ export const SETTINGS = {
     requiredFor: "llm",
     description:
       "Model name, such as `gpt-4o-mini` or `llama3.2`. Required with `RESPONDER=llm`.",
+  }),
+  OPENAI_FALLBACK_MODEL: setting({
+    key: "llm.fallbackModel",
+    scope: "agent",
+    schema: optional(z.string()),
+    default: "",
+    description:
+      "Model asked at once, for the same turn, when `OPENAI_MODEL` errors or sends no first token within `LLM_FIRST_TOKEN_TIMEOUT_MS` before anything was spoken; only when both fail is the apology spoken. Empty: no fallback.",
+  }),
+  OPENAI_FALLBACK_BASE_URL: setting({
+    key: "llm.fallbackBaseUrl",
+    scope: "agent",
+    schema: optional(z.url({
+      protocol: /^https?$/,
+      error: "must be an http or https URL",
+    })),
+    default: "",
+    description:
+      "Base URL of the fallback model's API. Empty uses `OPENAI_BASE_URL`.",
+  }),
+  OPENAI_FALLBACK_API_KEY: setting({
+    key: "llm.fallbackApiKey",
+    scope: "agent",
+    schema: optional(z.string()),
+    default: "",
+    secret: true,
+    description:
+      "API key of the fallback model's provider. Empty uses `OPENAI_API_KEY`. Never logged.",
   }),
   AGENT_PROMPT: setting({
     key: "llm.prompt",

@@ -64,6 +64,11 @@ export function createResponderFromConfig(
         apiKey: config.llm.apiKey,
         baseUrl: config.llm.baseUrl,
         model: config.llm.model,
+        fallback: config.llm.fallbackModel === undefined ? undefined : {
+          model: config.llm.fallbackModel,
+          baseUrl: config.llm.fallbackBaseUrl,
+          apiKey: config.llm.fallbackApiKey,
+        },
         log,
         ...(config.llm.prompt !== undefined && { prompt: config.llm.prompt }),
         beginMessage: config.llm.beginMessage,

@@ -12,7 +12,10 @@ import {
   type ChatToolCall,
   toChatMessages,
 } from "../llm/messages.ts";
-import { streamRound } from "../llm/model_round.ts";
+import {
+  type ModelEndpoint,
+  streamRoundWithFallback,
+} from "../llm/fallback_model.ts";
 import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
 import { createToolbox } from "../llm/toolbox.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
@@ -44,6 +47,12 @@ export interface LlmResponderOptions {
   baseUrl?: string;
   /** Model name. */
   model: string;
+  /**
+   * A second model, asked at once for the same turn when `model` fails
+   * (HTTP or network error, no first token in time, a broken stream) before
+   * anything was spoken. Its base URL and key default to the primary's.
+   */
+  fallback?: LlmFallbackOptions | undefined;
   /** Where log lines go. */
   log: Logger;
   /**
@@ -101,6 +110,16 @@ export interface LlmResponderOptions {
   reminderInstruction?: string;
 }
 
+/** The fallback model of {@linkcode LlmResponderOptions.fallback}. */
+export interface LlmFallbackOptions {
+  /** Model name. */
+  model: string;
+  /** Base URL of its API; the primary's when left out. */
+  baseUrl?: string | undefined;
+  /** Its provider's key; the primary's when left out. Never logged. */
+  apiKey?: string | undefined;
+}
+
 /**
  * Creates the responder that answers with an OpenAI-compatible chat model.
  *
@@ -135,15 +154,13 @@ export interface LlmResponderOptions {
  */
 export function createLlmResponder(options: LlmResponderOptions): Responder {
   const { log, model } = options;
-  const client = new OpenAI({
-    apiKey: options.apiKey,
-    baseURL: options.baseUrl ?? "https://api.openai.com/v1",
-    // On a phone call a quick apology beats a silent retry.
-    maxRetries: 0,
-    organization: null,
-    project: null,
-    fetch: compactFetch,
-  });
+  const baseUrl = options.baseUrl ?? "https://api.openai.com/v1";
+  const primary = modelEndpoint(model, baseUrl, options.apiKey);
+  const fallback = options.fallback === undefined ? undefined : modelEndpoint(
+    options.fallback.model,
+    options.fallback.baseUrl ?? baseUrl,
+    options.fallback.apiKey ?? options.apiKey,
+  );
   const prompt = options.prompt ?? DEFAULT_AGENT_PROMPT;
   const beginMessage = options.beginMessage ??
     "Hello! How can I help you today?";
@@ -170,7 +187,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
     begin: (call) => fillTemplate(beginMessage, variablesOf(call)),
     async *respond(
       turn,
-      { signal, mark, countModelError },
+      { signal, mark, countModelError, countModelRequest },
     ): AsyncGenerator<ResponsePart> {
       const { call } = turn;
       const messages: ChatMessage[] = toChatMessages({
@@ -197,8 +214,10 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       for (let round = 0; round <= maxToolRounds; round++) {
         if (signal.aborted) return;
         const offerTools = round < maxToolRounds;
-        const result = yield* streamRound({
-          client,
+        const result = yield* streamRoundWithFallback({
+          primary,
+          fallback,
+          countModelRequest,
           body: {
             model,
             messages,
@@ -221,7 +240,6 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           log,
           callId: call.callId,
           responseId: turn.responseId,
-          apiKey: options.apiKey,
         });
         if (result === undefined) return;
 
@@ -320,6 +338,24 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       }
     },
   };
+}
+
+/** A client for one model. */
+function modelEndpoint(
+  model: string,
+  baseUrl: string,
+  apiKey: string,
+): ModelEndpoint {
+  const client = new OpenAI({
+    apiKey,
+    baseURL: baseUrl,
+    // On a phone call a quick apology beats a silent retry.
+    maxRetries: 0,
+    organization: null,
+    project: null,
+    fetch: compactFetch,
+  });
+  return { client, model, apiKey };
 }
 
 /** Whether two spoken pieces need a space between them. */
