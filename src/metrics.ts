@@ -97,6 +97,11 @@ export interface ServerMetrics {
   supersededResponses: Counter;
   /** `retell_turn_first_frame_seconds{kind}`: request to first response frame. */
   firstFrameSeconds: Histogram<{ kind: TurnKind }>;
+  /**
+   * `retell_turn_first_sentence_seconds{kind}`: request to the first frame
+   * after which a whole sentence was sent (or the complete frame).
+   */
+  firstSentenceSeconds: Histogram<{ kind: TurnKind }>;
   /** `retell_turn_complete_seconds{kind}`: request to the `content_complete` frame. */
   completeSeconds: Histogram<{ kind: TurnKind }>;
   /**
@@ -234,6 +239,12 @@ export function createServerMetrics(): ServerMetrics {
       help: "Time from a request to the first response frame sent.",
       labels: kind,
       buckets: LATENCY_BUCKETS,
+    }),
+    firstSentenceSeconds: registry.histogram({
+      name: "retell_turn_first_sentence_seconds",
+      help: "Time from a request to the first frame that ends a sentence.",
+      labels: kind,
+      buckets: COMPLETE_BUCKETS,
     }),
     completeSeconds: registry.histogram({
       name: "retell_turn_complete_seconds",
