@@ -527,7 +527,7 @@ export const SETTINGS = {
     schema: optional(z.string()),
     default: "",
     description:
-      "System prompt. `{{name}}` placeholders are filled from the call's dynamic variables. Empty uses a built-in prompt for short spoken answers.",
+      "System prompt. `{{name}}` placeholders are filled from the call's dynamic variables (`{{name|default}}` supplies a default; one left unfilled is removed and logged). Empty uses a built-in prompt for short spoken answers.",
   }),
   AGENT_PROMPT_FILE: setting({
     key: undefined,
@@ -544,7 +544,7 @@ export const SETTINGS = {
     default: "Hello! How can I help you today?",
     emptyIsValue: true,
     description:
-      "The `llm` agent's greeting, with `{{name}}` placeholders. Set it empty to let the caller speak first.",
+      "The `llm` agent's greeting, with `{{name}}` and `{{name|default}}` placeholders (one left unfilled is removed, never spoken). Set it empty to let the caller speak first.",
   }),
   LLM_TEMPERATURE: setting({
     key: "llm.temperature",

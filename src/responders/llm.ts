@@ -16,7 +16,8 @@ import {
   type ModelEndpoint,
   streamRoundWithFallback,
 } from "../llm/fallback_model.ts";
-import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
+import { createCallTemplateFiller } from "../llm/call_template.ts";
+import { hasPlaceholders } from "../llm/template.ts";
 import { createToolbox } from "../llm/toolbox.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import type { Logger } from "../log.ts";
@@ -56,7 +57,9 @@ export interface LlmResponderOptions {
   /** Where log lines go. */
   log: Logger;
   /**
-   * System prompt; `{{name}}` placeholders are filled from the call's dynamic variables.
+   * System prompt; `{{name}}` and `{{name|default}}` placeholders are
+   * filled from the call's dynamic variables, and one left unfilled is
+   * removed (logged once per call as `placeholder_unfilled`).
    *
    * @default {DEFAULT_AGENT_PROMPT}
    */
@@ -178,20 +181,18 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
     waitMs: options.toolWaitMs ?? 10_000,
   });
 
-  function variablesOf(call: CallContext) {
-    return call.details?.retell_llm_dynamic_variables;
-  }
+  const fill = createCallTemplateFiller(log);
 
   return {
     beginAfterCallDetails: hasPlaceholders(beginMessage),
-    begin: (call) => fillTemplate(beginMessage, variablesOf(call)),
+    begin: (call) => fill(beginMessage, call),
     async *respond(
       turn,
       { signal, mark, countModelError, countModelRequest },
     ): AsyncGenerator<ResponsePart> {
       const { call } = turn;
       const messages: ChatMessage[] = toChatMessages({
-        prompt: fillTemplate(prompt, variablesOf(call)),
+        prompt: fill(prompt, call),
         transcript: turn.transcript,
         reminderInstruction: turn.kind === "reminder"
           ? reminderInstruction
