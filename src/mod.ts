@@ -106,6 +106,13 @@ export type {
   ResponsePart,
   Turn,
 } from "./responder.ts";
+export {
+  createDemoResponder,
+  DEMO_ANSWER,
+  DEMO_GREETING,
+  DEMO_REMINDER,
+  type DemoResponderOptions,
+} from "./responders/demo.ts";
 export { createDummyResponder } from "./responders/dummy.ts";
 export {
   createLlmResponder,

@@ -28,7 +28,7 @@ const MIN_METRICS_TOKEN_LENGTH = 16;
 const MIN_WS_SECRET_LENGTH = 16;
 
 /** Names accepted by `RESPONDER`. */
-export const RESPONDER_NAMES = ["dummy", "llm"] as const;
+export const RESPONDER_NAMES = ["dummy", "llm", "demo"] as const;
 
 /** A responder that can be chosen with `RESPONDER`. */
 export type ResponderName = typeof RESPONDER_NAMES[number];
@@ -283,7 +283,7 @@ export const SETTINGS = {
     schema: oneOf(RESPONDER_NAMES),
     default: "dummy",
     description:
-      "Who answers calls: `dummy` (fixed replies, no model) or `llm` (an OpenAI-compatible chat model, set with the `OPENAI_` and `LLM_` variables).",
+      "Who answers calls: `dummy` (fixed replies, no model), `demo` (streams word by word at speaking pace and echoes the caller, no model: try interruptions in the simulator) or `llm` (an OpenAI-compatible chat model, set with the `OPENAI_` and `LLM_` variables).",
   }),
   LOG_LEVEL: setting({
     key: "logLevel",
@@ -527,7 +527,7 @@ export const SETTINGS = {
     schema: optional(z.string()),
     default: "",
     description:
-      "System prompt. `{{name}}` placeholders are filled from the call's dynamic variables (`{{name|default}}` supplies a default; one left unfilled is removed and logged). Empty uses a built-in prompt for short spoken answers.",
+      "System prompt. `{{name}}` placeholders are filled from the call's dynamic variables (a default may follow the name after a bar, see docs/model.md; one left unfilled is removed and logged). Empty uses a built-in prompt for short spoken answers.",
   }),
   AGENT_PROMPT_FILE: setting({
     key: undefined,
@@ -544,7 +544,7 @@ export const SETTINGS = {
     default: "Hello! How can I help you today?",
     emptyIsValue: true,
     description:
-      "The `llm` agent's greeting, with `{{name}}` and `{{name|default}}` placeholders (one left unfilled is removed, never spoken). Set it empty to let the caller speak first.",
+      "The `llm` agent's greeting, with `{{name}}` placeholders, which may carry a default (docs/model.md); one left unfilled is removed, never spoken. Set it empty to let the caller speak first.",
   }),
   LLM_TEMPERATURE: setting({
     key: "llm.temperature",
