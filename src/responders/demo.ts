@@ -11,16 +11,17 @@ import type { Logger } from "../log.ts";
 import type { Responder, ResponsePart } from "../responder.ts";
 
 /** The demo agent's greeting; `{{customer_name|there}}` shows a placeholder default. */
-export const DEMO_GREETING =
+export const DEMO_GREETING: string =
   "Hi {{customer_name|there}}! This is the demo agent. Say anything, and talk over me whenever you like.";
 
 /** What the demo agent says after echoing the caller. */
-export const DEMO_ANSWER =
+export const DEMO_ANSWER: string =
   "I am the demo agent, and I speak one word at a time, at about the pace of speech. " +
   "Interrupt me at any point and I stop at once. Stay quiet and I will check on you.";
 
 /** What the demo agent says when Retell asks for a reminder. */
-export const DEMO_REMINDER = "Are you still there? Say anything at all.";
+export const DEMO_REMINDER: string =
+  "Are you still there? Say anything at all.";
 
 /** Words of the caller's last line that the demo agent repeats. */
 const ECHO_WORDS = 12;

@@ -21,7 +21,7 @@ import { hasPlaceholders } from "../llm/template.ts";
 import { createToolbox } from "../llm/toolbox.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import type { Logger } from "../log.ts";
-import type { CallContext, Responder, ResponsePart } from "../responder.ts";
+import type { Responder, ResponsePart } from "../responder.ts";
 
 /** The system prompt used when none is configured. */
 export const DEFAULT_AGENT_PROMPT: string =
