@@ -36,6 +36,11 @@ export interface CallSummary {
    */
   firstFrame: LatencySummary | undefined;
   /**
+   * Request to the first frame that ends a sentence, over the same turns;
+   * undefined when none sent one.
+   */
+  firstSentence: LatencySummary | undefined;
+  /**
    * Request to the model's first token over the same turns, where the
    * responder marked one (the LLM responder does); undefined when none did.
    */
@@ -52,7 +57,11 @@ export interface CallTally {
     rejectedFrames: number;
   };
   /** The call's latencies; the begin message is left out. */
-  readonly latencies: { firstFrame: LatencySample; firstToken: LatencySample };
+  readonly latencies: {
+    firstFrame: LatencySample;
+    firstSentence: LatencySample;
+    firstToken: LatencySample;
+  };
   /** The call's summary, timed from the tally's creation to now. */
   summarize(closeCode: number): CallSummary;
 }
@@ -68,6 +77,7 @@ export function createCallTally(callId: string): CallTally {
   const counts = { turns: 0, superseded: 0, errors: 0, rejectedFrames: 0 };
   const latencies = {
     firstFrame: createLatencySample(),
+    firstSentence: createLatencySample(),
     firstToken: createLatencySample(),
   };
   return {
@@ -80,6 +90,7 @@ export function createCallTally(callId: string): CallTally {
         ...counts,
         closeCode,
         firstFrame: latencies.firstFrame.summary(),
+        firstSentence: latencies.firstSentence.summary(),
         firstToken: latencies.firstToken.summary(),
       };
     },
@@ -94,7 +105,7 @@ export function endReasonOf(code: number): CallEndReason {
 
 /** Writes the call's summary line. */
 export function logCallEnded(log: Logger, summary: CallSummary): void {
-  const { firstFrame, firstToken } = summary;
+  const { firstFrame, firstSentence, firstToken } = summary;
   log.info("call_ended", {
     call_id: summary.callId,
     duration_ms: summary.durationMs,
@@ -106,6 +117,10 @@ export function logCallEnded(log: Logger, summary: CallSummary): void {
     ...firstFrame && {
       first_frame_p50_ms: firstFrame.p50Ms,
       first_frame_max_ms: firstFrame.maxMs,
+    },
+    ...firstSentence && {
+      first_sentence_p50_ms: firstSentence.p50Ms,
+      first_sentence_max_ms: firstSentence.maxMs,
     },
     ...firstToken && {
       first_token_p50_ms: firstToken.p50Ms,

@@ -9,7 +9,11 @@ import type {
   ReminderRequiredRequest,
   ResponseRequiredRequest,
 } from "./protocol/inbound.ts";
-import type { ModelErrorKind } from "./responder.ts";
+import type {
+  ModelErrorKind,
+  ModelRequestOutcome,
+  ModelRole,
+} from "./responder.ts";
 import {
   type Counter,
   createMetricRegistry,
@@ -93,6 +97,11 @@ export interface ServerMetrics {
   supersededResponses: Counter;
   /** `retell_turn_first_frame_seconds{kind}`: request to first response frame. */
   firstFrameSeconds: Histogram<{ kind: TurnKind }>;
+  /**
+   * `retell_turn_first_sentence_seconds{kind}`: request to the first frame
+   * after which a whole sentence was sent (or the complete frame).
+   */
+  firstSentenceSeconds: Histogram<{ kind: TurnKind }>;
   /** `retell_turn_complete_seconds{kind}`: request to the `content_complete` frame. */
   completeSeconds: Histogram<{ kind: TurnKind }>;
   /**
@@ -102,6 +111,11 @@ export interface ServerMetrics {
   firstTokenSeconds: Histogram;
   /** `retell_model_errors_total{kind}`: failed model requests, by kind. */
   modelErrors: Counter<{ kind: ModelErrorKind }>;
+  /**
+   * `retell_model_requests_total{role,outcome}`: model requests by the
+   * model's role (`primary`, `fallback`) and how they ended.
+   */
+  modelRequests: Counter<{ role: ModelRole; outcome: ModelRequestOutcome }>;
   /** `retell_frames_rejected_total{kind}`: inbound frames rejected, by kind. */
   framesRejected: Counter<{ kind: FrameRejectKind }>;
   /** `retell_connections_refused_total{reason}`: connections refused, by reason. */
@@ -226,6 +240,12 @@ export function createServerMetrics(): ServerMetrics {
       labels: kind,
       buckets: LATENCY_BUCKETS,
     }),
+    firstSentenceSeconds: registry.histogram({
+      name: "retell_turn_first_sentence_seconds",
+      help: "Time from a request to the first frame that ends a sentence.",
+      labels: kind,
+      buckets: COMPLETE_BUCKETS,
+    }),
     completeSeconds: registry.histogram({
       name: "retell_turn_complete_seconds",
       help: "Time from a request to its content_complete frame.",
@@ -247,6 +267,18 @@ export function createServerMetrics(): ServerMetrics {
           first_token_timeout: true,
           stall: true,
           stream: true,
+        }),
+      },
+    }),
+    modelRequests: registry.counter({
+      name: "retell_model_requests_total",
+      help: "Model requests, by the model's role and how they ended.",
+      labels: {
+        role: allOf<ModelRole>({ primary: true, fallback: true }),
+        outcome: allOf<ModelRequestOutcome>({
+          ok: true,
+          failed: true,
+          cancelled: true,
         }),
       },
     }),

@@ -104,6 +104,8 @@ export type {
   InterruptOutcome,
   InterruptReply,
   ModelErrorKind,
+  ModelRequestOutcome,
+  ModelRole,
   Reply,
   Responder,
   ResponderOptions,
@@ -111,11 +113,19 @@ export type {
   ResponsePart,
   Turn,
 } from "./responder.ts";
+export {
+  createDemoResponder,
+  DEMO_ANSWER,
+  DEMO_GREETING,
+  DEMO_REMINDER,
+  type DemoResponderOptions,
+} from "./responders/demo.ts";
 export { createDummyResponder } from "./responders/dummy.ts";
 export {
   createLlmResponder,
   DEFAULT_AGENT_PROMPT,
   DEFAULT_REMINDER_INSTRUCTION,
+  type LlmFallbackOptions,
   type LlmResponderOptions,
 } from "./responders/llm.ts";
 export {

@@ -8,6 +8,7 @@
  * @module
  */
 import { createWatchdog } from "./watchdog.ts";
+import { createFirstSentenceWatch } from "./first_sentence.ts";
 import { describeError, type Logger } from "./log.ts";
 import type { ServerMetrics, TurnKind, TurnOutcome } from "./metrics.ts";
 import {
@@ -152,6 +153,7 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   let held: ResponseActions = {};
   // The last character sent, so a fallback after partial text gets a space.
   let lastChar = "";
+  const firstSentence = createFirstSentenceWatch();
   let iterator: AsyncIterator<ResponsePart> | undefined;
   let outcome: TurnOutcome = "completed";
   let failure: string | undefined;
@@ -177,6 +179,7 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     pending = {};
     if (content !== "") lastChar = content.at(-1)!;
     mark("first_frame");
+    if (firstSentence(content, complete)) mark("first_sentence");
     if (complete) completeMs = elapsed(receivedAt);
   }
 
@@ -232,6 +235,8 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
         signal,
         mark,
         countModelError: (kind) => options.metrics.modelErrors.inc({ kind }),
+        countModelRequest: (role, outcome) =>
+          options.metrics.modelRequests.inc({ role, outcome }),
       }),
       stopped,
     ]);
@@ -304,6 +309,10 @@ function tellMetrics(
   }
   if (completeMs !== undefined) {
     metrics.completeSeconds.observe({ kind }, completeMs / 1000);
+  }
+  const firstSentenceMs = marks.first_sentence_ms;
+  if (firstSentenceMs !== undefined) {
+    metrics.firstSentenceSeconds.observe({ kind }, firstSentenceMs / 1000);
   }
   const firstTokenMs = marks.first_token_ms;
   if (firstTokenMs !== undefined) {

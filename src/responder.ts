@@ -181,7 +181,22 @@ export interface ResponderOptions {
    * the server always passes it.
    */
   readonly countModelError?: (kind: ModelErrorKind) => void;
+  /**
+   * Counts a model request in `retell_model_requests_total{role,outcome}`:
+   * `primary` for the configured model, `fallback` for the one asked after
+   * the primary failed before speaking. The server always passes it.
+   */
+  readonly countModelRequest?: (
+    role: ModelRole,
+    outcome: ModelRequestOutcome,
+  ) => void;
 }
+
+/** Which model a request went to, as {@linkcode ResponderOptions.countModelRequest} is told. */
+export type ModelRole = "primary" | "fallback";
+
+/** How a model request ended: answered, failed, or cancelled with its turn. */
+export type ModelRequestOutcome = "ok" | "failed" | "cancelled";
 
 /**
  * Something a reply does besides speaking. Hang-up, transfer and digits ride

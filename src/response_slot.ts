@@ -33,7 +33,11 @@ export interface ResponseSlotOptions {
   /** The call's counters of superseded and failed responses. */
   counts: { superseded: number; errors: number };
   /** The call's latencies, for its summary; the begin message is left out. */
-  latencies: { firstFrame: LatencySample; firstToken: LatencySample };
+  latencies: {
+    firstFrame: LatencySample;
+    firstSentence: LatencySample;
+    firstToken: LatencySample;
+  };
   /** Told about each run. */
   metrics: ServerMetrics;
   /** The call's span, parent of each run's. */
@@ -115,6 +119,9 @@ export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
     if (kind !== "begin") {
       if (marks.first_frame_ms !== undefined) {
         latencies.firstFrame.add(marks.first_frame_ms);
+      }
+      if (marks.first_sentence_ms !== undefined) {
+        latencies.firstSentence.add(marks.first_sentence_ms);
       }
       if (marks.first_token_ms !== undefined) {
         latencies.firstToken.add(marks.first_token_ms);

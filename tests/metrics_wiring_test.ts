@@ -295,6 +295,8 @@ Deno.test("call_ended carries the call's first-frame and first-token p50 and max
   );
   const firstFrames = turns.map((line) => line.first_frame_ms as number)
     .toSorted((a, b) => a - b);
+  const firstSentences = turns.map((line) => line.first_sentence_ms as number)
+    .toSorted((a, b) => a - b);
   const firstTokens = turns.flatMap((line) =>
     line.first_token_ms === undefined ? [] : [line.first_token_ms as number]
   ).toSorted((a, b) => a - b);
@@ -306,6 +308,10 @@ Deno.test("call_ended carries the call's first-frame and first-token p50 and max
       p50Ms: firstFrames[1],
       maxMs: firstFrames[3],
     });
+    assert.deepStrictEqual(summary.firstSentence, {
+      p50Ms: firstSentences[1],
+      maxMs: firstSentences[3],
+    });
     assert.deepStrictEqual(summary.firstToken, {
       p50Ms: firstTokens[1],
       maxMs: firstTokens[2],
@@ -316,6 +322,8 @@ Deno.test("call_ended carries the call's first-frame and first-token p50 and max
     const [line] = logs.events("call_ended");
     assert.equal(line?.first_frame_p50_ms, firstFrames[1]);
     assert.equal(line?.first_frame_max_ms, firstFrames[3]);
+    assert.equal(line?.first_sentence_p50_ms, firstSentences[1]);
+    assert.equal(line?.first_sentence_max_ms, firstSentences[3]);
     assert.equal(line?.first_token_p50_ms, firstTokens[1]);
     assert.equal(line?.first_token_max_ms, firstTokens[2]);
     assert.equal(line?.errors, 1);

@@ -103,7 +103,10 @@ Deno.test("runReply() sends a whole-string reply as one complete frame", async (
   const result = await run.finished();
   assert.deepStrictEqual(run.sent, [done(4, "Hello there.")]);
   assert.equal(result.outcome, "completed");
-  assert.deepStrictEqual(Object.keys(result.marks), ["first_frame_ms"]);
+  assert.deepStrictEqual(Object.keys(result.marks), [
+    "first_frame_ms",
+    "first_sentence_ms",
+  ]);
   assert.deepStrictEqual(turnFinished(run.logs), {
     level: "info",
     event: "turn_finished",
@@ -111,6 +114,7 @@ Deno.test("runReply() sends a whole-string reply as one complete frame", async (
     response_id: 4,
     outcome: "completed",
     first_frame_ms: result.marks.first_frame_ms,
+    first_sentence_ms: result.marks.first_sentence_ms,
     total_ms: result.totalMs,
   });
 });
@@ -161,6 +165,59 @@ Deno.test("runReply() records the responder's marks, the first of each name", as
     JSON.stringify(result),
   );
   assert.equal(turnFinished(run.logs).first_token_ms, firstToken);
+});
+
+Deno.test("runReply() marks the first frame that ends a sentence", async (t) => {
+  await t.step(
+    "the frame whose accumulated text ends a sentence, quotes allowed",
+    async () => {
+      const release = gate();
+      const run = start(async function* (): AsyncGenerator<ResponsePart> {
+        yield "She said ";
+        yield '"fine.';
+        await release.promise;
+        yield '" ';
+        yield "More.";
+      });
+      await run.sentAtLeast(2);
+      release.resolve();
+      const result = await run.finished();
+      const { first_frame_ms: firstFrame, first_sentence_ms: firstSentence } =
+        result.marks;
+      assert.ok(firstSentence! >= firstFrame!, JSON.stringify(result.marks));
+      assert.equal(turnFinished(run.logs).first_sentence_ms, firstSentence);
+      assert.equal(
+        sampleOf(
+          run.metrics.render(),
+          'retell_turn_first_sentence_seconds_count{kind="response_required"}',
+        ),
+        1,
+      );
+    },
+  );
+
+  await t.step("a complete frame counts when no sentence ended", async () => {
+    const release = gate();
+    const run = start(async function* (): AsyncGenerator<ResponsePart> {
+      yield "Hmm";
+      await release.promise;
+    });
+    await run.sentAtLeast(1);
+    release.resolve();
+    const result = await run.finished();
+    assert.ok(
+      result.marks.first_sentence_ms! >= result.marks.first_frame_ms!,
+      JSON.stringify(result.marks),
+    );
+  });
+
+  await t.step("no mark when nothing was spoken", async () => {
+    const run = start(async function* (): AsyncGenerator<ResponsePart> {
+      yield { type: "end_call" };
+    });
+    const result = await run.finished();
+    assert.equal(result.marks.first_sentence_ms, undefined);
+  });
 });
 
 Deno.test("runReply() puts actions on the next response frame", async (t) => {

@@ -157,7 +157,7 @@ Deno.test("a real call exports call, turn and tool run spans when OTEL_DENO=true
   assert.equal(typeof answered["retell.turn.first_token_ms"], "number");
   assert.deepEqual(
     answer.events.map((event) => event.name).sort(),
-    ["first_frame", "first_token"],
+    ["first_frame", "first_sentence", "first_token"],
   );
 
   assert.equal(tool.parentSpanId, answer.spanId);

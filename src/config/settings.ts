@@ -28,7 +28,7 @@ const MIN_METRICS_TOKEN_LENGTH = 16;
 const MIN_WS_SECRET_LENGTH = 16;
 
 /** Names accepted by `RESPONDER`. */
-export const RESPONDER_NAMES = ["dummy", "llm"] as const;
+export const RESPONDER_NAMES = ["dummy", "llm", "demo"] as const;
 
 /** A responder that can be chosen with `RESPONDER`. */
 export type ResponderName = typeof RESPONDER_NAMES[number];
@@ -111,6 +111,12 @@ export interface LlmConfig {
   baseUrl: string;
   /** `OPENAI_MODEL`: the model name. */
   model: string;
+  /** `OPENAI_FALLBACK_MODEL`: the model asked when the primary fails before speaking; undefined for none. */
+  fallbackModel: string | undefined;
+  /** `OPENAI_FALLBACK_BASE_URL`: the fallback's base URL; undefined for `OPENAI_BASE_URL`. */
+  fallbackBaseUrl: string | undefined;
+  /** `OPENAI_FALLBACK_API_KEY`: the fallback's key; undefined for `OPENAI_API_KEY`; never logged. */
+  fallbackApiKey: string | undefined;
   /** `AGENT_PROMPT` or the contents of `AGENT_PROMPT_FILE`; undefined for the built-in prompt. */
   prompt: string | undefined;
   /** `BEGIN_MESSAGE`: the greeting; empty lets the caller speak first. */
@@ -279,7 +285,7 @@ export const SETTINGS = {
     schema: oneOf(RESPONDER_NAMES),
     default: "dummy",
     description:
-      "Who answers calls: `dummy` (fixed replies, no model) or `llm` (an OpenAI-compatible chat model, set with the `OPENAI_` and `LLM_` variables).",
+      "Who answers calls: `dummy` (fixed replies, no model), `demo` (streams word by word at speaking pace and echoes the caller, no model: try interruptions in the simulator) or `llm` (an OpenAI-compatible chat model, set with the `OPENAI_` and `LLM_` variables).",
   }),
   LOG_LEVEL: setting({
     key: "logLevel",
@@ -489,13 +495,41 @@ export const SETTINGS = {
     description:
       "Model name, such as `gpt-4o-mini` or `llama3.2`. Required with `RESPONDER=llm`.",
   }),
+  OPENAI_FALLBACK_MODEL: setting({
+    key: "llm.fallbackModel",
+    scope: "agent",
+    schema: optional(z.string()),
+    default: "",
+    description:
+      "Model asked at once, for the same turn, when `OPENAI_MODEL` errors or sends no first token within `LLM_FIRST_TOKEN_TIMEOUT_MS` before anything was spoken; only when both fail is the apology spoken. Empty: no fallback.",
+  }),
+  OPENAI_FALLBACK_BASE_URL: setting({
+    key: "llm.fallbackBaseUrl",
+    scope: "agent",
+    schema: optional(z.url({
+      protocol: /^https?$/,
+      error: "must be an http or https URL",
+    })),
+    default: "",
+    description:
+      "Base URL of the fallback model's API. Empty uses `OPENAI_BASE_URL`.",
+  }),
+  OPENAI_FALLBACK_API_KEY: setting({
+    key: "llm.fallbackApiKey",
+    scope: "agent",
+    schema: optional(z.string()),
+    default: "",
+    secret: true,
+    description:
+      "API key of the fallback model's provider. Empty uses `OPENAI_API_KEY`. Never logged.",
+  }),
   AGENT_PROMPT: setting({
     key: "llm.prompt",
     scope: "agent",
     schema: optional(z.string()),
     default: "",
     description:
-      "System prompt. `{{name}}` placeholders are filled from the call's dynamic variables. Empty uses a built-in prompt for short spoken answers.",
+      "System prompt. `{{name}}` placeholders are filled from the call's dynamic variables (a default may follow the name after a bar, see docs/model.md; one left unfilled is removed and logged). Empty uses a built-in prompt for short spoken answers.",
   }),
   AGENT_PROMPT_FILE: setting({
     key: undefined,
@@ -512,7 +546,7 @@ export const SETTINGS = {
     default: "Hello! How can I help you today?",
     emptyIsValue: true,
     description:
-      "The `llm` agent's greeting, with `{{name}}` placeholders. Set it empty to let the caller speak first.",
+      "The `llm` agent's greeting, with `{{name}}` placeholders, which may carry a default (docs/model.md); one left unfilled is removed, never spoken. Set it empty to let the caller speak first.",
   }),
   LLM_TEMPERATURE: setting({
     key: "llm.temperature",

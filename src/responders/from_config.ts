@@ -2,6 +2,7 @@ import type { Config } from "../config/settings.ts";
 import type { LlmTool } from "../llm/tools.ts";
 import type { Logger } from "../log.ts";
 import type { Responder } from "../responder.ts";
+import { createDemoResponder } from "./demo.ts";
 import { createDummyResponder } from "./dummy.ts";
 import { createLlmResponder } from "./llm.ts";
 
@@ -59,11 +60,18 @@ export function createResponderFromConfig(
   switch (config.responder) {
     case "dummy":
       return createDummyResponder();
+    case "demo":
+      return createDemoResponder({ log });
     case "llm":
       return createLlmResponder({
         apiKey: config.llm.apiKey,
         baseUrl: config.llm.baseUrl,
         model: config.llm.model,
+        fallback: config.llm.fallbackModel === undefined ? undefined : {
+          model: config.llm.fallbackModel,
+          baseUrl: config.llm.fallbackBaseUrl,
+          apiKey: config.llm.fallbackApiKey,
+        },
         log,
         ...(config.llm.prompt !== undefined && { prompt: config.llm.prompt }),
         beginMessage: config.llm.beginMessage,

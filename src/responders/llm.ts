@@ -12,12 +12,16 @@ import {
   type ChatToolCall,
   toChatMessages,
 } from "../llm/messages.ts";
-import { streamRound } from "../llm/model_round.ts";
-import { fillTemplate, hasPlaceholders } from "../llm/template.ts";
+import {
+  type ModelEndpoint,
+  streamRoundWithFallback,
+} from "../llm/fallback_model.ts";
+import { createCallTemplateFiller } from "../llm/call_template.ts";
+import { hasPlaceholders } from "../llm/template.ts";
 import { createToolbox } from "../llm/toolbox.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import type { Logger } from "../log.ts";
-import type { CallContext, Responder, ResponsePart } from "../responder.ts";
+import type { Responder, ResponsePart } from "../responder.ts";
 
 /** The system prompt used when none is configured. */
 export const DEFAULT_AGENT_PROMPT: string =
@@ -48,10 +52,18 @@ export interface LlmResponderOptions {
   baseUrl?: string;
   /** Model name. */
   model: string;
+  /**
+   * A second model, asked at once for the same turn when `model` fails
+   * (HTTP or network error, no first token in time, a broken stream) before
+   * anything was spoken. Its base URL and key default to the primary's.
+   */
+  fallback?: LlmFallbackOptions | undefined;
   /** Where log lines go. */
   log: Logger;
   /**
-   * System prompt; `{{name}}` placeholders are filled from the call's dynamic variables.
+   * System prompt; `{{name}}` and `{{name|default}}` placeholders are
+   * filled from the call's dynamic variables, and one left unfilled is
+   * removed (logged once per call as `placeholder_unfilled`).
    *
    * @default {DEFAULT_AGENT_PROMPT}
    */
@@ -121,6 +133,16 @@ export interface LlmResponderOptions {
   reminderInstruction?: string;
 }
 
+/** The fallback model of {@linkcode LlmResponderOptions.fallback}. */
+export interface LlmFallbackOptions {
+  /** Model name. */
+  model: string;
+  /** Base URL of its API; the primary's when left out. */
+  baseUrl?: string | undefined;
+  /** Its provider's key; the primary's when left out. Never logged. */
+  apiKey?: string | undefined;
+}
+
 /**
  * Creates the responder that answers with an OpenAI-compatible chat model.
  *
@@ -155,15 +177,13 @@ export interface LlmResponderOptions {
  */
 export function createLlmResponder(options: LlmResponderOptions): Responder {
   const { log, model } = options;
-  const client = new OpenAI({
-    apiKey: options.apiKey,
-    baseURL: options.baseUrl ?? "https://api.openai.com/v1",
-    // On a phone call a quick apology beats a silent retry.
-    maxRetries: 0,
-    organization: null,
-    project: null,
-    fetch: compactFetch,
-  });
+  const baseUrl = options.baseUrl ?? "https://api.openai.com/v1";
+  const primary = modelEndpoint(model, baseUrl, options.apiKey);
+  const fallback = options.fallback === undefined ? undefined : modelEndpoint(
+    options.fallback.model,
+    options.fallback.baseUrl ?? baseUrl,
+    options.fallback.apiKey ?? options.apiKey,
+  );
   const prompt = options.prompt ?? DEFAULT_AGENT_PROMPT;
   const beginMessage = options.beginMessage ??
     "Hello! How can I help you today?";
@@ -184,20 +204,18 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
     waitMs: options.toolWaitMs ?? 10_000,
   });
 
-  function variablesOf(call: CallContext) {
-    return call.details?.retell_llm_dynamic_variables;
-  }
+  const fill = createCallTemplateFiller(log);
 
   return {
     beginAfterCallDetails: hasPlaceholders(beginMessage),
-    begin: (call) => fillTemplate(beginMessage, variablesOf(call)),
+    begin: (call) => fill(beginMessage, call),
     async *respond(
       turn,
-      { signal, mark, countModelError },
+      { signal, mark, countModelError, countModelRequest },
     ): AsyncGenerator<ResponsePart> {
       const { call } = turn;
       const messages: ChatMessage[] = toChatMessages({
-        prompt: fillTemplate(prompt, variablesOf(call)),
+        prompt: fill(prompt, call),
         transcript: turn.transcript,
         reminderInstruction: turn.kind === "reminder"
           ? reminderInstruction
@@ -222,8 +240,10 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       for (let round = 0; round <= maxToolRounds; round++) {
         if (signal.aborted) return;
         const offerTools = round < maxToolRounds;
-        const result = yield* streamRound({
-          client,
+        const result = yield* streamRoundWithFallback({
+          primary,
+          fallback,
+          countModelRequest,
           body: {
             model,
             messages,
@@ -246,7 +266,6 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
           log,
           callId: call.callId,
           responseId: turn.responseId,
-          apiKey: options.apiKey,
         });
         if (result === undefined) return;
 
@@ -375,6 +394,24 @@ async function settlesWithin(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A client for one model. */
+function modelEndpoint(
+  model: string,
+  baseUrl: string,
+  apiKey: string,
+): ModelEndpoint {
+  const client = new OpenAI({
+    apiKey,
+    baseURL: baseUrl,
+    // On a phone call a quick apology beats a silent retry.
+    maxRetries: 0,
+    organization: null,
+    project: null,
+    fetch: compactFetch,
+  });
+  return { client, model, apiKey };
 }
 
 /** Whether two spoken pieces need a space between them. */

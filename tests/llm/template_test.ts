@@ -31,28 +31,75 @@ Deno.test("fillTemplate() fills a placeholder from the variables", async (t) => 
     );
   });
 
-  await t.step("an empty value fills with an empty string", () => {
+  await t.step("an empty value counts as none", () => {
     assert.equal(fillTemplate("[{{note}}]", { note: "" }), "[]");
   });
 });
 
-Deno.test("fillTemplate() keeps a placeholder when the variable is missing", async (t) => {
-  await t.step("kept exactly as written, spaces included", () => {
+Deno.test("fillTemplate() removes a placeholder without a value and tidies around it", async (t) => {
+  const cases: [string, string][] = [
+    ["Hi {{customer_name}}, {{ missing }}!", "Hi Dana!"],
+    ["Hi {{missing}}, welcome!", "Hi, welcome!"],
+    ["Hi {{missing}}!", "Hi!"],
+    ["{{missing}}, welcome!", "welcome!"],
+    ["{{missing}} Welcome.", "Welcome."],
+    ["Hi {{missing}} there.", "Hi there."],
+    ["Hi {{a}} {{b}}!", "Hi!"],
+    ["Call {{a}} {{b}} today", "Call today"],
+    ["Line one {{a}}\n{{b}}, line two", "Line one\nline two"],
+    ["[{{a}}]", "[]"],
+    ["{{a}}", ""],
+  ];
+  for (const [template, expected] of cases) {
+    await t.step(JSON.stringify(template), () => {
+      assert.equal(
+        fillTemplate(template, { customer_name: "Dana" }),
+        expected,
+      );
+    });
+  }
+
+  await t.step("an undefined map removes them too", () => {
+    assert.equal(fillTemplate("{{a}} and {{b}}", undefined), "and");
+  });
+
+  await t.step("tells onUnfilled each name left without a value", () => {
+    const names: string[] = [];
+    fillTemplate(
+      "{{a}} {{b|B}} {{c}} {{a}} {{d|}} {{e}}",
+      { e: "E", c: "" },
+      (name) => names.push(name),
+    );
+    assert.deepStrictEqual(names, ["a", "c", "a"]);
+  });
+});
+
+Deno.test("fillTemplate() uses a default when the value is missing or empty", async (t) => {
+  await t.step("missing", () => {
+    assert.equal(fillTemplate("Hi {{name|there}}!", {}), "Hi there!");
+  });
+  await t.step("empty", () => {
+    assert.equal(fillTemplate("Hi {{name|there}}!", { name: "" }), "Hi there!");
+  });
+  await t.step("spaces around the bar are trimmed", () => {
     assert.equal(
-      fillTemplate("Hi {{customer_name}}, {{ missing }}!", {
-        customer_name: "Dana",
-      }),
-      "Hi Dana, {{ missing }}!",
+      fillTemplate("Hi {{ name | dear caller }}!", undefined),
+      "Hi dear caller!",
     );
   });
-
-  await t.step("an empty map keeps every placeholder", () => {
-    assert.equal(fillTemplate("{{a}} and {{b}}", {}), "{{a}} and {{b}}");
+  await t.step("a value wins over the default", () => {
+    assert.equal(
+      fillTemplate("Hi {{name|there}}!", { name: "Dana" }),
+      "Hi Dana!",
+    );
   });
-
-  await t.step("an undefined map returns the text unchanged", () => {
-    const text = "Hi {{customer_name}}, {{ missing }}!";
-    assert.equal(fillTemplate(text, undefined), text);
+  await t.step("an empty default removes it quietly", () => {
+    const names: string[] = [];
+    assert.equal(
+      fillTemplate("Hi {{name|}}!", {}, (name) => names.push(name)),
+      "Hi!",
+    );
+    assert.deepStrictEqual(names, []);
   });
 });
 
@@ -106,8 +153,8 @@ Deno.test("fillTemplate() never fills a placeholder from Object.prototype", () =
     ]
   ) {
     const text = `[{{${name}}}] [{{ ${name} }}]`;
-    assert.equal(fillTemplate(text, {}), text, name);
-    assert.equal(fillTemplate(text, { other: "x" }), text, name);
+    assert.equal(fillTemplate(text, {}), "[] []", name);
+    assert.equal(fillTemplate(text, { other: "x" }), "[] []", name);
   }
 });
 
@@ -139,6 +186,7 @@ Deno.test("hasPlaceholders() tells whether text has a placeholder", async (t) =>
     assert.equal(hasPlaceholders("Hi {{name}}"), true);
     assert.equal(hasPlaceholders("Hi {{ name }}"), true);
     assert.equal(hasPlaceholders("{{a.b-c_1}}"), true);
+    assert.equal(hasPlaceholders("{{name|there}}"), true);
   });
 
   await t.step("false without one", () => {

@@ -115,7 +115,7 @@ Deno.test("llm responder streams the model's tokens as they arrive", async (t) =
       assert.equal(request.body.model, "test-model");
       assert.equal(request.body.stream, true);
       assert.deepStrictEqual(request.body.messages, [
-        { role: "system", content: "You help callers of {{clinic}}." },
+        { role: "system", content: "You help callers of." },
         { role: "assistant", content: "Hi." },
         { role: "user", content: "Can I come Tuesday?" },
       ]);
@@ -197,6 +197,55 @@ Deno.test("llm responder maps the call into the request", async (t) => {
       await llm[Symbol.asyncDispose]();
     },
   );
+});
+
+Deno.test("llm responder never speaks an unfilled placeholder and warns once per call", async (t) => {
+  const llm = startFakeLlm({ defaultScript: tokens("Sure.") });
+  const logs = captureLogs();
+  const responder = responderFor(llm, logs, {
+    beginMessage:
+      "Hi {{customer_name|there}}, {{clinic_greeting}}! How can I help?",
+  });
+  await using server = startTestServer({ responder }, logs);
+  await using retell = await connectAsRetell(server.url("call_unfilled"));
+  await retell.next();
+  retell.send({
+    interaction_type: "call_details",
+    call: { call_id: "call_unfilled", retell_llm_dynamic_variables: {} },
+  });
+
+  await t.step(
+    "the default fills in, the unfilled one is left out",
+    async () => {
+      assert.deepStrictEqual(
+        await retell.next(),
+        done(0, "Hi there! How can I help?"),
+      );
+    },
+  );
+
+  await t.step("the prompt is filled the same way on every turn", async () => {
+    for (const id of [1, 2]) {
+      retell.send(responseRequired(id));
+      await retell.untilComplete(id);
+      const { body } = await llm.waitForRequest(id - 1);
+      const messages = body.messages as Array<{ content: string }>;
+      assert.equal(messages[0]!.content, "You help callers of.");
+    }
+  });
+
+  await t.step("each name is logged once for the call", () => {
+    const lines = logs.events("placeholder_unfilled");
+    assert.deepStrictEqual(
+      lines.map((line) => [line.level, line.call_id, line.placeholder]),
+      [
+        ["warn", "call_unfilled", "clinic_greeting"],
+        ["warn", "call_unfilled", "clinic"],
+      ],
+    );
+  });
+  await retell.close();
+  await llm[Symbol.asyncDispose]();
 });
 
 Deno.test("llm responder cancels the model request when Retell moves on", async (t) => {
