@@ -55,10 +55,12 @@ export interface DemoResponderOptions {
  * import assert from "node:assert/strict";
  * import { createDemoResponder } from "./demo.ts";
  * import { createLogger } from "../log.ts";
+ * import type { CallContext } from "../responder.ts";
  *
  * const responder = createDemoResponder({ log: createLogger(), wordMs: 0 });
  * const signal = new AbortController().signal;
- * const call = { callId: "c1", details: undefined, signal };
+ * // The greeting reads only the call's details, so a bare call will do.
+ * const call = { callId: "c1", details: undefined, signal } as CallContext;
  * const words: string[] = [];
  * const reply = await responder.begin(call, { signal, mark: () => {} });
  * for await (const word of reply as AsyncIterable<string>) words.push(word);
