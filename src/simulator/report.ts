@@ -19,6 +19,7 @@ const VIOLATION_LABELS: Readonly<Record<Violation["code"], string>> = {
   binary_frame: "binary frame",
   config_not_first: "config not first",
   no_begin: "no begin message",
+  begin_repeated: "second greeting",
   stale_response: "stale response",
   after_complete: "content after completion",
   unrequested_response: "unrequested response",
