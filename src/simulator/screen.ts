@@ -354,7 +354,8 @@ function createInputLineCursor(io: ScreenIo): Cursor {
   let shown = false;
   let active = true;
   let draft = "";
-  const columns = () => Math.max(1, io.columns?.() ?? 80);
+  // A terminal of unknown size (0 columns) is taken as 80 wide.
+  const columns = () => io.columns?.() || 80;
 
   /** Erases the input line, leaving the cursor where output continues. */
   function hideInput(): string {

@@ -3,7 +3,8 @@
 /**
  * A small terminal of `columns` columns: it applies what the screen writes
  * (text with wrapping, CR, LF, erase line `ESC[2K`, cursor up `ESC[nA`,
- * cursor to column `ESC[nG`) and shows the rows as text, so a test reads
+ * cursor to column `ESC[nG`, erase below `ESC[J`, as Deno's progress line
+ * uses) and shows the rows as text, so a test reads
  * what a person would see.
  */
 export function virtualTerminal(columns = 80) {
@@ -29,8 +30,11 @@ export function virtualTerminal(columns = 80) {
       } else if (char !== undefined) put(char);
       else if (command === "K") rows[row] = [];
       else if (command === "A") row = Math.max(0, row - Number(count || 1));
-      else if (command === "G") column = Number(count || 1) - 1;
-      else throw new Error(`Cannot apply ESC[${count}${command}`);
+      else if (command === "G") column = Math.max(0, Number(count || 1) - 1);
+      else if (command === "J") {
+        rows[row] = rows[row]!.slice(0, column);
+        rows.length = row + 1;
+      } else throw new Error(`Cannot apply ESC[${count}${command}`);
     }
   }
   return {
