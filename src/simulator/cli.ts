@@ -174,6 +174,20 @@ export async function main(
     io.write(SIMULATOR_USAGE);
     return 0;
   }
+  if (flags.script !== undefined) {
+    const interactiveOnly = [
+      flags.noWait && "--no-wait",
+      flags.reconnectAfter !== undefined && "--reconnect-after",
+    ].filter((name) => name !== false);
+    if (interactiveOnly.length > 0) {
+      io.error(
+        `Cannot use ${
+          interactiveOnly.join(" and ")
+        } with --script: a scenario sets its own waits ("wait" on each step), and reconnects are for interactive and piped calls\nRun with --help for usage.\n`,
+      );
+      return 2;
+    }
+  }
   return flags.script === undefined
     ? await interactive(flags, io, options)
     : await scripted(flags, flags.script, io, options);

@@ -68,6 +68,8 @@ export function createScreen(io: ScreenIo): Screen {
     : createCursor(io);
   /** Whether the server's config asked Retell to reconnect dropped sockets. */
   let autoReconnect = false;
+  /** Whether a socket of this call opened before: the next is a reconnect. */
+  let reopened = false;
   /** The response whose words are streaming, if any. */
   let speaking: number | undefined;
   /** The `agent_interrupt` whose words are streaming, if any. */
@@ -156,7 +158,10 @@ export function createScreen(io: ScreenIo): Screen {
         interrupting = undefined;
         break;
     }
-    const text = describeEvent(event, autoReconnect);
+    const text = event.type === "open" && reopened
+      ? `Connected again to ${event.url}`
+      : describeEvent(event, autoReconnect);
+    if (event.type === "open") reopened = true;
     if (text !== undefined) cursor.line(text);
   }
 

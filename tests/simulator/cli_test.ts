@@ -130,6 +130,10 @@ Deno.test("main() explains itself and its arguments", async (t) => {
     [["--var", "novalue"], /^Cannot use --var .*"novalue"/],
     [["--script"], /^Cannot use --script: /],
     [["ws://a/x", "ws://b/y"], /^Cannot use 2 URLs: /],
+    [
+      ["--script", "a.json", "--reconnect-after", "1", "--no-wait"],
+      /^Cannot use --no-wait and --reconnect-after with --script: /,
+    ],
   ];
   for (const [args, message] of bad) {
     await t.step(`exits 2 on ${args.join(" ")}`, async () => {
@@ -691,7 +695,7 @@ Deno.test("main() --reconnect-after drops the socket and continues the call as R
     terminal.out.includes(
       "[socket dropped without a close frame (1006), as a network failure would]\n" +
         "[reconnecting as Retell does: same call id sim_reconnect]\n" +
-        `Connected to ${server.url("sim_reconnect")}\n`,
+        `Connected again to ${server.url("sim_reconnect")}\n`,
     ),
     terminal.out,
   );
