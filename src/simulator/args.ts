@@ -34,10 +34,18 @@ Options:
   --timeout-ms N    longest wait in ms for a reply (scripted mode: overrides
                     the scenario's timeout_ms; interactive: wait for the last
                     reply after input ends) (default 10000)
+  --no-wait         piped input: send each line as soon as it is read, without
+                    waiting for the greeting and the previous reply (barge-in)
+  --reconnect-after N
+                    after N caller turns, drop the socket without a close
+                    frame and reconnect with the same call id, as Retell does,
+                    checking that the call continues
   -h, --help        show this help
 
 Interactive: type what the caller says and press Enter. Typing while the agent
-speaks interrupts it. Ctrl-D hangs up.
+speaks interrupts it. Ctrl-D hangs up. Piped input (printf 'hi\nbye\n' | ...)
+is said one line per turn: each line waits for the greeting or the previous
+reply to complete.
 
 Exit status: 0 when the call ran (scripted: and passed); 1 scripted run with
 violations or failed expectations; 2 bad arguments, bad scenario file, or no
@@ -53,6 +61,8 @@ export interface SimulatorFlags {
   callId: string | undefined;
   reminderMs: number;
   timeoutMs: number | undefined;
+  noWait: boolean;
+  reconnectAfter: number | undefined;
   help: boolean;
 }
 
@@ -73,6 +83,8 @@ const OPTIONS = {
   "call-id": { type: "string" },
   "reminder-ms": { type: "string" },
   "timeout-ms": { type: "string" },
+  "no-wait": { type: "boolean" },
+  "reconnect-after": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies Record<string, ParseArgsOptionDescriptor>;
 
@@ -106,6 +118,8 @@ export function parseSimulatorArgs(
     callId: undefined,
     reminderMs: 10_000,
     timeoutMs: undefined,
+    noWait: false,
+    reconnectAfter: undefined,
     help: false,
   };
   const { tokens, positionals } = parseArgs({
@@ -155,6 +169,9 @@ function setFlag(
     case "json":
       flags.json = true;
       return undefined;
+    case "no-wait":
+      flags.noWait = true;
+      return undefined;
     case "script":
     case "call-id":
       if (value === undefined || value === "") {
@@ -176,21 +193,24 @@ function setFlag(
       return undefined;
     }
     case "reminder-ms":
-    case "timeout-ms": {
+    case "timeout-ms":
+    case "reconnect-after": {
       const number = Number(value);
       const min = name === "reminder-ms" ? 0 : 1;
       if (
         value === undefined || value.trim() === "" ||
         !Number.isSafeInteger(number) || number < min
       ) {
+        const unit = name === "reconnect-after" ? "turns" : "ms";
         return cannotUse(
           name,
-          `a whole number of ms${min === 0 ? "" : " above 0"}`,
+          `a whole number of ${unit}${min === 0 ? "" : " above 0"}`,
           value,
         );
       }
       if (name === "reminder-ms") flags.reminderMs = number;
-      else flags.timeoutMs = number;
+      else if (name === "timeout-ms") flags.timeoutMs = number;
+      else flags.reconnectAfter = number;
       return undefined;
     }
   }

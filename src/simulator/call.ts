@@ -63,6 +63,19 @@ export interface SimulatedCallOptions {
    * @default {{}}
    */
   variables?: Readonly<Record<string, string>>;
+  /**
+   * The call continues from an earlier socket that dropped, as when Retell
+   * reconnects (§5.7): give the same `callId`, and the transcript and the
+   * newest response id of the earlier socket. Requests carry on from that
+   * id and transcript, and the referee expects no begin message (one that
+   * comes is the violation `begin_repeated`).
+   */
+  resume?: {
+    /** The transcript so far. */
+    transcript: readonly Utterance[];
+    /** The newest response id requested on the earlier socket. */
+    latestResponseId: number;
+  };
   /** Receives every {@linkcode SimulatorEvent} as it happens. */
   onEvent?: (event: SimulatorEvent) => void;
   /** Deadlines of the protocol referee, and its grace for frames in flight. */
@@ -191,6 +204,8 @@ interface Driver {
   readonly openedAt: number;
   /** The transcript Retell would send: caller lines as said, agent text as spoken. */
   readonly transcript: Utterance[];
+  /** The newest response id of the earlier sockets of a resumed call, else 0. */
+  readonly resumedFrom: number;
   /** The agent utterance of each response still speaking. */
   readonly speaking: Map<number, Utterance>;
   /** The interrupt being spoken, and its utterance once it has text. */
@@ -239,7 +254,10 @@ export async function startSimulatedCall(
   const callId = options.callId ?? randomCallId();
   const url = buildCallUrl(options.url, callId);
   const socket = await openWebSocket(url, options.connectTimeoutMs ?? 7000);
-  const checker = createConformanceChecker(options.conformance);
+  const checker = createConformanceChecker({
+    ...options.conformance,
+    ...(options.resume !== undefined && { reconnected: true }),
+  });
   const call: Driver = {
     callId,
     variables: options.variables ?? {},
@@ -252,7 +270,10 @@ export async function startSimulatedCall(
     ),
     emit: options.onEvent ?? (() => {}),
     openedAt: performance.now(),
-    transcript: [],
+    transcript: options.resume === undefined
+      ? []
+      : options.resume.transcript.map((utterance) => ({ ...utterance })),
+    resumedFrom: options.resume?.latestResponseId ?? 0,
     speaking: new Map(),
     interrupt: { id: -1, utterance: undefined },
     closed: Promise.withResolvers<ClosedEvent>(),
@@ -285,7 +306,7 @@ export async function startSimulatedCall(
       return checker.violations;
     },
     get latestResponseId() {
-      return checker.latestResponseId;
+      return latestResponseId(call);
     },
     get isOpen() {
       return !call.isClosed && !call.closing && socket.isOpen;
@@ -307,6 +328,11 @@ export async function startSimulatedCall(
       await close(call);
     },
   };
+}
+
+/** The newest response id requested, on this socket or an earlier one of the call. */
+function latestResponseId(call: Driver): number {
+  return Math.max(call.checker.latestResponseId, call.resumedFrom);
 }
 
 /** Ms since the socket opened, to a tenth. */
@@ -334,7 +360,7 @@ function request(
       `Cannot ${kind === "reminder" ? "remind" : "say"}: the call has ended`,
     );
   }
-  const id = call.checker.latestResponseId + 1;
+  const id = latestResponseId(call) + 1;
   if (said !== undefined) sayLine(call, said);
   const superseded = send(call, {
     interaction_type: kind === "reminder"

@@ -18,7 +18,12 @@ import {
   SIMULATOR_USAGE,
   type SimulatorFlags,
 } from "./args.ts";
-import { SimulatorConnectError, startSimulatedCall } from "./call.ts";
+import {
+  type SimulatedCall,
+  SimulatorConnectError,
+  startSimulatedCall,
+} from "./call.ts";
+import { createKeyReader } from "./key_reader.ts";
 import type { SimulatorEvent } from "./simulator_event.ts";
 import type { ConformanceOptions } from "./conformance.ts";
 import {
@@ -43,6 +48,19 @@ export interface SimulatorIo {
    * @default {false}
    */
   readonly stdinIsTerminal?: boolean;
+  /**
+   * Puts a terminal's standard input in raw mode (keys arrive one by one,
+   * not echoed) or back; used only when `stdinIsTerminal` is true.
+   *
+   * @param on Whether raw mode is on.
+   */
+  setRaw?(on: boolean): void;
+  /**
+   * The terminal's width in columns.
+   *
+   * @default {() => 80}
+   */
+  columns?(): number;
   /**
    * Writes text to standard output, as is.
    *
@@ -89,6 +107,14 @@ export function denoIo(): SimulatorIo {
     },
     get stdinIsTerminal() {
       return Deno.stdin.isTerminal();
+    },
+    setRaw: (on) => Deno.stdin.setRaw(on),
+    columns() {
+      try {
+        return Deno.consoleSize().columns;
+      } catch {
+        return 80; // standard output is not a terminal
+      }
     },
     write: (text) => writeAll(Deno.stdout, encoder.encode(text)),
     error: (text) => writeAll(Deno.stderr, encoder.encode(text)),
@@ -147,6 +173,20 @@ export async function main(
   if (flags.help) {
     io.write(SIMULATOR_USAGE);
     return 0;
+  }
+  if (flags.script !== undefined) {
+    const interactiveOnly = [
+      flags.noWait && "--no-wait",
+      flags.reconnectAfter !== undefined && "--reconnect-after",
+    ].filter((name) => name !== false);
+    if (interactiveOnly.length > 0) {
+      io.error(
+        `Cannot use ${
+          interactiveOnly.join(" and ")
+        } with --script: a scenario sets its own waits ("wait" on each step), and reconnects are for interactive and piped calls\nRun with --help for usage.\n`,
+      );
+      return 2;
+    }
   }
   return flags.script === undefined
     ? await interactive(flags, io, options)
@@ -257,8 +297,22 @@ async function interactive(
 ): Promise<number> {
   const screen = flags.json ? undefined : createScreen(io);
   const timeoutMs = flags.timeoutMs ?? 10_000;
-  const input = createLineReader(io.stdin);
-  let call: Awaited<ReturnType<typeof startSimulatedCall>> | undefined;
+  // A terminal is read key by key, so the screen can keep the line being
+  // typed apart from the agent's words.
+  const raw = screen !== undefined && io.stdinIsTerminal === true &&
+    io.setRaw !== undefined;
+  const input = raw
+    ? createKeyReader(io.stdin, (draft) => screen.draft(draft))
+    : createLineReader(io.stdin);
+  // Piped lines are said one per turn, as a caller would.
+  const waitForReplies = io.stdinIsTerminal !== true && !flags.noWait;
+  let call: SimulatedCall | undefined;
+  /** Violations of the sockets dropped by --reconnect-after. */
+  let earlierViolations = 0;
+  /** Set while --reconnect-after replaces the socket. */
+  let reconnecting = false;
+  /** After a reconnect: the first reply on the new socket reports whether the call continued. */
+  let continuing = false;
   const reminders = createReminders(flags.reminderMs, () => {
     if (call === undefined || !call.isOpen) return false;
     if (call.response(call.latestResponseId)?.status !== "complete") {
@@ -277,6 +331,7 @@ async function interactive(
           event.responseId === (call?.latestResponseId ?? 0) &&
           event.action?.type !== "end_call"
         ) {
+          reportContinuation();
           screen?.prompt();
           reminders.arm();
         }
@@ -289,51 +344,119 @@ async function interactive(
         return;
       case "closed":
         reminders.stop();
-        void input.cancel();
+        if (!reconnecting) void input.cancel();
         return;
     }
   }
 
-  try {
-    call = await startSimulatedCall({
+  /** The first reply after a reconnect: did the call carry on cleanly? */
+  function reportContinuation(): void {
+    if (!continuing || call === undefined) return;
+    const count = call.violations.length;
+    continuing = false;
+    const text = count === 0
+      ? "[reconnect ok: the call continued on the new socket, no second greeting, no violation]"
+      : `[reconnect failed: ${formatViolationCount(count)} on the new socket]`;
+    if (flags.json) {
+      io.write(
+        `${
+          JSON.stringify({
+            type: "reconnect",
+            ok: count === 0,
+            violations: count,
+          })
+        }\n`,
+      );
+    } else screen?.line(text);
+  }
+
+  function start(resume?: SimulatedCall): Promise<SimulatedCall> {
+    return startSimulatedCall({
       url: flags.url,
       ...(flags.callId !== undefined && { callId: flags.callId }),
+      ...(resume !== undefined && {
+        callId: resume.callId,
+        resume: {
+          transcript: resume.transcript,
+          latestResponseId: resume.latestResponseId,
+        },
+      }),
       variables: flags.variables,
       onEvent,
       ...callOptions(options),
     });
+  }
+
+  /** Drops the socket without a close frame and reconnects as Retell does (§5.7). */
+  async function reconnect(old: SimulatedCall): Promise<SimulatedCall> {
+    reconnecting = true;
+    earlierViolations += old.violations.length;
+    await old.drop();
+    screen?.line(`[reconnecting as Retell does: same call id ${old.callId}]`);
+    try {
+      const next = await start(old);
+      continuing = true;
+      return next;
+    } finally {
+      reconnecting = false;
+    }
+  }
+
+  try {
+    call = await start();
   } catch (error) {
     await input.cancel();
     return connectFailed(error, flags, io);
   }
-  // Frames that came with the handshake are handled before `call` is set:
-  // the begin message may be complete already.
-  if (call.response(call.latestResponseId)?.status === "complete") {
-    reminders.arm();
-  }
-  while (call.isOpen) {
-    const line = await input.next();
-    if (line === undefined || !call.isOpen) break;
-    const text = line.trim();
-    if (text === "") {
-      screen?.typed("", () => {});
-      screen?.prompt();
-      continue;
+  if (raw) io.setRaw?.(true);
+  try {
+    // Frames that came with the handshake are handled before `call` is set:
+    // the begin message may be complete already.
+    if (call.response(call.latestResponseId)?.status === "complete") {
+      reminders.arm();
     }
-    reminders.reset();
-    const active = call;
-    if (screen === undefined) active.say(text);
-    else screen.typed(text, () => active.say(text));
+    if (waitForReplies) await call.waitForCompletion(0, timeoutMs);
+    let turns = 0;
+    while (call.isOpen) {
+      const line = await input.next();
+      if (line === undefined || !call.isOpen) break;
+      const text = line.trim();
+      if (text === "") {
+        screen?.typed("", () => {});
+        screen?.prompt();
+        continue;
+      }
+      reminders.reset();
+      const active = call;
+      let id = 0;
+      const say = () => void (id = active.say(text));
+      if (screen === undefined) say();
+      else screen.typed(text, say);
+      turns++;
+      const reconnectNow = turns === flags.reconnectAfter;
+      if (waitForReplies || reconnectNow) {
+        await active.waitForCompletion(id, timeoutMs);
+      }
+      if (reconnectNow && active.isOpen) {
+        try {
+          call = await reconnect(active);
+        } catch (error) {
+          return connectFailed(error, flags, io);
+        }
+      }
+    }
+    if (call.isOpen) {
+      // Input ended (Ctrl-D, or the end of piped lines): hear the last reply out, then hang up.
+      await call.waitForCompletion(call.latestResponseId, timeoutMs);
+      await call.close();
+    }
+    await call.closed;
+  } finally {
+    if (raw) io.setRaw?.(false);
+    reminders.stop();
+    await input.cancel();
   }
-  if (call.isOpen) {
-    // Input ended (Ctrl-D, or the end of piped lines): hear the last reply out, then hang up.
-    await call.waitForCompletion(call.latestResponseId, timeoutMs);
-    await call.close();
-  }
-  await call.closed;
-  reminders.stop();
-  await input.cancel();
-  const count = call.violations.length;
+  const count = earlierViolations + call.violations.length;
   if (screen !== undefined && count > 0) {
     screen.line(formatViolationCount(count));
   }

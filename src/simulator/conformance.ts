@@ -40,6 +40,12 @@ export interface ConformanceOptions {
   pingDeadlineMs?: number;
   /** How long after open the begin message (response_id 0) may take, default 5000. */
   beginDeadlineMs?: number;
+  /**
+   * The socket continues a call Retell reconnected (§5.7, §11): no begin
+   * message is expected, and one that comes is `begin_repeated`, since the
+   * caller would hear the greeting again mid-call. Default false.
+   */
+  reconnected?: boolean;
   /** How long a requested response may stay open before "never completed", default 15000. */
   responseDeadlineMs?: number;
   /**
@@ -176,6 +182,8 @@ interface CheckerState {
   framesReceived: number;
   beginSeen: boolean;
   noBeginReported: boolean;
+  reconnected: boolean;
+  beginRepeatedReported: boolean;
   isClosed: boolean;
 }
 
@@ -236,6 +244,8 @@ export function createConformanceChecker(
     framesReceived: 0,
     beginSeen: false,
     noBeginReported: false,
+    reconnected: options.reconnected ?? false,
+    beginRepeatedReported: false,
     isClosed: false,
   };
   return {
@@ -327,7 +337,18 @@ function onResponse(
   into: Violation[],
   event: ResponseEvent,
 ): FrameOutcome | undefined {
-  if (event.response_id === 0) state.beginSeen = true;
+  if (event.response_id === 0) {
+    state.beginSeen = true;
+    if (state.reconnected && !state.beginRepeatedReported) {
+      state.beginRepeatedReported = true;
+      report(state, into, {
+        code: "begin_repeated",
+        message:
+          "The server sent a begin message (response 0) on a socket Retell reconnected; the call was already greeted, so the caller hears the greeting again mid-call.",
+        responseId: 0,
+      });
+    }
+  }
   const { fault, spoken } = state.responses.frame(event);
   if (fault !== undefined) report(state, into, fault);
   if (spoken === undefined) return undefined;
@@ -395,7 +416,7 @@ function checkBegin(
   into: Violation[],
   atClose: boolean,
 ): void {
-  if (state.beginSeen || state.noBeginReported) return;
+  if (state.beginSeen || state.noBeginReported || state.reconnected) return;
   const age = state.now() - state.openedAt;
   if (!atClose && age <= state.beginDeadlineMs) return;
   state.noBeginReported = true;

@@ -19,6 +19,7 @@ const VIOLATION_LABELS: Readonly<Record<Violation["code"], string>> = {
   binary_frame: "binary frame",
   config_not_first: "config not first",
   no_begin: "no begin message",
+  begin_repeated: "second greeting",
   stale_response: "stale response",
   after_complete: "content after completion",
   unrequested_response: "unrequested response",
@@ -91,6 +92,12 @@ function replyCell(turn: ScenarioTurn): string {
   return `${truncate(JSON.stringify(text).slice(1, -1), 40)}${suffix}`;
 }
 
+/** `ok`, `N failed`, or `-` for a turn without expectations that did not fail. */
+function expectationsCell(turn: ScenarioTurn): string {
+  if (turn.failures.length > 0) return `${turn.failures.length} failed`;
+  return turn.expected ? "ok" : "-";
+}
+
 /**
  * The per-turn table and summary of a scripted run, as printed.
  *
@@ -108,6 +115,7 @@ export function formatReport(report: ScenarioReport): string {
     "complete ms",
     "frames",
     "violations",
+    "expectations",
   ];
   const rows = report.turns.map((turn) => [
     String(turn.index),
@@ -119,6 +127,7 @@ export function formatReport(report: ScenarioReport): string {
     formatMs(turn.completeMs),
     String(turn.frames),
     String(turn.violations.length),
+    expectationsCell(turn),
   ]);
   const numeric = new Set([0, 1, 5, 6, 7, 8]);
   const widths = header.map((title, column) =>

@@ -54,7 +54,9 @@ export interface ScenarioTurn {
   action: CallAction | undefined;
   /** Violations under this id, or while it was the latest request. */
   violations: Violation[];
-  /** Expectations of this turn that failed, in words. */
+  /** Whether the scenario set expectations on this turn's reply. */
+  expected: boolean;
+  /** Expectations of this turn that failed (and waits that ran out), in words. */
   failures: string[];
 }
 
@@ -223,6 +225,7 @@ export async function runScenario(
     const record = call.response(state.turn.responseId);
     if (record !== undefined) fill(state.turn, record);
     if (state.expect !== undefined) {
+      state.turn.expected = true;
       state.turn.failures.push(...checkExpectation(state.expect, state.turn));
     }
     stepFailures.push(
@@ -269,6 +272,7 @@ function newTurn(
     frames: 0,
     action: undefined,
     violations: [],
+    expected: false,
     failures: [],
   };
 }

@@ -2,6 +2,12 @@
  * The terminal screen of an interactive call: the agent's words as they
  * stream, what the caller types, and the call's events in brackets.
  *
+ * On a terminal (standard input in raw mode) the caller's line being typed
+ * is an input line of its own, kept under everything else: before any
+ * output it is erased, and after it, drawn again (ANSI erase-line and
+ * cursor-up), so what is typed never mixes with the agent's words. Without
+ * a terminal (piped input) each line read is echoed after `you> `.
+ *
  * @module
  */
 import type { SimulatorEvent } from "./simulator_event.ts";
@@ -21,6 +27,12 @@ export interface ScreenIo {
    * @param text The text.
    */
   write(text: string): void;
+  /**
+   * The terminal's width in columns, to erase an input line that wraps.
+   *
+   * @default {() => 80}
+   */
+  columns?(): number;
 }
 
 /** Text output of an interactive call: the agent's words as they stream, and bracketed events. */
@@ -35,6 +47,11 @@ export interface Screen {
   typed(line: string, say: () => void): void;
   /** Shows the prompt, unless it is showing. */
   prompt(): void;
+  /**
+   * On a terminal: the input line now reads `text` (what the caller has
+   * typed so far), and is drawn again. Without a terminal, nothing.
+   */
+  draft(text: string): void;
   /** Writes a line of its own. */
   line(text: string): void;
 }
@@ -46,7 +63,13 @@ export interface Screen {
  * @returns The screen.
  */
 export function createScreen(io: ScreenIo): Screen {
-  const cursor = createCursor(io);
+  const cursor = io.stdinIsTerminal === true
+    ? createInputLineCursor(io)
+    : createCursor(io);
+  /** Whether the server's config asked Retell to reconnect dropped sockets. */
+  let autoReconnect = false;
+  /** Whether a socket of this call opened before: the next is a reconnect. */
+  let reopened = false;
   /** The response whose words are streaming, if any. */
   let speaking: number | undefined;
   /** The `agent_interrupt` whose words are streaming, if any. */
@@ -123,13 +146,22 @@ export function createScreen(io: ScreenIo): Screen {
         // A reminder: the agent speaks next, so no prompt until it has.
         if (event.kind === "reminder") cursor.hidePrompt();
         break;
+      case "open":
+        cursor.opened();
+        break;
+      case "config":
+        autoReconnect = event.config.auto_reconnect === true;
+        break;
       case "closed":
-        cursor.hidePrompt();
+        cursor.closed();
         speaking = undefined;
         interrupting = undefined;
         break;
     }
-    const text = describeEvent(event);
+    const text = event.type === "open" && reopened
+      ? `Connected again to ${event.url}`
+      : describeEvent(event, autoReconnect);
+    if (event.type === "open") reopened = true;
     if (text !== undefined) cursor.line(text);
   }
 
@@ -138,6 +170,7 @@ export function createScreen(io: ScreenIo): Screen {
     typed: cursor.typed,
     prompt: cursor.prompt,
     line: cursor.line,
+    draft: cursor.draft,
   };
 }
 
@@ -157,7 +190,10 @@ type SpeechEvent = Extract<
  * The line an event is shown as, for the events shown on a line of their
  * own; undefined for the agent's words and for events not shown.
  */
-function describeEvent(event: SimulatorEvent): string | undefined {
+function describeEvent(
+  event: SimulatorEvent,
+  autoReconnect: boolean,
+): string | undefined {
   switch (event.type) {
     case "open":
       return `Connected to ${event.url}\n` +
@@ -199,12 +235,19 @@ function describeEvent(event: SimulatorEvent): string | undefined {
     case "violation":
       return formatViolation(event.violation);
     case "closed":
-      if (!event.byServer) return "[call ended]";
-      return event.code === 1006
-        ? "[call dropped without a close frame (1006): Retell would reconnect]"
-        : `[call ended: the server closed the socket with code ${event.code}${
-          event.reason ? ` (${event.reason})` : ""
-        }]`;
+      if (!event.byServer) {
+        return event.code === 1006
+          ? "[socket dropped without a close frame (1006), as a network failure would]"
+          : "[call ended]";
+      }
+      if (event.code === 1006) {
+        return autoReconnect
+          ? "[socket dropped without a close frame (1006): Retell reconnects with the same call id, since the server's config asked for auto_reconnect (--reconnect-after N plays this)]"
+          : "[socket dropped without a close frame (1006): the server's config did not ask for auto_reconnect, so Retell may end the call as an error]";
+      }
+      return `[call ended: the server closed the socket with code ${event.code}${
+        event.reason ? ` (${event.reason})` : ""
+      }]`;
     default:
       return undefined;
   }
@@ -230,6 +273,12 @@ interface Cursor {
   prompt(): void;
   /** As {@linkcode Screen.typed}. */
   typed(text: string, say: () => void): void;
+  /** As {@linkcode Screen.draft}. */
+  draft(text: string): void;
+  /** The call ended: no prompt or input line any more. */
+  closed(): void;
+  /** A socket opened (again, after a reconnect): the input line is back. */
+  opened(): void;
 }
 
 function createCursor(io: ScreenIo): Cursor {
@@ -253,6 +302,11 @@ function createCursor(io: ScreenIo): Cursor {
     },
     write,
     breakLine,
+    draft() {},
+    closed() {
+      prompting = false;
+    },
+    opened() {},
     line(text) {
       breakLine();
       write(`${text}\n`);
@@ -285,6 +339,90 @@ function createCursor(io: ScreenIo): Cursor {
       say();
       breakLine();
       write(`you> ${text}\n`);
+    },
+  };
+}
+
+/** What precedes the caller's words on the input line and on `you>` lines. */
+const PROMPT = "you> ";
+
+/**
+ * The cursor of a terminal in raw mode: output goes above an input line
+ * (`you> ` and the caller's draft) that is erased before each write and
+ * drawn again after it. Line breaks are written as CR LF, since a raw
+ * terminal may not add the carriage return.
+ */
+function createInputLineCursor(io: ScreenIo): Cursor {
+  /** Characters on the last output line, after its last line break. */
+  let column = 0;
+  /** Whether the input line is drawn under the output. */
+  let shown = false;
+  let active = true;
+  let draft = "";
+  // A terminal of unknown size (0 columns) is taken as 80 wide.
+  const columns = () => io.columns?.() || 80;
+
+  /** Erases the input line, leaving the cursor where output continues. */
+  function hideInput(): string {
+    if (!shown) return "";
+    shown = false;
+    const rows = Math.max(1, Math.ceil((PROMPT + draft).length / columns()));
+    let text = "\r\x1b[2K" + "\x1b[1A\x1b[2K".repeat(rows - 1);
+    if (column > 0) text += `\x1b[1A\x1b[${(column % columns()) + 1}G`;
+    return text;
+  }
+
+  function showInput(): string {
+    if (!active || shown) return "";
+    shown = true;
+    return `${column > 0 ? "\r\n" : ""}${PROMPT}${draft}`;
+  }
+
+  function write(text: string): void {
+    if (text === "") return;
+    const erase = hideInput();
+    const lastBreak = text.lastIndexOf("\n");
+    column = lastBreak === -1
+      ? column + text.length
+      : text.length - lastBreak - 1;
+    io.write(erase + text.replaceAll("\n", "\r\n") + showInput());
+  }
+
+  function breakLine(): void {
+    if (column > 0) write("\n");
+  }
+
+  return {
+    get midLine() {
+      return column > 0;
+    },
+    write,
+    breakLine,
+    line(text) {
+      breakLine();
+      write(`${text}\n`);
+    },
+    hidePrompt() {},
+    prompt() {},
+    draft(text) {
+      const erase = hideInput();
+      draft = text;
+      io.write(erase + showInput());
+    },
+    closed() {
+      io.write(hideInput());
+      active = false;
+    },
+    opened() {
+      active = true;
+    },
+    typed(text, say) {
+      io.write(hideInput());
+      draft = "";
+      // Show the interruption (if any) before the words that caused it.
+      say();
+      breakLine();
+      write(`${PROMPT}${text}\n`);
     },
   };
 }

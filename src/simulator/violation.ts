@@ -16,6 +16,7 @@ export type ViolationCode =
   | "binary_frame"
   | "config_not_first"
   | "no_begin"
+  | "begin_repeated"
   | "stale_response"
   | "after_complete"
   | "unrequested_response"
@@ -52,6 +53,7 @@ const RULES: Readonly<Record<ViolationCode, string>> = {
   binary_frame: "§1.4, §8.2",
   config_not_first: "§2, §8.3",
   no_begin: "§2, §8.3",
+  begin_repeated: "§5.7, §11",
   stale_response: "§5.1, §8.7",
   after_complete: "§5.1, §8.7",
   unrequested_response: "§4.2, §5.1",

@@ -14,6 +14,8 @@ const DEFAULTS: SimulatorFlags = {
   callId: undefined,
   reminderMs: 10_000,
   timeoutMs: undefined,
+  noWait: false,
+  reconnectAfter: undefined,
   help: false,
 };
 
@@ -54,6 +56,9 @@ Deno.test("parseSimulatorArgs() reads every flag", async (t) => {
     [["--reminder-ms=2500"], { reminderMs: 2500 }],
     [["--timeout-ms", "1"], { timeoutMs: 1 }],
     [["--timeout-ms=750"], { timeoutMs: 750 }],
+    [["--no-wait"], { noWait: true }],
+    [["--reconnect-after", "2"], { reconnectAfter: 2 }],
+    [["--reconnect-after=1"], { reconnectAfter: 1 }],
     [["--help"], { help: true }],
     [["-h"], { help: true }],
     [["-"], { url: "-" }],
@@ -115,6 +120,10 @@ Deno.test("parseSimulatorArgs() says why it cannot use bad arguments", async (t)
       "Cannot use --timeout-ms: it needs a whole number of ms above 0",
     ],
     [
+      ["--reconnect-after", "0"],
+      'Cannot use --reconnect-after as it needs a whole number of turns above 0: current value is "0"',
+    ],
+    [
       ["--reminder-ms=-5"],
       'Cannot use --reminder-ms as it needs a whole number of ms: current value is "-5"',
     ],
@@ -151,6 +160,8 @@ Deno.test("SIMULATOR_USAGE names every flag and the default URL", () => {
       "--call-id ID",
       "--reminder-ms N",
       "--timeout-ms N",
+      "--no-wait",
+      "--reconnect-after N",
       "-h, --help",
     ]
   ) {

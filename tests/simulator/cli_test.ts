@@ -130,6 +130,10 @@ Deno.test("main() explains itself and its arguments", async (t) => {
     [["--var", "novalue"], /^Cannot use --var .*"novalue"/],
     [["--script"], /^Cannot use --script: /],
     [["ws://a/x", "ws://b/y"], /^Cannot use 2 URLs: /],
+    [
+      ["--script", "a.json", "--reconnect-after", "1", "--no-wait"],
+      /^Cannot use --no-wait and --reconnect-after with --script: /,
+    ],
   ];
   for (const [args, message] of bad) {
     await t.step(`exits 2 on ${args.join(" ")}`, async () => {
@@ -225,7 +229,7 @@ Deno.test("main() passes the shipped scenarios against the dummy server", async 
       assert.equal(code, 0, terminal.out + terminal.err);
       assert.match(
         terminal.out,
-        /^#\s+id\s+kind\s+caller\s+reply\s+first ms\s+complete ms\s+frames\s+violations$/m,
+        /^#\s+id\s+kind\s+caller\s+reply\s+first ms\s+complete ms\s+frames\s+violations\s+expectations$/m,
       );
       assert.match(terminal.out, /^PASS /m);
       assert.ok(!terminal.out.includes("! §"));
@@ -251,9 +255,9 @@ Deno.test("main() prints a turn table for a scripted run", async () => {
   assert.equal(lines[0], `Scenario "dummy": ${server.url("sim_table")}`);
   const rows = lines.slice(2, 7).map((line) => line.split(/\s{2,}/));
   assert.deepStrictEqual(
-    rows.map((row) => row.slice(0, 5).concat(row.slice(-2))),
+    rows.map((row) => row.slice(0, 5).concat(row.slice(-3))),
     [
-      ["1", "0", "begin", "-", "How may I help you?", "1", "0"],
+      ["1", "0", "begin", "-", "How may I help you?", "1", "0", "ok"],
       [
         "2",
         "1",
@@ -262,6 +266,7 @@ Deno.test("main() prints a turn table for a scripted run", async () => {
         "I am sorry, can you say that again?",
         "1",
         "0",
+        "ok",
       ],
       [
         "3",
@@ -271,6 +276,7 @@ Deno.test("main() prints a turn table for a scripted run", async () => {
         "I am sorry, can you say that again?",
         "1",
         "0",
+        "ok",
       ],
       [
         "4",
@@ -280,6 +286,7 @@ Deno.test("main() prints a turn table for a scripted run", async () => {
         "I am sorry, can you say that again?",
         "1",
         "0",
+        "-",
       ],
       [
         "5",
@@ -289,6 +296,7 @@ Deno.test("main() prints a turn table for a scripted run", async () => {
         "I am sorry, can you say that again?",
         "1",
         "0",
+        "ok",
       ],
     ],
   );
@@ -378,6 +386,7 @@ Deno.test("main() exits 1 and names the rule a bad server breaks", async (t) => 
       }),
     );
     assert.equal(code, 1);
+    assert.match(out, /^2\s+1\s+say\s+Hi\s+Okay\.\s.*\s0\s+1 failed$/m);
     assert.match(
       out,
       /^FAIL scenario\.json: 0 violations, 1 failed expectation$/m,
@@ -453,6 +462,7 @@ Deno.test("main() runs an interactive call", async (t) => {
     "customer_name=Dana",
     "--reminder-ms",
     "0",
+    "--no-wait",
   ]);
 
   await t.step(
@@ -600,6 +610,129 @@ Deno.test("main() prints violations at once in interactive mode", async () => {
     terminal.out.endsWith(
       "[call ended]\n1 protocol violation (lines starting with !)\n",
     ),
+    terminal.out,
+  );
+});
+
+Deno.test("main() says piped lines one per turn, after the greeting held for call_details", async () => {
+  // The greeting waits for call_details, as an LLM agent's with {{variables}} does.
+  const responder = {
+    ...slowResponder(),
+    beginAfterCallDetails: true,
+  };
+  await using server = startTestServer({ responder });
+  await using terminal = fakeTerminal();
+  // Both lines are there before the call opens, as with printf ... | deno task simulate.
+  terminal.type("Can you check Friday?");
+  terminal.type("And Monday?");
+  terminal.endInput();
+  const code = await terminal.run([
+    server.url("").slice(0, -1),
+    "--reminder-ms",
+    "0",
+  ]);
+  assert.equal(code, 0);
+  assert.ok(
+    terminal.out.includes(
+      "agent> Hello, slow here.\n  (first frame ",
+    ),
+    terminal.out,
+  );
+  const turns = terminal.out.split("\n").filter((line) =>
+    /^(you|agent)> ./.test(line)
+  );
+  assert.deepStrictEqual(turns, [
+    "agent> Hello, slow here.",
+    "you> Can you check Friday?",
+    "agent> Let me see. Done.",
+    "you> And Monday?",
+    "agent> Let me see. Done.",
+  ]);
+  assert.ok(!terminal.out.includes("[interrupted]"), terminal.out);
+  assert.ok(!terminal.out.includes("! §"), terminal.out);
+});
+
+Deno.test("main() --no-wait sends piped lines at once, for barge-in tests", async () => {
+  await using server = startTestServer({
+    responder: slowResponder(new Set([1])),
+  });
+  await using terminal = fakeTerminal();
+  terminal.type("Can you check Friday?");
+  terminal.type("Actually, Monday.");
+  terminal.endInput();
+  const code = await terminal.run([
+    server.url("").slice(0, -1),
+    "--reminder-ms",
+    "0",
+    "--no-wait",
+  ]);
+  assert.equal(code, 0);
+  // Reply 1 never completes: the second line superseded it.
+  assert.equal(terminal.out.split("(first frame").length - 1, 2);
+  assert.match(
+    terminal.out,
+    /you> Actually, Monday\.\nagent> Let me see\. Done\./,
+  );
+});
+
+Deno.test("main() --reconnect-after drops the socket and continues the call as Retell does", async () => {
+  await using server = startTestServer();
+  await using terminal = fakeTerminal();
+  terminal.type("What time is it?");
+  terminal.type("Are you still there?");
+  terminal.endInput();
+  const code = await terminal.run([
+    server.url("").slice(0, -1),
+    "--reminder-ms",
+    "0",
+    "--call-id",
+    "sim_reconnect",
+    "--reconnect-after",
+    "1",
+  ]);
+  assert.equal(code, 0, terminal.out + terminal.err);
+  assert.ok(
+    terminal.out.includes(
+      "[socket dropped without a close frame (1006), as a network failure would]\n" +
+        "[reconnecting as Retell does: same call id sim_reconnect]\n" +
+        `Connected again to ${server.url("sim_reconnect")}\n`,
+    ),
+    terminal.out,
+  );
+  assert.ok(
+    terminal.out.includes(
+      "[reconnect ok: the call continued on the new socket, no second greeting, no violation]",
+    ),
+    terminal.out,
+  );
+  // One greeting for the whole call; the second line is answered on the new socket.
+  assert.equal(terminal.out.split("How may I help you?").length - 1, 1);
+  assert.match(terminal.out, /you> Are you still there\?\nagent> I am sorry/);
+  assert.ok(!terminal.out.includes("! §"), terminal.out);
+  await server.logs.waitFor("call_reconnected");
+});
+
+Deno.test("main() --reconnect-after reports a server that greets the call again", async () => {
+  // Without a call store that remembers the call, every socket is greeted.
+  await using server = startScriptedServer({ answer: answerPolitely });
+  await using terminal = fakeTerminal();
+  terminal.type("Hello");
+  terminal.type("Still there?");
+  terminal.endInput();
+  const code = await terminal.run([
+    server.url,
+    "--reminder-ms",
+    "0",
+    "--reconnect-after",
+    "1",
+  ]);
+  assert.equal(code, 0);
+  assert.match(
+    terminal.out,
+    /! §5\.7, §11 second greeting: The server sent a begin message \(response 0\) on a socket Retell reconnected/,
+  );
+  assert.ok(
+    terminal.out.includes("[reconnect failed: 1 protocol violation"),
     terminal.out,
   );
 });

@@ -518,6 +518,32 @@ Deno.test("no_begin negative: a begin message before the deadline, even if not y
   assert.deepStrictEqual(checker.closed(1000, false), []);
 });
 
+Deno.test("reconnected: no begin message is expected on a socket Retell reconnected", () => {
+  const { checker, clock } = setup({ reconnected: true });
+  checker.receive(CONFIG);
+  clock.advance(6000);
+  assert.deepStrictEqual(checker.check(), []);
+  checker.sent(responseRequired(4));
+  checker.receive(text(done(4, "Still here.")));
+  assert.deepStrictEqual(checker.closed(1000, false), []);
+  assertClean(checker);
+});
+
+Deno.test("begin_repeated: a begin message on a socket Retell reconnected", () => {
+  const { checker } = setup({ reconnected: true });
+  checker.receive(CONFIG);
+  const v = assertOne(
+    checker.receive(text(chunk(0, "Hello "))).violations,
+    "begin_repeated",
+    "response 0",
+    "reconnected",
+  );
+  assert.equal(v.rule, "§5.7, §11");
+  assert.equal(v.responseId, 0);
+  // Reported once, not once per chunk.
+  assert.deepStrictEqual(checker.receive(BEGIN).violations, []);
+});
+
 Deno.test("stale_response: content for an id a newer request superseded", () => {
   const { checker } = setup();
   checker.receive(BEGIN);
