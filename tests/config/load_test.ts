@@ -23,6 +23,7 @@ const DEFAULTS: Config = {
   logLevel: "info",
   metricsAllowedIps: ["127.0.0.0/8", "::1"],
   metricsToken: "",
+  playground: false,
   autoReconnect: true,
   callDetails: true,
   transcriptWithToolCalls: false,
