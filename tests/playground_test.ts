@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { loadConfig } from "../src/config/load.ts";
 import { configEvent, done } from "./_support/frames.ts";
 import { startBrowser } from "./_support/browser.ts";
 import { slowResponder } from "./_support/responders.ts";
@@ -12,6 +13,18 @@ Deno.test("GET /playground is not found unless the playground is on", async () =
   const response = await fetch(`${server.origin}/playground`);
   assert.equal(response.status, 404);
   await response.body?.cancel();
+});
+
+Deno.test("PLAYGROUND=true in the settings turns the playground on", async () => {
+  await using server = startTestServer({
+    config: loadConfig(new Map([["PLAYGROUND", "true"]])),
+  });
+  const response = await fetch(`${server.origin}/playground`);
+  assert.equal(response.status, 200);
+  assert.match(
+    await response.text(),
+    /<title>Retell agent playground<\/title>/,
+  );
 });
 
 Deno.test("GET /playground serves the page, its script, style and checker to the metrics readers", async () => {
