@@ -100,7 +100,7 @@ Deno.test("src/playground/conformance.js is the current bundle of src/simulator/
   );
 });
 
-Deno.test("the playground in Chromium greets, answers with its latency, takes a barge-in, reports a violation and hangs up", async (t) => {
+Deno.test("the playground in Chromium greets, answers with its latency, takes a barge-in, reports a violation, lists events, reminds and hangs up", async (t) => {
   await using browser = await startBrowser();
   if (browser === undefined) return;
   const page = await browser.newPage();
@@ -235,6 +235,123 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
       { timeout: 5000 },
     );
   });
+
+  await t.step(
+    "tool calls, agent_interrupt, update_agent, metadata and a transfer are listed",
+    async () => {
+      await using scripted = startScriptedServer({
+        start: [
+          configEvent(),
+          done(0, "Hi."),
+          {
+            response_type: "agent_interrupt",
+            interrupt_id: 1,
+            content: "One more thing.",
+            content_complete: true,
+          },
+          { response_type: "metadata", metadata: { step: "greeted" } },
+          {
+            response_type: "update_agent",
+            agent_config: { reminder_trigger_ms: 4000 },
+          },
+        ],
+        answer(frame, peer) {
+          if (typeof frame.response_id !== "number") return;
+          peer.send({
+            response_type: "tool_call_invocation",
+            tool_call_id: "t1",
+            name: "lookup",
+            arguments: '{"day":"Saturday"}',
+          });
+          peer.send({
+            response_type: "tool_call_result",
+            tool_call_id: "t1",
+            content: "open",
+          });
+          peer.send(
+            done(frame.response_id, "Transferring you.", {
+              transfer_number: "+15550100",
+            }),
+          );
+        },
+      });
+      await page.$eval("#socket-url", (input, url) => {
+        (input as unknown as { value: string }).value = url;
+      }, scripted.url);
+      await page.click("#start");
+      await page.waitForFunction(
+        `[...document.querySelectorAll("#events li")]
+        .some((item) => item.textContent.startsWith("update_agent"))`,
+        { timeout: 5000 },
+      );
+      assert.equal(
+        await page.$eval(
+          "#reminder-seconds",
+          (input) => (input as unknown as { value: string }).value,
+        ),
+        "4",
+      );
+      await page.type("#line", "Is it open?");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(
+        `document.querySelector("#status").textContent === "Call ended (1000)"`,
+        { timeout: 5000 },
+      );
+      const events = await page.$$eval(
+        "#events li",
+        (items) => items.map((item) => item.textContent),
+      );
+      assert.deepEqual(events, [
+        "config: {}",
+        "agent_interrupt 1: the agent cuts in",
+        'metadata: {"step":"greeted"}',
+        'update_agent: {"reminder_trigger_ms":4000}',
+        'tool call lookup({"day":"Saturday"})',
+        "tool result t1: open",
+        "The agent transfers the call to +15550100",
+        "Call ended by the playground: close code 1000",
+      ]);
+      assert.equal(
+        await page.$eval("#violation-count", (e) => e.textContent),
+        "0",
+      );
+    },
+  );
+
+  await t.step(
+    "a silence after the agent's turn brings one reminder_required",
+    async () => {
+      await page.$eval("#socket-url", (input, url) => {
+        (input as unknown as { value: string }).value = url;
+      }, server.url("").slice(0, -1));
+      await page.$eval("#reminder-seconds", (input) => {
+        (input as unknown as { value: string }).value = "0.2";
+      });
+      await page.click("#start");
+      await page.waitForSelector('#turns tr[data-response-id="1"]', {
+        timeout: 5000,
+      });
+      const cells = await page.$$eval(
+        '#turns tr[data-response-id="1"] td',
+        (tds) => tds.map((td) => td.textContent),
+      );
+      assert.equal(cells[0], "reminder 1");
+      await page.click("#end");
+      await page.waitForFunction(
+        `document.querySelector("#status").textContent === "Call ended (1000)"`,
+        { timeout: 5000 },
+      );
+      const events = await page.$$eval(
+        "#events li",
+        (items) => items.map((item) => item.textContent),
+      );
+      assert.equal(
+        events.filter((text) => text?.startsWith("reminder_required")).length,
+        1,
+        JSON.stringify(events),
+      );
+    },
+  );
 
   assert.deepEqual(pageErrors, []);
 });

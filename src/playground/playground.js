@@ -213,12 +213,20 @@ function createCall(socket, callId, agent) {
           `tool result ${event.tool_call_id}: ${event.content}`,
         );
       case "update_agent":
+        followReminders(event.agent_config);
         return addEvent(`update_agent: ${JSON.stringify(event.agent_config)}`);
       case "metadata":
         return addEvent(`metadata: ${JSON.stringify(event.metadata)}`);
       default:
         return addEvent(`${event.response_type}: ${JSON.stringify(event)}`);
     }
+  }
+
+  /** Retell follows the agent's new reminder settings (PROTOCOL.md §5.4). */
+  function followReminders(agentConfig) {
+    const ms = agentConfig.reminder_trigger_ms;
+    if (typeof ms === "number") ui.reminderSeconds.value = String(ms / 1000);
+    if (agentConfig.reminder_max_count === 0) ui.reminderSeconds.value = "0";
   }
 
   function sendCallDetails() {
