@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../src/config/load.ts";
+import { createPlaygroundRoute } from "../src/playground/route.ts";
 import { configEvent, done } from "./_support/frames.ts";
 import { startBrowser } from "./_support/browser.ts";
 import { slowResponder } from "./_support/responders.ts";
@@ -61,6 +62,26 @@ Deno.test("GET /playground serves the page, its script, style and checker to the
   await post.body?.cancel();
 });
 
+Deno.test("createPlaygroundRoute() offers the named agents to the page, escaped inside its script tag", async () => {
+  const playground = createPlaygroundRoute({
+    websocketPath: "/llm-websocket",
+    agentNames: ["sales", "</script>"],
+    access: () => "allowed",
+  });
+  const info = {
+    remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+    completed: Promise.resolve(),
+  };
+  const html = await playground(
+    new Request("http://server/playground"),
+    info,
+  )!.text();
+  assert.ok(
+    html.includes('"agents":["sales","\\u003c/script>"]'),
+    html.slice(0, 600),
+  );
+});
+
 Deno.test("GET /playground is guarded like /metrics: 404 to other addresses, 403 for a wrong token", async () => {
   await using server = startTestServer({
     playground: true,
@@ -112,6 +133,11 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
     responder: slowResponder(new Set([2])),
   });
   await page.goto(`${server.origin}/playground`);
+  assert.equal(
+    await page.$eval("#agent-field", (field) => field.checkVisibility()),
+    false,
+    "the agent choice shows only when there are named agents",
+  );
   await page.$eval("#reminder-seconds", (input) => {
     (input as unknown as { value: string }).value = "0";
   });
