@@ -379,6 +379,35 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
     },
   );
 
+  await t.step(
+    "with WS_SECRET set, the call opens only once the secret is entered",
+    async () => {
+      await using locked = startTestServer({
+        playground: true,
+        wsSecret: "a-secret-of-16-chars",
+      });
+      await page.goto(`${locked.origin}/playground`);
+      await page.click("#start");
+      await page.waitForFunction(
+        `document.querySelector("#events").textContent
+        .startsWith("Cannot open the call: the server refused the socket")`,
+        { timeout: 5000 },
+      );
+      const refused = await locked.logs.waitFor("connection_refused", 5000);
+      assert.equal(refused.reason, "secret");
+      await page.type("#secret", "a-secret-of-16-chars");
+      await page.click("#start");
+      await page.waitForSelector('#turns tr[data-response-id="0"]', {
+        timeout: 5000,
+      });
+      await page.click("#end");
+      await page.waitForFunction(
+        `document.querySelector("#status").textContent === "Call ended (1000)"`,
+        { timeout: 5000 },
+      );
+    },
+  );
+
   assert.deepEqual(pageErrors, []);
 });
 

@@ -129,8 +129,14 @@ function createCall(socket, callId, agent) {
         }
       }
     }
-    const by = hungUp ? "the playground" : "the server";
-    addEvent(`Call ended by ${by}: close code ${close.code}`);
+    if (checker === undefined) {
+      addEvent(
+        "Cannot open the call: the server refused the socket or cannot be reached (is this address allowed by ALLOWED_IPS or ALLOW_LOOPBACK, and WS_SECRET entered when the server sets one?)",
+      );
+    } else {
+      const by = hungUp ? "the playground" : "the server";
+      addEvent(`Call ended by ${by}: close code ${close.code}`);
+    }
     setStatus("closed", `Call ended (${close.code})`);
     ui.line.disabled = true;
     ui.mic.disabled = true;
