@@ -88,7 +88,6 @@ function startCall() {
 /** One call: the socket, the checker, the transcript and the timers. */
 function createCall(socket, callId, agent) {
   let checker;
-  let openedAt = 0;
   let hungUp = false;
   let pingTimer;
   let reminderTimer;
@@ -98,13 +97,12 @@ function createCall(socket, callId, agent) {
   );
   /** What was said, in order: the caller's lines and the agent's responses. */
   const said = [];
-  /** Per response id: its bubble, when it was asked for, its first sentence. */
+  /** Per response id (or interrupt): its bubble, when it was asked for, its times. */
   const turns = new Map();
 
   socket.onopen = () => {
-    openedAt = performance.now();
     checker = createConformanceChecker();
-    turns.set(0, { requestedAt: openedAt, firstSentenceMs: undefined });
+    turns.set(0, { requestedAt: performance.now() });
     said.push({ responseId: 0 });
     setStatus("open", `In call ${callId}`);
     ui.line.disabled = false;
@@ -129,7 +127,7 @@ function createCall(socket, callId, agent) {
         }
       }
     }
-    if (checker === undefined) {
+    if (checker === undefined && !hungUp) {
       addEvent(
         "Cannot open the call: the server refused the socket or cannot be reached (is this address allowed by ALLOWED_IPS or ALLOW_LOOPBACK, and WS_SECRET entered when the server sets one?)",
       );
