@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import { createMetricsGuard } from "./metrics_access.ts";
+import { createPlaygroundRoute } from "./playground/route.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
 import { createResponderFromConfig } from "./responders/from_config.ts";
@@ -152,6 +153,13 @@ export interface RetellServerOptions {
    */
   metricsToken?: string;
   /**
+   * Serve the browser playground at `GET /playground`, to those who may
+   * read `/metrics`; see docs/playground.md.
+   *
+   * @default {config.playground (false without `config`)}
+   */
+  playground?: boolean;
+  /**
    * Remembers each call between sockets, so that a socket Retell
    * reconnects, here or on another instance sharing the store, continues
    * the call: `config` again, no second greeting, tools at most once.
@@ -195,7 +203,8 @@ export interface DrainResult {
  * Creates the server: `GET /` describes it, `GET /healthz` reports health
  * (with the number of live calls for those who may read the metrics),
  * `GET /metrics` gives the metrics in Prometheus text to the addresses and
- * token allowed (404 to everyone else, 403 for a wrong token), and
+ * token allowed (404 to everyone else, 403 for a wrong token), with
+ * `playground` on `GET /playground` gives them the browser playground, and
  * `{websocketPath}/{call_id}` (a query string and a trailing slash are
  * fine) upgrades allowed callers to a Retell call. A refused address gets
  * 403 before any upgrade, a plain GET on the socket path 426, anything else
@@ -260,6 +269,12 @@ export function createRetellServer(
   }/`;
   const callStore = options.callStore ??
     createMemoryCallStore({ ttlMs: config.callStoreTtlHours * 3_600_000 });
+  const playground = (options.playground ?? config.playground)
+    ? createPlaygroundRoute({
+      websocketPath: prefix.slice(0, -1),
+      access: metricsAccess,
+    })
+    : undefined;
 
   function handler(request: Request, info: Deno.ServeHandlerInfo): Response {
     const { pathname } = new URL(request.url);
@@ -267,6 +282,8 @@ export function createRetellServer(
       return handleSocketPath(request, info, pathname);
     }
     if (pathname === "/metrics") return serveMetrics(request, info);
+    const page = playground?.(request, info);
+    if (page) return page;
     if (pathname === "/healthz") {
       if (!isRead(request)) return methodNotAllowed();
       const draining = admission.isDraining();

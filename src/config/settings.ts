@@ -63,6 +63,8 @@ export interface Config {
   metricsAllowedIps: readonly string[];
   /** `METRICS_TOKEN`: bearer token that lets any address read `/metrics`; empty accepts none. */
   metricsToken: string;
+  /** `PLAYGROUND`: serve the browser playground at `/playground` (set by `deno task dev`). */
+  playground: boolean;
   /** `AUTO_RECONNECT`: ask Retell for `ping_pong` keepalives and reconnection. */
   autoReconnect: boolean;
   /** `CALL_DETAILS`: ask Retell for the `call_details` event. */
@@ -320,6 +322,14 @@ export const SETTINGS = {
     secret: true,
     description:
       `Bearer token (at least ${MIN_METRICS_TOKEN_LENGTH} characters) that lets any address read \`/metrics\` with \`Authorization: Bearer <token>\`, for a scraper outside \`METRICS_ALLOWED_IPS\`. Empty: no token is accepted. Never logged.`,
+  }),
+  PLAYGROUND: setting({
+    key: "playground",
+    scope: "server",
+    schema: flag,
+    default: "false",
+    description:
+      "Serve the browser playground at `GET /playground`, to those who may read `/metrics` (`METRICS_ALLOWED_IPS`, `METRICS_TOKEN`); its socket is admitted like any call. `deno task dev` sets it. See docs/playground.md.",
   }),
   AUTO_RECONNECT: setting({
     key: "autoReconnect",
