@@ -172,8 +172,11 @@ function readAgents(
     const own = readSettings(agentTexts(texts, entry), options);
     for (const problem of own.problems) {
       if (read.problems.includes(problem)) continue;
+      const source = fromFile.has(entry.name) ? "AGENTS_FILE" : "code";
       problems.push(
-        `agent ${JSON.stringify(entry.name)}: ${namingFields(problem, entry)}`,
+        `${source} agent ${JSON.stringify(entry.name)}: ${
+          namingFields(problem, entry)
+        }`,
       );
     }
     return {
