@@ -447,3 +447,64 @@ Deno.test("createServerMetrics({ agents }): forAgent counts under the name, and 
   assert.equal(plain.forAgent("anything"), plain);
   assert.deepStrictEqual(plain.agents, []);
 });
+
+/** The fenced blocks of `lang` in docs/agents.md, in order. */
+async function docBlocks(lang: string): Promise<string[]> {
+  const text = await Deno.readTextFile(
+    new URL("../docs/agents.md", import.meta.url),
+  );
+  return [
+    ...text.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g")),
+  ]
+    .map((match) => match[1]!);
+}
+
+Deno.test("docs/agents.md shows examples/agents.json as it is, and the loader's own error lines", async () => {
+  const [shown] = await docBlocks("json");
+  assert.deepStrictEqual(
+    JSON.parse(shown!),
+    JSON.parse(await Deno.readTextFile(EXAMPLE)),
+  );
+  const [message] = await docBlocks("text");
+  const path = await Deno.makeTempFile({ dir: "/tmp", suffix: ".json" });
+  try {
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ agents: { support: { port: 1 } } }),
+    );
+    const shape = configErrorOf({ AGENTS_FILE: path });
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ agents: { sales: { llm_temperature: 5 } } }),
+    );
+    const values = configErrorOf({ AGENTS_FILE: path });
+    assert.equal(
+      message!.trim(),
+      new ConfigError([...shape.problems, ...values.problems]).message,
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("docs/agents.md: the code example type-checks against the library", async () => {
+  const [code] = await docBlocks("ts ignore");
+  const file = await Deno.makeTempFile({ dir: "/tmp", suffix: ".ts" });
+  try {
+    const mod = new URL("../src/mod.ts", import.meta.url).href;
+    await Deno.writeTextFile(file, code!.replace("../src/mod.ts", mod));
+    const checked = await new Deno.Command("deno", {
+      args: [
+        "check",
+        "--quiet",
+        `--config=${new URL("../deno.json", import.meta.url).pathname}`,
+        file,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(checked.success, new TextDecoder().decode(checked.stderr));
+  } finally {
+    await Deno.remove(file);
+  }
+});
