@@ -7,7 +7,6 @@ import { serveRetell } from "../src/serve.ts";
 import { createRetellServer } from "../src/server.ts";
 import {
   configEvent,
-  defaultConfig,
   responseRequired,
   said,
   spoken,
