@@ -44,10 +44,17 @@ export interface AgentEntry {
   texts: ReadonlyMap<SettingName, string>;
 }
 
-/** What {@linkcode parseAgentsFile} found: the agents, or every problem. */
-export type AgentsFileResult =
-  | { ok: true; agents: AgentEntry[] }
-  | { ok: false; problems: string[] };
+/**
+ * What {@linkcode parseAgentsFile} found: the agents it could read (their
+ * values still to be checked), and every problem with the file's shape,
+ * the names and the keys.
+ */
+export interface AgentsFileResult {
+  /** The agents whose settings are an object, faults and all. */
+  agents: AgentEntry[];
+  /** One line per fault, each naming the agent and the field. */
+  problems: string[];
+}
 
 /** Agent-scope variables by their snake-case name. */
 const AGENT_KEYS: ReadonlyMap<string, SettingName> = new Map(
@@ -60,12 +67,13 @@ const AGENT_KEYS: ReadonlyMap<string, SettingName> = new Map(
  * Reads the text of an agents file, `{"agents": {"<name>": {...}}}`, and
  * checks its shape, the agents' names and the keys and value types of
  * their settings; every problem is reported, each naming the agent and
- * the field. A relative `agent_prompt_file` is resolved against the
- * file's folder.
+ * the field, and the agents are returned all the same, so that their
+ * values can be checked in the same pass. A relative `agent_prompt_file`
+ * is resolved against the file's folder.
  *
  * @param text The file's contents.
  * @param path The file's path, for relative prompt files.
- * @returns The agents, or the problems.
+ * @returns The agents and the problems.
  *
  * @example Usage
  * ```ts
@@ -76,7 +84,7 @@ const AGENT_KEYS: ReadonlyMap<string, SettingName> = new Map(
  *   '{"agents": {"sales": {"responder": "dummy"}, "Bad!": {"port": 1}}}',
  *   "/etc/agents.json",
  * );
- * assert.ok(!read.ok);
+ * assert.deepEqual(read.agents.map(({ name }) => name), ["sales", "Bad!"]);
  * assert.equal(read.problems.length, 2);
  * ```
  */
@@ -86,11 +94,11 @@ export function parseAgentsFile(text: string, path: string): AgentsFileResult {
     parsed = JSON.parse(text);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    return { ok: false, problems: [`AGENTS_FILE is not JSON (${detail})`] };
+    return { agents: [], problems: [`AGENTS_FILE is not JSON (${detail})`] };
   }
   if (!isRecord(parsed) || !isRecord(parsed.agents)) {
     return {
-      ok: false,
+      agents: [],
       problems: [
         'AGENTS_FILE must hold an object {"agents": {"<name>": {...}}}',
       ],
@@ -108,7 +116,7 @@ export function parseAgentsFile(text: string, path: string): AgentsFileResult {
       problems,
     })
   );
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, agents };
+  return { agents, problems };
 }
 
 /** Options of {@linkcode readAgentSettings}. */

@@ -186,7 +186,10 @@ function readAgents(
   });
 }
 
-/** The agents `AGENTS_FILE` names; none when it is unset or unreadable. */
+/**
+ * The agents `AGENTS_FILE` names, their faults added to `problems`; none
+ * when it is unset, unreadable or not an agents file.
+ */
 function readAgentsFile(
   path: unknown,
   options: LoadConfigOptions,
@@ -205,9 +208,8 @@ function readAgentsFile(
     return [];
   }
   const parsed = parseAgentsFile(text, path);
-  if (parsed.ok) return parsed.agents;
   problems.push(...parsed.problems);
-  return [];
+  return parsed.agents;
 }
 
 /**
