@@ -70,8 +70,8 @@ export interface AgentRoute {
 
 /** The environment's agent as the server options shape it. */
 export interface DefaultAgentRoute {
-  /** Decides what it says. */
-  responder: Responder;
+  /** Decides what it says; undefined for the one `config` names. */
+  responder: Responder | undefined;
   /** Its `config` event; undefined for the session's default. */
   callConfig: CallConfig | undefined;
   /** Longest wait for the responder's next piece of a reply. */
@@ -115,7 +115,8 @@ export function agentNamesOf(
 
 /**
  * Builds what each agent's calls run with, by name. An agent's responder
- * is its own, or the one its settings name with its tools.
+ * is its own, or the one its settings name with its tools (the server's
+ * when it has none), logging under its name.
  *
  * @param options The settings, the agents, and the server's parts.
  * @returns Each agent's route, `default` first.
@@ -147,6 +148,8 @@ export function createAgentRoutes(
       routes.set(name, {
         name,
         ...defaultAgent,
+        responder: defaultAgent.responder ??
+          responderOf(config, agentLog, options.tools),
         log: agentLog,
         metrics: agentMetrics,
       });
@@ -156,13 +159,10 @@ export function createAgentRoutes(
     const agentConfig = config.agents.find((agent) =>
       agent.name === name
     )?.config ?? config;
-    const tools = own?.tools ?? options.tools;
     routes.set(name, {
       name,
       responder: own?.responder ??
-        createResponderFromConfig(agentConfig, agentLog, {
-          ...(tools && { tools }),
-        }),
+        responderOf(agentConfig, agentLog, own?.tools ?? options.tools),
       callConfig: callConfigOf(agentConfig),
       responderTimeoutMs: agentConfig.responderTimeoutMs,
       turnStallMs: agentConfig.turnStallMs,
@@ -180,6 +180,15 @@ export function callConfigOf(config: Config): CallConfig {
     call_details: config.callDetails,
     transcript_with_tool_calls: config.transcriptWithToolCalls,
   };
+}
+
+/** The responder `config` names, with `tools` when there are any. */
+function responderOf(
+  config: Config,
+  log: Logger,
+  tools: readonly LlmTool[] | undefined,
+): Responder {
+  return createResponderFromConfig(config, log, { ...(tools && { tools }) });
 }
 
 /** Throws when an agent in code cannot be served as given. */

@@ -27,7 +27,6 @@ import { createMetricsGuard } from "./metrics_access.ts";
 import { DEFAULT_AGENT_NAME } from "./config/agents_file.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
-import { createResponderFromConfig } from "./responders/from_config.ts";
 import { inputLimitsOf } from "./limits.ts";
 import { type CallSession, startCallSession } from "./session.ts";
 
@@ -252,10 +251,6 @@ export function createRetellServer(
 ): RetellServer {
   const config = options.config ?? DEFAULT_CONFIG;
   const log = options.log ?? createLogger({ level: config.logLevel });
-  const responder = options.responder ??
-    createResponderFromConfig(config, log, {
-      ...(options.tools && { tools: options.tools }),
-    });
   const callConfig = options.callConfig ??
     (options.config && callConfigOf(options.config));
   const responderTimeoutMs = options.responderTimeoutMs ??
@@ -269,7 +264,7 @@ export function createRetellServer(
     config,
     agents,
     defaultAgent: {
-      responder,
+      responder: options.responder,
       callConfig,
       responderTimeoutMs,
       turnStallMs: options.turnStallMs ?? config.turnStallMs,
