@@ -482,7 +482,7 @@ function agentSettingsOf(
 }
 
 /**
- * Writes the `agents_loaded` line: each agent's name, its responder (`own`
+ * Writes the `agents_loaded` line: each agent's name, its responder (`custom`
  * for one given in code) and the path Retell dials for it.
  */
 function logAgents(
@@ -506,7 +506,7 @@ function logAgents(
       )?.config ?? config;
       return {
         name,
-        responder: own ? "own" : agentConfig.responder,
+        responder: own ? "custom" : agentConfig.responder,
         path: path(name),
       };
     }),

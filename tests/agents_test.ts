@@ -346,7 +346,7 @@ Deno.test("serveRetell({ agents }): settings and tools in code, a prompt file ne
         },
         {
           name: "greeter",
-          responder: "own",
+          responder: "custom",
           path: "/llm-websocket/greeter/{call_id}",
         },
       ]);
