@@ -19,6 +19,8 @@ import {
   createMetricRegistry,
   type Gauge,
   type Histogram,
+  type LabelDomain,
+  type Labels,
 } from "./metric_registry.ts";
 
 /**
@@ -131,8 +133,37 @@ export interface ServerMetrics {
   storeDegraded: Gauge;
   /** `retell_turn_stalls_total`: turns whose responder went silent past the watchdog. */
   turnStalls: Counter;
+  /**
+   * The names of the `agent` label that the call and turn metrics
+   * (`retell_live_calls`, `retell_calls_ended_total`, `retell_turns_total`,
+   * `retell_turn_first_frame_seconds`, `retell_turn_complete_seconds`)
+   * carry; empty when they carry none.
+   */
+  readonly agents: readonly string[];
+  /**
+   * The same metrics, with the call and turn metrics counted under
+   * `agent="<name>"`. Without agents, every agent counts together and this
+   * returns the metrics themselves; the members of the metrics themselves
+   * count for the first agent.
+   *
+   * @throws {RangeError} When `name` is not one of `agents`.
+   */
+  forAgent(name: string): ServerMetrics;
   /** Renders every metric for `GET /metrics`. */
   render(): string;
+}
+
+/** Options of {@linkcode createServerMetrics}. */
+export interface ServerMetricsOptions {
+  /**
+   * The agents of a server with several: the call and turn metrics get an
+   * `agent` label with these values, the first being the environment's
+   * agent. The names come from settings and code, never from a request, so
+   * the series stay bounded.
+   *
+   * @default {[]: no agent label}
+   */
+  agents?: readonly string[];
 }
 
 /** Every member of a string union, from a record naming each exactly once. */
@@ -174,6 +205,8 @@ const COMPLETE_BUCKETS = [...LATENCY_BUCKETS, 20, 30, 60];
  *
  * Durations are in seconds (`ms / 1000`), as Prometheus expects.
  *
+ * @param options The agents, when the call and turn metrics are to be
+ * counted per agent.
  * @returns The metrics and their renderer.
  *
  * @example Usage
@@ -193,65 +226,82 @@ const COMPLETE_BUCKETS = [...LATENCY_BUCKETS, 20, 30, 60];
  * );
  * ```
  */
-export function createServerMetrics(): ServerMetrics {
+export function createServerMetrics(
+  options: ServerMetricsOptions = {},
+): ServerMetrics {
+  const agents = Object.freeze([...options.agents ?? []]);
   const registry = createMetricRegistry();
   const kind = { kind: TURN_KINDS };
-  return {
-    liveCalls: registry.gauge({
-      name: "retell_live_calls",
-      help: "Calls whose WebSocket is open.",
-    }),
-    callsEnded: registry.counter({
-      name: "retell_calls_ended_total",
-      help: "Calls ended, by how they ended.",
-      labels: {
-        reason: allOf<CallEndReason>({
-          normal: true,
-          dropped: true,
-          error: true,
-        }),
-      },
-    }),
-    reconnectedCalls: registry.counter({
-      name: "retell_reconnected_calls_total",
-      help: "Connections for a call id that had connected before.",
-    }),
-    turns: registry.counter({
-      name: "retell_turns_total",
-      help: "Turns finished, by request kind and outcome.",
-      labels: {
-        ...kind,
-        outcome: allOf<TurnOutcome>({
-          completed: true,
-          superseded: true,
-          failed: true,
-          timed_out: true,
-          closed: true,
-        }),
-      },
-    }),
-    supersededResponses: registry.counter({
-      name: "retell_superseded_responses_total",
-      help: "Responses abandoned because a newer response_id arrived.",
-    }),
-    firstFrameSeconds: registry.histogram({
-      name: "retell_turn_first_frame_seconds",
-      help: "Time from a request to the first response frame sent.",
-      labels: kind,
-      buckets: LATENCY_BUCKETS,
-    }),
-    firstSentenceSeconds: registry.histogram({
-      name: "retell_turn_first_sentence_seconds",
-      help: "Time from a request to the first frame that ends a sentence.",
-      labels: kind,
-      buckets: COMPLETE_BUCKETS,
-    }),
-    completeSeconds: registry.histogram({
-      name: "retell_turn_complete_seconds",
-      help: "Time from a request to its content_complete frame.",
-      labels: kind,
-      buckets: COMPLETE_BUCKETS,
-    }),
+  const agent: LabelDomain = agents.length > 0 ? { agent: agents } : {};
+  const liveCalls = registry.gauge({
+    name: "retell_live_calls",
+    help: "Calls whose WebSocket is open.",
+    labels: agent,
+  });
+  const callsEnded = registry.counter({
+    name: "retell_calls_ended_total",
+    help: "Calls ended, by how they ended.",
+    labels: {
+      ...agent,
+      reason: allOf<CallEndReason>({
+        normal: true,
+        dropped: true,
+        error: true,
+      }),
+    },
+  });
+  const reconnectedCalls = registry.counter({
+    name: "retell_reconnected_calls_total",
+    help: "Connections for a call id that had connected before.",
+  });
+  const turns = registry.counter({
+    name: "retell_turns_total",
+    help: "Turns finished, by request kind and outcome.",
+    labels: {
+      ...agent,
+      ...kind,
+      outcome: allOf<TurnOutcome>({
+        completed: true,
+        superseded: true,
+        failed: true,
+        timed_out: true,
+        closed: true,
+      }),
+    },
+  });
+  const supersededResponses = registry.counter({
+    name: "retell_superseded_responses_total",
+    help: "Responses abandoned because a newer response_id arrived.",
+  });
+  const firstFrameSeconds = registry.histogram({
+    name: "retell_turn_first_frame_seconds",
+    help: "Time from a request to the first response frame sent.",
+    labels: { ...agent, ...kind },
+    buckets: LATENCY_BUCKETS,
+  });
+  const firstSentenceSeconds = registry.histogram({
+    name: "retell_turn_first_sentence_seconds",
+    help: "Time from a request to the first frame that ends a sentence.",
+    labels: { ...agent, ...kind },
+    buckets: COMPLETE_BUCKETS,
+  });
+  const completeSeconds = registry.histogram({
+    name: "retell_turn_complete_seconds",
+    help: "Time from a request to its content_complete frame.",
+    labels: { ...agent, ...kind },
+    buckets: COMPLETE_BUCKETS,
+  });
+  const perAgent = {
+    liveCalls,
+    callsEnded,
+    turns,
+    firstFrameSeconds,
+    firstSentenceSeconds,
+    completeSeconds,
+  } as PerAgentMetrics;
+  const shared = {
+    reconnectedCalls,
+    supersededResponses,
     firstTokenSeconds: registry.histogram({
       name: "retell_model_first_token_seconds",
       help: "Time from a request to the model's first token.",
@@ -328,5 +378,66 @@ export function createServerMetrics(): ServerMetrics {
       help: "Turns whose responder went silent past the stall watchdog.",
     }),
     render: registry.render,
+  };
+  const views = new Map<string, ServerMetrics>();
+
+  function forAgent(name: string): ServerMetrics {
+    const view = views.get(agents.length === 0 ? "" : name);
+    if (view === undefined) {
+      throw new RangeError(
+        `Cannot count metrics for agent ${
+          JSON.stringify(name)
+        }: the metrics were created for ${agents.join(", ")}`,
+      );
+    }
+    return view;
+  }
+
+  for (const name of agents.length === 0 ? [""] : agents) {
+    const labelled = name === "" ? perAgent : labelledWith(perAgent, name);
+    views.set(name, {
+      ...shared,
+      ...labelled as unknown as Pick<ServerMetrics, keyof PerAgentMetrics>,
+      agents,
+      forAgent,
+    });
+  }
+  return views.get(agents[0] ?? "")!;
+}
+
+/** The call and turn metrics, which carry the `agent` label. */
+interface PerAgentMetrics {
+  liveCalls: Gauge<Labels>;
+  callsEnded: Counter<Labels>;
+  turns: Counter<Labels>;
+  firstFrameSeconds: Histogram<Labels>;
+  firstSentenceSeconds: Histogram<Labels>;
+  completeSeconds: Histogram<Labels>;
+}
+
+/**
+ * The call and turn metrics with `agent` set to `name` in every update;
+ * updates without labels (`liveCalls.inc()`) get it as their only label.
+ */
+function labelledWith(metrics: PerAgentMetrics, name: string): PerAgentMetrics {
+  function bind<T extends object>(metric: T, takesLabels: boolean): T {
+    const bound: Record<string, unknown> = {};
+    for (const method of ["inc", "dec", "set", "observe"]) {
+      const update = (metric as Record<string, unknown>)[method];
+      if (typeof update !== "function") continue;
+      bound[method] = (...args: unknown[]) =>
+        takesLabels
+          ? update({ ...args[0] as Labels, agent: name }, ...args.slice(1))
+          : update({ agent: name }, ...args);
+    }
+    return bound as T;
+  }
+  return {
+    liveCalls: bind(metrics.liveCalls, false),
+    callsEnded: bind(metrics.callsEnded, true),
+    turns: bind(metrics.turns, true),
+    firstFrameSeconds: bind(metrics.firstFrameSeconds, true),
+    firstSentenceSeconds: bind(metrics.firstSentenceSeconds, true),
+    completeSeconds: bind(metrics.completeSeconds, true),
   };
 }

@@ -58,6 +58,7 @@
  * @module
  */
 export {
+  type AgentConfig,
   CALL_STORE_BACKENDS,
   type CallStoreBackend,
   type Config,
@@ -71,6 +72,12 @@ export {
   loadConfig,
   type LoadConfigOptions,
 } from "./config/load.ts";
+export {
+  AGENT_NAME_REGEXP,
+  type AgentSettings,
+  DEFAULT_AGENT_NAME,
+} from "./config/agents_file.ts";
+export type { RetellAgent } from "./agents.ts";
 export { type InputLimits, inputLimitsOf } from "./limits.ts";
 export {
   installProcessGuard,
@@ -228,6 +235,7 @@ export {
   type FrameRejectKind,
   type RefusalReason,
   type ServerMetrics,
+  type ServerMetricsOptions,
   type TurnKind,
   type TurnOutcome,
 } from "./metrics.ts";

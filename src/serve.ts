@@ -6,10 +6,15 @@
  *
  * @module
  */
+import { agentNamesOf, type RetellAgent } from "./agents.ts";
 import type { CallStore } from "./call_store/call_store.ts";
 import { openCallStore } from "./call_store/from_settings.ts";
 import { describeEffectiveSettings } from "./config/effective.ts";
 import { warnEnvFileDuplicates } from "./config/env_file_check.ts";
+import {
+  type AgentSettings,
+  DEFAULT_AGENT_NAME,
+} from "./config/agents_file.ts";
 import { ConfigError, type EnvSource, loadConfig } from "./config/load.ts";
 import type { Config } from "./config/settings.ts";
 import type { LlmTool } from "./llm/tools.ts";
@@ -70,6 +75,15 @@ export interface ServeRetellOptions {
    * @default {[]}
    */
   tools?: readonly LlmTool[];
+  /**
+   * More agents, each with its own responder, tools or settings (read with
+   * the environment and `AGENTS_FILE`, every problem reported at once);
+   * Retell reaches each at `wss://<host>{WEBSOCKET_PATH}/{name}`. The
+   * options above are the environment's agent's, named `default`.
+   *
+   * @default {[]: those of `AGENTS_FILE` only}
+   */
+  agents?: readonly RetellAgent[];
   /**
    * Where log lines go.
    *
@@ -181,19 +195,25 @@ async function listen(
   options: ServeRetellOptions,
   ownsProcess: boolean,
 ): Promise<RetellService> {
-  const config = options.config ?? loadConfig(options.env ?? Deno.env);
+  const agents = options.agents ?? [];
+  const config = options.config ??
+    loadConfig(options.env ?? Deno.env, { agents: agentSettingsOf(agents) });
   const log = options.log ?? createLogger({ level: config.logLevel });
   // One socket's message too large to read must not end every call.
   if (ownsProcess) installProcessGuard({ log });
   log.info("settings", { ...describeEffectiveSettings(config, options) });
   if (!options.config && !options.env) warnEnvFileDuplicates(log);
   const callStore = options.callStore ?? await openConfiguredStore(config, log);
-  const metrics = createServerMetrics();
+  const agentNames = agentNamesOf(config, agents);
+  const metrics = createServerMetrics(
+    agentNames.length > 1 ? { agents: agentNames } : {},
+  );
   const retell = createRetellServer({
     config,
     log,
     callStore,
     metrics,
+    agents,
     ...(options.responder && { responder: options.responder }),
     ...(options.tools && { tools: options.tools }),
   });
@@ -235,6 +255,9 @@ async function listen(
     }
   }
   logListening(log, address, config);
+  if (agentNames.length > 1) {
+    logAgents(log, config, agents, options.responder !== undefined);
+  }
   return {
     address,
     finished: listener.finished,
@@ -450,6 +473,49 @@ function logListening(
       config.wsSecret === "" ? "" : "/{WS_SECRET}"
     }/{call_id}`,
     responder: config.responder,
+  });
+}
+
+/** The settings of the agents given in code that have any, by name. */
+function agentSettingsOf(
+  agents: readonly RetellAgent[],
+): Record<string, AgentSettings> {
+  return Object.fromEntries(
+    agents.flatMap(({ name, settings }) =>
+      settings === undefined ? [] : [[name, settings]]
+    ),
+  );
+}
+
+/**
+ * Writes the `agents_loaded` line: each agent's name, its responder (`custom`
+ * for one given in code) and the path Retell dials for it.
+ */
+function logAgents(
+  log: Logger,
+  config: Config,
+  agents: readonly RetellAgent[],
+  ownDefault: boolean,
+): void {
+  const secret = config.wsSecret === "" ? "" : "/{WS_SECRET}";
+  const path = (name: string) =>
+    `${config.websocketPath}${
+      name === DEFAULT_AGENT_NAME ? "" : `/${name}`
+    }${secret}/{call_id}`;
+  log.info("agents_loaded", {
+    agents: agentNamesOf(config, agents).map((name) => {
+      const own = name === DEFAULT_AGENT_NAME
+        ? ownDefault
+        : agents.some((agent) => agent.name === name && agent.responder);
+      const agentConfig = config.agents.find((agent) =>
+        agent.name === name
+      )?.config ?? config;
+      return {
+        name,
+        responder: own ? "custom" : agentConfig.responder,
+        path: path(name),
+      };
+    }),
   });
 }
 

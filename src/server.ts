@@ -6,6 +6,13 @@
  * @module
  */
 import { createAdmission } from "./admission.ts";
+import {
+  agentNamesOf,
+  type AgentRoute,
+  callConfigOf,
+  createAgentRoutes,
+  type RetellAgent,
+} from "./agents.ts";
 import type { CallStore } from "./call_store/call_store.ts";
 import type { MonitoredCallStore } from "./call_store/fallback.ts";
 import { createMemoryCallStore } from "./call_store/memory.ts";
@@ -18,9 +25,9 @@ import { PROMETHEUS_CONTENT_TYPE } from "./metric_registry.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import { createMetricsGuard } from "./metrics_access.ts";
 import { createPlaygroundRoute } from "./playground/route.ts";
+import { DEFAULT_AGENT_NAME } from "./config/agents_file.ts";
 import type { CallConfig } from "./protocol/outbound.ts";
 import type { Responder } from "./responder.ts";
-import { createResponderFromConfig } from "./responders/from_config.ts";
 import { inputLimitsOf } from "./limits.ts";
 import { type CallSession, startCallSession } from "./session.ts";
 
@@ -53,6 +60,16 @@ export interface RetellServerOptions {
    * @default {[]}
    */
   tools?: readonly LlmTool[];
+  /**
+   * More agents, each reached at `{websocketPath}/{name}/{call_id}` with
+   * its own responder, tools or settings; those of `config.agents`
+   * (`AGENTS_FILE`) are served too. The settings above (`responder`,
+   * `tools`, `callConfig`, the timeouts) are the environment's agent's,
+   * named `default`, which `{websocketPath}/{call_id}` reaches.
+   *
+   * @default {[]}
+   */
+  agents?: readonly RetellAgent[];
   /**
    * Where log lines go.
    *
@@ -134,8 +151,10 @@ export interface RetellServerOptions {
   maxCallsPerAddress?: number;
   /**
    * Counted for `GET /metrics`; give your own to read them elsewhere too.
+   * With several agents, create them with every agent name
+   * (`createServerMetrics({ agents })`, the names in `agentNames` order).
    *
-   * @default {createServerMetrics()}
+   * @default {createServerMetrics(), with the agent names when there are several}
    */
   metrics?: ServerMetrics;
   /**
@@ -179,6 +198,11 @@ export interface RetellServer {
   /** Calls whose socket has been accepted and not yet closed. */
   readonly calls: ReadonlySet<CallSession>;
   /**
+   * The agents served, `default` (the environment's) first; each is
+   * reached at `{websocketPath}/{name}/{call_id}`.
+   */
+  readonly agentNames: readonly string[];
+  /**
    * Starts the stop: new sockets get 503 and `/healthz` reports `draining`
    * with 503, so load balancers move on; resolves once no call has a
    * response in flight, or `timeoutMs` has passed.
@@ -214,12 +238,19 @@ export interface DrainResult {
  * `maxCallsPerAddress` from one address 429; both are counted, and logged
  * like every refusal: a bounded number of lines, the rest counted.
  *
+ * With `agents` (or `config.agents`), `{websocketPath}/{name}/{call_id}`
+ * reaches agent `name` (with a secret, `{websocketPath}/{name}/{secret}/{call_id}`);
+ * an unknown name gets 404 before any upgrade. A doubled slash before the
+ * call id (`{websocketPath}//{call_id}`, from an agent URL pasted with a
+ * trailing slash) reaches the same call.
+ *
  * To run it as a process, with signals and the stop handled, use
  * `serveRetell`; this is for serving the handler from your own `Deno.serve`.
  *
  * @param options The settings, and what overrides them.
  * @returns The handler and the live calls.
- * @throws {TypeError} When an allowlist or proxy rule cannot be parsed.
+ * @throws {TypeError} When an allowlist or proxy rule cannot be parsed, or
+ * an agent cannot be served as given.
  *
  * @example Your own Deno.serve, every setting from the environment
  * ```ts ignore
@@ -235,16 +266,28 @@ export function createRetellServer(
 ): RetellServer {
   const config = options.config ?? DEFAULT_CONFIG;
   const log = options.log ?? createLogger({ level: config.logLevel });
-  const responder = options.responder ??
-    createResponderFromConfig(config, log, {
-      ...(options.tools && { tools: options.tools }),
-    });
   const callConfig = options.callConfig ??
     (options.config && callConfigOf(options.config));
   const responderTimeoutMs = options.responderTimeoutMs ??
     config.responderTimeoutMs;
   const calls = new Set<CallSession>();
-  const metrics = options.metrics ?? createServerMetrics();
+  const agents = options.agents ?? [];
+  const agentNames = Object.freeze(agentNamesOf(config, agents));
+  const metrics = options.metrics ??
+    createServerMetrics(agentNames.length > 1 ? { agents: agentNames } : {});
+  const routes = createAgentRoutes({
+    config,
+    agents,
+    defaultAgent: {
+      responder: options.responder,
+      callConfig,
+      responderTimeoutMs,
+      turnStallMs: options.turnStallMs ?? config.turnStallMs,
+    },
+    tools: options.tools,
+    log,
+    metrics,
+  });
   const admission = createAdmission({
     allowedIps: options.allowedIps ?? config.allowedIps,
     allowLoopback: options.allowLoopback ?? config.allowLoopback,
@@ -272,6 +315,8 @@ export function createRetellServer(
   const playground = (options.playground ?? config.playground)
     ? createPlaygroundRoute({
       websocketPath: prefix.slice(0, -1),
+      // The choice is offered only when there is one to make.
+      agentNames: agentNames.length > 1 ? agentNames : [],
       access: metricsAccess,
     })
     : undefined;
@@ -334,21 +379,22 @@ export function createRetellServer(
     info: Deno.ServeHandlerInfo,
     pathname: string,
   ): Response {
-    const socketPath = socketPathOf(
-      pathname.slice(prefix.length),
-      admission.secretConfigured,
-    );
+    const token = new URL(request.url).searchParams.get("token");
+    const socketPath = socketPathOf(pathname.slice(prefix.length), {
+      secretConfigured: admission.secretConfigured,
+      tokenGiven: token !== null,
+      agents: routes,
+    });
     if (socketPath === undefined) {
       return new Response("Not Found\n", { status: 404 });
     }
-    const { callId } = socketPath;
+    const { callId, agent } = socketPath;
     const peer = info.remoteAddr.transport === "tcp"
       ? info.remoteAddr.hostname
       : "";
     const client = resolveClient(peer, request.headers.get("x-forwarded-for"));
     const caller = { callId, address: client, peer };
-    const presented = socketPath.secret ??
-      new URL(request.url).searchParams.get("token") ?? "";
+    const presented = socketPath.secret ?? token ?? "";
     const refusedCaller = admission.checkCaller(caller, presented);
     if (refusedCaller) return refusedCaller;
     if (request.method !== "GET") return methodNotAllowed();
@@ -377,21 +423,21 @@ export function createRetellServer(
     }
     const session = startCallSession(upgraded.socket, {
       callId,
-      responder,
-      log,
-      ...(callConfig && { callConfig }),
-      responderTimeoutMs,
+      responder: agent.responder,
+      log: agent.log,
+      ...(agent.callConfig && { callConfig: agent.callConfig }),
+      responderTimeoutMs: agent.responderTimeoutMs,
       store: callStore,
-      turnStallMs: options.turnStallMs ?? config.turnStallMs,
+      turnStallMs: agent.turnStallMs,
       ...(options.hookTimeoutMs !== undefined &&
         { hookTimeoutMs: options.hookTimeoutMs }),
-      metrics,
+      metrics: agent.metrics,
       limits: inputLimitsOf(config),
     });
     calls.add(session);
     session.ended.then(() => calls.delete(session));
     admission.admit(client, session.ended);
-    log.info("call_accepted", { call_id: callId, address: client });
+    agent.log.info("call_accepted", { call_id: callId, address: client });
     return upgraded.response;
   }
 
@@ -416,38 +462,48 @@ export function createRetellServer(
     };
   }
 
-  return { handler, calls, drain };
+  return { handler, calls, agentNames, drain };
 }
 
-/** The `config` event the settings ask for. */
-function callConfigOf(config: Config): CallConfig {
-  return {
-    auto_reconnect: config.autoReconnect,
-    call_details: config.callDetails,
-    transcript_with_tool_calls: config.transcriptWithToolCalls,
-  };
-}
-
-/** What the socket path names: the call, and the secret when it carries one. */
+/** What the socket path names: the agent, the call, and the secret when it carries one. */
 interface SocketPath {
+  /** The agent the call is for. */
+  agent: AgentRoute;
   /** The call id, decoded. */
   callId: string;
   /** The segment before the call id, as sent; absent when there is none. */
   secret?: string;
 }
 
+/** What {@linkcode socketPathOf} reads the path against. */
+interface SocketPathContext {
+  /** Whether a `WS_SECRET` is set, so a segment may carry it. */
+  secretConfigured: boolean;
+  /** Whether the URL has `?token=`, so no segment carries the secret. */
+  tokenGiven: boolean;
+  /** The agents by name, `default` among them. */
+  agents: ReadonlyMap<string, AgentRoute>;
+}
+
 /**
- * Reads what follows the prefix, a trailing slash allowed: `{call_id}`, or
- * with a secret configured also `{secret}/{call_id}`. The secret is always
- * the segment right before the call id, so segments added in front later
- * (an agent name: `{agent}/{secret}/{call_id}`) leave it in place.
+ * Reads what follows the prefix, a trailing slash allowed, and one empty
+ * segment before the call id (an agent URL pasted with a trailing slash,
+ * to which Retell appends `/{call_id}`): `{call_id}`, `{agent}/{call_id}`,
+ * and with a secret configured `{secret}/{call_id}` and
+ * `{agent}/{secret}/{call_id}`. The secret is always the segment right
+ * before the call id. A segment before the call id is an agent only when
+ * it names one; otherwise it is the secret, when one is configured and no
+ * `?token=` carries it, and an unknown agent (404) when not.
  */
 function socketPathOf(
   rest: string,
-  secretConfigured: boolean,
+  context: SocketPathContext,
 ): SocketPath | undefined {
   const segments = (rest.endsWith("/") ? rest.slice(0, -1) : rest).split("/");
-  if (segments.length > (secretConfigured ? 2 : 1)) return undefined;
+  if (segments.length > 1 && segments.at(-2) === "") {
+    segments.splice(-2, 1);
+  }
+  if (segments.length > (context.secretConfigured ? 3 : 2)) return undefined;
   const last = segments.at(-1)!;
   if (last === "" || last.length > MAX_CALL_ID_LENGTH) return undefined;
   let callId: string;
@@ -456,7 +512,23 @@ function socketPathOf(
   } catch {
     return undefined;
   }
-  return segments.length === 2 ? { callId, secret: segments[0]! } : { callId };
+  const before = segments.slice(0, -1);
+  const named = before.length > 0 ? context.agents.get(before[0]!) : undefined;
+  const secretInPath = context.secretConfigured && !context.tokenGiven;
+  if (before.length === 0) {
+    return { agent: context.agents.get(DEFAULT_AGENT_NAME)!, callId };
+  }
+  if (before.length === 1) {
+    if (named !== undefined) return { agent: named, callId };
+    if (!secretInPath) return undefined;
+    return {
+      agent: context.agents.get(DEFAULT_AGENT_NAME)!,
+      callId,
+      secret: before[0]!,
+    };
+  }
+  if (named === undefined || !secretInPath) return undefined;
+  return { agent: named, callId, secret: before[1]! };
 }
 
 /** Whether the store can say how it is doing (the stores `openCallStore` opens can). */

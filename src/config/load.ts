@@ -7,6 +7,13 @@
 import type { z } from "zod";
 import { describeError } from "../log.ts";
 import {
+  type AgentEntry,
+  type AgentSettings,
+  parseAgentsFile,
+  readAgentSettings,
+} from "./agents_file.ts";
+import {
+  type AgentConfig,
   type Config,
   type Setting,
   SETTING_NAMES,
@@ -52,12 +59,23 @@ export interface LoadConfigOptions {
    * @default {Deno.readTextFileSync}
    */
   readTextFile?: (path: string) => string;
+  /**
+   * Agents defined in code, by name, with their settings as in the agents
+   * file (`serveRetell` passes those of its `agents`); checked with
+   * `AGENTS_FILE`'s, and a name cannot be in both.
+   *
+   * @default {none}
+   */
+  agents?: Readonly<Record<string, AgentSettings>>;
 }
 
 /**
- * Reads and validates every variable in `SETTINGS` (`src/config/settings.ts`).
+ * Reads and validates every variable in `SETTINGS` (`src/config/settings.ts`),
+ * then the agents of `AGENTS_FILE` and of `options.agents`, each read as
+ * the environment with its own agent-scope settings in place.
  *
  * @param env Where to read variables from, usually `Deno.env`.
+ * @param options How files are read; agents defined in code.
  * @returns The settings.
  * @throws {ConfigError} When any variable is invalid; the message names each one.
  *
@@ -76,6 +94,25 @@ export function loadConfig(
   options: LoadConfigOptions = {},
 ): Config {
   const texts = textsOf(env);
+  const read = readSettings(texts, options);
+  const problems = [...read.problems];
+  const agents = readAgents(texts, read, options, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return assemble(read.values, read.prompt, agents);
+}
+
+/** The settings read from one set of texts, and what is wrong with them. */
+interface SettingsRead {
+  values: Map<SettingName, unknown>;
+  prompt: string | undefined;
+  problems: string[];
+}
+
+/** Reads every setting from its text, collecting every problem. */
+function readSettings(
+  texts: Record<SettingName, string>,
+  options: LoadConfigOptions,
+): SettingsRead {
   const values = new Map<SettingName, unknown>();
   const problems: string[] = [];
   for (const name of SETTING_NAMES) {
@@ -92,8 +129,117 @@ export function loadConfig(
   // The prompt file is read even when other variables are bad, so that one
   // start-up reports every problem.
   const prompt = readPrompt(texts, options, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return assemble(values, prompt);
+  return { values, prompt, problems };
+}
+
+/**
+ * The agents of `AGENTS_FILE` and of `options.agents`, each read as the
+ * environment with its own settings in place; their problems name the
+ * agent and, for what it sets, the field. A problem the environment has
+ * already reported is not repeated for each agent.
+ */
+function readAgents(
+  texts: Record<SettingName, string>,
+  read: SettingsRead,
+  options: LoadConfigOptions,
+  problems: string[],
+): AgentConfig[] {
+  const entries = [
+    ...readAgentsFile(read.values.get("AGENTS_FILE"), options, problems),
+  ];
+  const fromFile = new Set(entries.map((entry) => entry.name));
+  for (const [name, settings] of Object.entries(options.agents ?? {})) {
+    if (fromFile.has(name)) {
+      problems.push(
+        `agent ${
+          JSON.stringify(name)
+        } is defined both in AGENTS_FILE and in code: set it in one place`,
+      );
+    }
+    entries.push(readAgentSettings(name, settings, {
+      source: "code",
+      folder: ".",
+      problems,
+    }));
+  }
+  const secret = read.values.get("WS_SECRET");
+  if (entries.some((entry) => entry.name === secret)) {
+    problems.push(
+      "WS_SECRET cannot be the name of an agent: choose another secret",
+    );
+  }
+  return entries.map((entry) => {
+    const own = readSettings(agentTexts(texts, entry), options);
+    for (const problem of own.problems) {
+      if (read.problems.includes(problem)) continue;
+      const source = fromFile.has(entry.name) ? "AGENTS_FILE" : "code";
+      problems.push(
+        `${source} agent ${JSON.stringify(entry.name)}: ${
+          namingFields(problem, entry)
+        }`,
+      );
+    }
+    return {
+      name: entry.name,
+      config: assemble(own.values, own.prompt, []),
+    };
+  });
+}
+
+/**
+ * The agents `AGENTS_FILE` names, their faults added to `problems`; none
+ * when it is unset, unreadable or not an agents file.
+ */
+function readAgentsFile(
+  path: unknown,
+  options: LoadConfigOptions,
+  problems: string[],
+): AgentEntry[] {
+  if (typeof path !== "string") return [];
+  let text: string;
+  try {
+    text = (options.readTextFile ?? Deno.readTextFileSync)(path);
+  } catch (error) {
+    problems.push(
+      `AGENTS_FILE cannot be read (${describeError(error)}): current value is ${
+        JSON.stringify(path)
+      }`,
+    );
+    return [];
+  }
+  const parsed = parseAgentsFile(text, path);
+  problems.push(...parsed.problems);
+  return parsed.agents;
+}
+
+/**
+ * The environment's texts with the agent's in their place; a prompt the
+ * agent sets, inline or as a file, replaces both of the environment's.
+ */
+function agentTexts(
+  texts: Record<SettingName, string>,
+  entry: AgentEntry,
+): Record<SettingName, string> {
+  const merged = { ...texts };
+  if (entry.texts.has("AGENT_PROMPT") || entry.texts.has("AGENT_PROMPT_FILE")) {
+    merged.AGENT_PROMPT = "";
+    merged.AGENT_PROMPT_FILE = "";
+  }
+  for (const [name, text] of entry.texts) {
+    const setting: Setting = SETTINGS[name];
+    merged[name] = text === "" && !setting.emptyIsValue
+      ? setting.default
+      : text;
+  }
+  return merged;
+}
+
+/** A problem line with the variables the agent sets named as its fields. */
+function namingFields(problem: string, entry: AgentEntry): string {
+  return problem.replace(
+    /\b[A-Z][A-Z0-9_]+\b/g,
+    (word) => entry.texts.has(word as SettingName) ? word.toLowerCase() : word,
+  );
 }
 
 /**
@@ -174,12 +320,13 @@ function readPrompt(
 }
 
 /**
- * Puts each value at its setting's key, the prompt at `llm.prompt`; lists
- * and the result are frozen.
+ * Puts each value at its setting's key, the prompt at `llm.prompt`, the
+ * agents at `agents`; lists and the result are frozen.
  */
 function assemble(
   values: ReadonlyMap<SettingName, unknown>,
   prompt: string | undefined,
+  agents: readonly AgentConfig[],
 ): Config {
   const top: Record<string, unknown> = {};
   const llm: Record<string, unknown> = {};
@@ -194,5 +341,6 @@ function assemble(
   return Object.freeze({
     ...top,
     llm: Object.freeze(llm),
+    agents: Object.freeze(agents),
   }) as unknown as Config;
 }

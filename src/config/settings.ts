@@ -103,6 +103,25 @@ export interface Config {
   callStoreTtlHours: number;
   /** Settings of the `llm` responder; only checked when `RESPONDER=llm`. */
   llm: LlmConfig;
+  /** `AGENTS_FILE`: the JSON file naming further agents; undefined for none. */
+  agentsFile: string | undefined;
+  /**
+   * The agents of `AGENTS_FILE` (and of `loadConfig`'s `agents` option),
+   * each with its own settings; empty when there are none. The
+   * environment's own agent is this config itself.
+   */
+  agents: readonly AgentConfig[];
+}
+
+/** One named agent of {@linkcode Config.agents}. */
+export interface AgentConfig {
+  /** The name in its URL: `{WEBSOCKET_PATH}/{name}/{call_id}`. */
+  name: string;
+  /**
+   * Its settings: the environment's, with the agent-scope ones it sets in
+   * their place. Its own `agents` list is empty.
+   */
+  config: Config;
 }
 
 /** Settings of the `llm` responder. */
@@ -148,7 +167,7 @@ export type SettingScope = "server" | "agent";
 
 /** A place in {@linkcode Config}: a top-level key, or `llm.` and a key of {@linkcode LlmConfig}. */
 export type ConfigKey =
-  | Exclude<keyof Config, "llm">
+  | Exclude<keyof Config, "llm" | "agents">
   | `llm.${keyof LlmConfig}`;
 
 /** The type of the value at `K` in {@linkcode Config}. */
@@ -280,6 +299,14 @@ export const SETTINGS = {
     default: "/llm-websocket",
     description:
       "Path Retell dials, before `/{call_id}`: the agent's URL is `wss://<host><path>`. A query string and a trailing slash after the call id are fine.",
+  }),
+  AGENTS_FILE: setting({
+    key: "agentsFile",
+    scope: "server",
+    schema: optional(z.string()),
+    default: "",
+    description:
+      'A JSON file of further agents on this server, `{"agents": {"<name>": {...}}}`, each set with the agent-scope variables in snake case (`responder`, `openai_model`, ...) and falling back to these for the rest; Retell dials `wss://<host><path>/<name>`. Read and checked once at startup. See `docs/agents.md`.',
   }),
   RESPONDER: setting({
     key: "responder",
