@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../src/config/load.ts";
+import { RESPONDER_NAMES, SETTINGS } from "../src/config/settings.ts";
 import { createServerMetrics } from "../src/metrics.ts";
 import type { Responder } from "../src/responder.ts";
 import { DUMMY_GREETING, DUMMY_REPLY } from "../src/responders/dummy.ts";
@@ -230,7 +231,9 @@ Deno.test("an invalid agents file reports every problem at once", async () => {
       'AGENTS_FILE agent "support": port is a server setting: set PORT in the environment',
       `AGENTS_FILE agent "support": openaiModel is not an agent setting: use one of ${agentKeys()}`,
       'AGENTS_FILE agent "support": begin_message must be a string, number or boolean',
-      'AGENTS_FILE agent "support": responder must be one of dummy, llm: current value is "robot"',
+      `AGENTS_FILE agent "support": responder must be one of ${
+        RESPONDER_NAMES.join(", ")
+      }: current value is "robot"`,
       'AGENTS_FILE agent "support": llm_temperature must be a number from 0 to 2: current value is "5"',
       'AGENTS_FILE agent "billing": OPENAI_API_KEY is required when responder=llm',
       'AGENTS_FILE agent "billing": OPENAI_MODEL is required when responder=llm',
@@ -275,25 +278,12 @@ function configErrorOf(variables: Record<string, string>): ConfigError {
 
 /** The agent-scope keys, as the loader lists them. */
 function agentKeys(): string {
-  return [
-    "responder",
-    "auto_reconnect",
-    "call_details",
-    "transcript_with_tool_calls",
-    "responder_timeout_ms",
-    "turn_stall_ms",
-    "openai_api_key",
-    "openai_base_url",
-    "openai_model",
-    "agent_prompt",
-    "agent_prompt_file",
-    "begin_message",
-    "llm_temperature",
-    "llm_max_tokens",
-    "llm_first_token_timeout_ms",
-    "llm_stall_timeout_ms",
-    "transfer_number",
-  ].join(", ");
+  // Every agent-scope setting, in snake case: settings added later work in
+  // the file with no change to the loader.
+  return Object.entries(SETTINGS)
+    .filter(([, setting]) => setting.scope === "agent")
+    .map(([name]) => name.toLowerCase())
+    .join(", ");
 }
 
 Deno.test("serveRetell({ agents }): settings and tools in code, a prompt file next to the agents file, agents_loaded", async () => {
