@@ -389,9 +389,11 @@ function request(tag: string, id: number): Record<string, unknown> {
 /**
  * S4 and S4i against a server that relays `fake`: token-to-frame latency
  * (model writes a token to the frame carrying it arriving) and
- * request-to-upstream latency; for S4i also frames under the superseded id
- * after the newer request went out, and how many superseded model requests
- * were closed.
+ * request-to-upstream latency; for S4i also how many superseded model
+ * requests were closed, and frames under the superseded id: late ones, after
+ * a frame of the newer reply (the server had read the newer request), and
+ * ones in flight, after the newer request went out but before its reply
+ * began (they may have left the server before the request arrived).
  */
 export async function runS4(
   server: BenchServer,
@@ -419,6 +421,7 @@ export async function runS4(
   const calls = await openCalls(server, options.calls, `${label}-`, tally);
   const tokenLatencies: number[] = [];
   let lateFrames = 0;
+  let inFlightFrames = 0;
   const supersededTags: string[] = [];
 
   async function turn(call: LoadCall, c: number, t: number): Promise<void> {
@@ -426,8 +429,13 @@ export async function runS4(
     const first = options.interrupt ? 2 * t - 1 : t;
     const last = first + perTurn - 1;
     let newerSentAt = Infinity;
+    let newerAnswered = false;
     const stop = call.listen((frame, at) => {
-      if (frame.response_id === first && at > newerSentAt) lateFrames++;
+      if (options.interrupt && frame.response_id === last) newerAnswered = true;
+      if (frame.response_id === first && at > newerSentAt) {
+        if (newerAnswered) lateFrames++;
+        else inFlightFrames++;
+      }
       for (const word of frame.content.split(/\s+/)) {
         const match = TOKEN.exec(word);
         const written = match
@@ -521,6 +529,7 @@ export async function runS4(
   if (options.interrupt) {
     Object.assign(extra, {
       lateFrames,
+      inFlightFrames,
       superseded: supersededTags.length,
       supersededClosed: closed,
     });

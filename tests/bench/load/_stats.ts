@@ -55,8 +55,16 @@ export interface RunFigures {
   connectP99: number;
   /** Request sent to the model request arriving upstream, p99 ms (S4). */
   upstreamP99?: number;
-  /** Frames under a superseded id received after the newer request (S4i). */
+  /**
+   * Frames under a superseded id received after a frame of the newer reply
+   * (S4i): the server sent them after it had read the newer request.
+   */
   lateFrames?: number;
+  /**
+   * Frames under a superseded id received after the newer request went out
+   * but before its reply began (S4i): they may have been on the way.
+   */
+  inFlightFrames?: number;
   /** Superseded upstream requests, and how many of them were closed (S4i). */
   superseded?: number;
   supersededClosed?: number;
@@ -98,6 +106,7 @@ export function medianFigures(runs: readonly RunFigures[]): RunFigures {
     connectP99: pick((run) => run.connectP99) ?? NaN,
     upstreamP99: pick((run) => run.upstreamP99),
     lateFrames: sumKnown((run) => run.lateFrames),
+    inFlightFrames: sumKnown((run) => run.inFlightFrames),
     superseded: sumKnown((run) => run.superseded),
     supersededClosed: sumKnown((run) => run.supersededClosed),
     serverCpuMs: pick((run) => run.serverCpuMs),

@@ -95,7 +95,9 @@ export function checkTargets(comparison: Comparison): Check[] {
         : (ours.supersededClosed ?? 0) / ours.superseded;
       return [
         {
-          label: `late ${ours.lateFrames ?? "n/a"}==0`,
+          label: `late ${ours.lateFrames ?? "n/a"}==0 (in flight ${
+            ours.inFlightFrames ?? "n/a"
+          })`,
           pass: ours.lateFrames === 0,
         },
         {
