@@ -179,7 +179,22 @@ Deno.test("S4i on ours: no late frame, every superseded request closed", async (
   assert.deepEqual(result.errors, []);
   assert.equal(result.answered, 2);
   assert.equal(result.lateFrames, 0);
+  assert.equal(typeof result.inFlightFrames, "number");
   assert.equal(result.superseded, 2);
   assert.equal(result.supersededClosed, 2);
   assert.ok(result.upstreamP99! > 0);
+});
+
+Deno.test("docs/performance.md runs the bench:load task with flags it reads", async () => {
+  const docs = await Deno.readTextFile("docs/performance.md");
+  const config = JSON.parse(await Deno.readTextFile("deno.json"));
+  assert.match(
+    config.tasks["bench:load"].command,
+    / tests\/bench\/load\/load\.ts$/,
+  );
+  const commands = [...docs.matchAll(/^deno task bench:load(.*)$/gm)];
+  assert.ok(commands.length >= 3);
+  for (const [, flags] of commands) {
+    parseArgs(flags!.trim().split(/\s+/).filter((flag) => flag !== ""));
+  }
 });
