@@ -1,0 +1,185 @@
+/**
+ * The load generator's side of one call: the simulator's WebSocket client
+ * playing Retell, which times the begin message and each reply, and lets a scenario watch
+ * every `response` frame. Every wait is bounded.
+ *
+ * @module
+ */
+import { openWebSocket } from "../../../src/simulator/_websocket_client.ts";
+
+/** A `response` frame as the generator reads it. */
+export interface ResponseFrame {
+  response_id: number;
+  content: string;
+  content_complete: boolean;
+}
+
+/** Sees each `response` frame and the `performance.now()` it arrived at. */
+export type FrameListener = (frame: ResponseFrame, at: number) => void;
+
+/** An open call. */
+export interface LoadCall {
+  /** Socket created to begin message complete, ms. */
+  readonly connectMs: number;
+  /** Sends one inbound event. */
+  send(event: Record<string, unknown>): void;
+  /** Calls `listener` for every `response` frame until the returned stop. */
+  listen(listener: FrameListener): () => void;
+  /** Why the socket closed, once it has. */
+  readonly closed: Promise<string>;
+  /** Closes the socket (1000) and waits up to 5 s for the close. */
+  close(): Promise<void>;
+}
+
+/** When a reply's first frame and its complete frame arrived. */
+export interface ReplyTiming {
+  /** Request sent to first frame, ms. */
+  firstMs: number;
+  /** Request sent to the frame with `content_complete`, ms. */
+  doneMs: number;
+}
+
+/** Rejects after `ms` with `message` unless `promise` settles first. */
+export async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  message: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Opens a call and waits up to `timeoutMs` for its begin message (response
+ * 0, complete). Rejects, with the socket closed, when it does not come.
+ *
+ * It uses the simulator's client rather than the standard `WebSocket`, whose
+ * connection leaves Nagle's algorithm on: a request then waits for the
+ * server's delayed ACK (40 ms on Linux) and every latency measures that.
+ */
+export async function openCall(
+  url: string,
+  timeoutMs: number,
+): Promise<LoadCall> {
+  const started = performance.now();
+  const socket = await openWebSocket(url, timeoutMs);
+  const listeners = new Set<FrameListener>();
+  const closed = Promise.withResolvers<string>();
+  const begun = Promise.withResolvers<number>();
+  socket.listen({
+    message(data) {
+      const at = performance.now();
+      if (typeof data !== "string") return;
+      const frame = JSON.parse(data);
+      if (frame.response_type !== "response") return;
+      if (frame.response_id === 0) {
+        if (frame.content_complete) begun.resolve(at - started);
+        return;
+      }
+      for (const listener of listeners) listener(frame, at);
+    },
+    close({ code }) {
+      const reason = `socket closed with code ${code}`;
+      begun.reject(new Error(reason));
+      closed.resolve(reason);
+    },
+  });
+  begun.promise.catch(() => {});
+
+  async function close(): Promise<void> {
+    socket.close(1000);
+    await within(closed.promise, 5000, "socket did not close").catch(() => {});
+  }
+
+  let connectMs: number;
+  try {
+    connectMs = await within(
+      begun.promise,
+      timeoutMs,
+      `no begin message within ${timeoutMs} ms`,
+    );
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    connectMs,
+    send(event) {
+      socket.send(JSON.stringify(event));
+    },
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    closed: closed.promise,
+    close,
+  };
+}
+
+/**
+ * Sends `events` in order (the last being the request with `responseId`) and
+ * waits up to `timeoutMs` for that reply's complete frame.
+ */
+export async function takeTurn(
+  call: LoadCall,
+  responseId: number,
+  events: readonly Record<string, unknown>[],
+  timeoutMs: number,
+): Promise<ReplyTiming> {
+  let sentAt = 0;
+  let firstMs: number | undefined;
+  const done = Promise.withResolvers<ReplyTiming>();
+  const stop = call.listen((frame, at) => {
+    if (frame.response_id !== responseId) return;
+    firstMs ??= at - sentAt;
+    if (frame.content_complete) done.resolve({ firstMs, doneMs: at - sentAt });
+  });
+  try {
+    for (const event of events) {
+      sentAt = performance.now();
+      call.send(event);
+    }
+    return await within(
+      Promise.race([
+        done.promise,
+        call.closed.then((reason) => Promise.reject(new Error(reason))),
+      ]),
+      timeoutMs,
+      `no complete reply to ${responseId} within ${timeoutMs} ms`,
+    );
+  } finally {
+    stop();
+  }
+}
+
+/** Measures how late this process's event loop runs timers. */
+export interface LoopDelay {
+  /** Stops measuring; the delays seen, ms. */
+  stop(): number[];
+}
+
+/** Starts a 20 ms timer and records how late each tick fires. */
+export function watchLoopDelay(intervalMs = 20): LoopDelay {
+  const delays: number[] = [];
+  let expected = performance.now() + intervalMs;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    delays.push(Math.max(0, now - expected));
+    expected = now + intervalMs;
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return delays;
+    },
+  };
+}
