@@ -133,6 +133,7 @@ export {
   type InboundParseResult,
   type InteractionType,
   parseInbound,
+  parseInboundStrict,
   type PingPongRequest,
   type ReminderRequiredRequest,
   type ResponseRequiredRequest,
