@@ -160,6 +160,7 @@ export {
   createToolCallResultEvent,
   createUpdateAgentEvent,
   encodeOutbound,
+  encodeOutboundStrict,
   type EncodeResult,
   type MetadataEvent,
   type OutboundEvent,

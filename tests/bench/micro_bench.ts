@@ -13,6 +13,7 @@ import {
   createPingPongEvent,
   createResponseEvent,
   encodeOutbound,
+  encodeOutboundStrict,
   type OutboundEvent,
 } from "../../src/protocol/outbound.ts";
 
@@ -60,6 +61,11 @@ for (const [name, event] of outbound) {
   });
   Deno.bench("encodeOutbound", { group }, () => {
     if (!encodeOutbound(event).ok) throw new Error("Cannot encode bench event");
+  });
+  Deno.bench("encodeOutboundStrict (zod)", { group }, () => {
+    if (!encodeOutboundStrict(event).ok) {
+      throw new Error("Cannot encode bench event");
+    }
   });
 }
 
