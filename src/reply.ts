@@ -22,6 +22,12 @@ import {
 import type { Reply, ResponderOptions, ResponsePart } from "./responder.ts";
 import type { ToolRunSpan, TurnSpan } from "./tracing.ts";
 
+/**
+ * Why a turn's own signal is aborted once the turn is over: one value for
+ * every turn, since building a DOMException captures a stack each time.
+ */
+const RESPONSE_FINISHED = new DOMException("Response finished", "AbortError");
+
 /** Whether a run may still send, and if not, why. */
 export type ReplyLiveness = "live" | "superseded" | "closed";
 
@@ -205,7 +211,7 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     const state = liveness();
     if (outcome === "completed" && state !== "live") outcome = state;
     if (!controller.signal.aborted) {
-      controller.abort(new DOMException("Response finished", "AbortError"));
+      controller.abort(RESPONSE_FINISHED);
     }
     // Leaving early: let the responder's generator run its finally blocks
     // (which cancel its fetch). Not awaited: a stuck responder must not
