@@ -154,13 +154,18 @@ Deno.test("examples/tools.ts runs its tool against a clinic API when the model c
   await stop(server);
 });
 
-Deno.test("the README shows each example as it is in examples/", async () => {
-  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
-  for (const file of ["examples/tools.ts", "examples/own_responder.ts"]) {
+Deno.test("the docs show each example as it is in examples/", async () => {
+  for (
+    const [doc, file] of [
+      ["docs/llm.md", "examples/tools.ts"],
+      ["docs/responders.md", "examples/own_responder.ts"],
+    ] as const
+  ) {
+    const docText = await Deno.readTextFile(new URL(doc, ROOT));
     const text = await Deno.readTextFile(new URL(file, ROOT));
     assert.ok(
-      readme.includes(`\`\`\`ts\n${text}\`\`\`\n`),
-      `README.md has no ts block equal to ${file}`,
+      docText.includes(`\`\`\`ts\n${text}\`\`\`\n`),
+      `${doc} has no ts block equal to ${file}`,
     );
   }
 });

@@ -17,12 +17,19 @@ Deno.test("deno publish --dry-run passes and publishes the library, not the test
     url!.slice(ROOT.href.length)
   );
   for (
-    const expected of ["LICENSE", "CHANGELOG.md", "README.md", "src/mod.ts"]
+    const expected of [
+      "LICENSE",
+      "CHANGELOG.md",
+      "README.md",
+      "SECURITY.md",
+      "docs/configuration.md",
+      "src/mod.ts",
+    ]
   ) {
     assert.ok(files.includes(expected), `${expected} is not in ${files}`);
   }
   const unexpected = files.filter((file) =>
-    !/^(src\/|[A-Z]+\.md$|LICENSE$|deno\.json$)/.test(file)
+    !/^(src\/|docs\/\w+\.md$|[A-Z]+\.md$|LICENSE$|deno\.json$)/.test(file)
   );
   assert.deepEqual(unexpected, []);
   assert.ok(!files.includes("src/config/docs.ts"));

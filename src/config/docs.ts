@@ -1,6 +1,6 @@
 /**
  * What the project says about its settings, rendered from
- * {@linkcode SETTINGS}: the README's tables, `.env.example` and the `env`
+ * {@linkcode SETTINGS}: the tables of docs/configuration.md, `.env.example` and the `env`
  * list of the `server` permission set in `deno.json`. Run it to rewrite
  * all three (`deno task docs:config`); a test fails when one of them is out
  * of date.
@@ -14,12 +14,12 @@ import {
   type SettingScope,
 } from "./settings.ts";
 
-/** The line before the README's generated tables. */
-export const README_START =
+/** The line before the generated tables in docs/configuration.md. */
+export const TABLES_START =
   "<!-- Generated from src/config/settings.ts by `deno task docs:config`: edit the table there. -->";
 
-/** The line after the README's generated tables. */
-export const README_END = "<!-- End of the generated settings. -->";
+/** The line after the generated tables in docs/configuration.md. */
+export const TABLES_END = "<!-- End of the generated settings. -->";
 
 /** The permission set in `deno.json` that `dev`, `start` and `compile` use. */
 export const PERMISSION_SET = "server";
@@ -31,7 +31,7 @@ export const PERMISSION_SET = "server";
  */
 export const RUNTIME_ENV: readonly string[] = ["DENO_KV_ACCESS_TOKEN"];
 
-/** How each scope is introduced, in the README and in `.env.example`. */
+/** How each scope is introduced, in docs/configuration.md and in `.env.example`. */
 const SCOPES: Record<SettingScope, { title: string; what: string }> = {
   server: {
     title: "Server",
@@ -47,12 +47,12 @@ const SCOPES: Record<SettingScope, { title: string; what: string }> = {
 const COMMENT_WIDTH = 80;
 
 /**
- * The README's settings tables, one per scope, as `deno fmt` lays them out.
+ * The settings tables of docs/configuration.md, one per scope, as `deno fmt` lays them out.
  *
- * @returns The Markdown between {@linkcode README_START} and
- * {@linkcode README_END}, without them.
+ * @returns The Markdown between {@linkcode TABLES_START} and
+ * {@linkcode TABLES_END}, without them.
  */
-export function renderReadmeTables(): string {
+export function renderSettingsTables(): string {
   return scopes().map(([scope, names]) => {
     const { title, what } = SCOPES[scope];
     const rows = names.map((name) => {
@@ -70,23 +70,23 @@ export function renderReadmeTables(): string {
 }
 
 /**
- * Puts freshly rendered tables between the markers of `readme`.
+ * Puts freshly rendered tables between the markers of `doc`.
  *
- * @param readme The README's text.
+ * @param doc The text of docs/configuration.md.
  * @returns The text with the tables replaced.
  * @throws {SyntaxError} When a marker is missing or they are out of order.
  */
-export function replaceReadmeTables(readme: string): string {
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
+export function replaceSettingsTables(doc: string): string {
+  const start = doc.indexOf(TABLES_START);
+  const end = doc.indexOf(TABLES_END);
   if (start < 0 || end < start) {
     throw new SyntaxError(
-      `Cannot update README.md: it needs the line ${README_START} and, after it, ${README_END}`,
+      `Cannot update docs/configuration.md: it needs the line ${TABLES_START} and, after it, ${TABLES_END}`,
     );
   }
   return `${
-    readme.slice(0, start + README_START.length)
-  }\n\n${renderReadmeTables()}\n\n${readme.slice(end)}`;
+    doc.slice(0, start + TABLES_START.length)
+  }\n\n${renderSettingsTables()}\n\n${doc.slice(end)}`;
 }
 
 /**
@@ -176,7 +176,7 @@ if (import.meta.main) {
     const url = new URL(name, root);
     await Deno.writeTextFile(url, render(await Deno.readTextFile(url)));
   };
-  await rewrite("README.md", replaceReadmeTables);
+  await rewrite("docs/configuration.md", replaceSettingsTables);
   await rewrite(".env.example", renderEnvExample);
   await rewrite("deno.json", replacePermissionEnv);
 }

@@ -1,7 +1,7 @@
 /**
  * Every setting the server reads, one record each: the environment
  * variable, where its value lands in {@linkcode Config}, how its text is
- * read, its default, whether it is secret, and the line the README and
+ * read, its default, whether it is secret, and the line docs/configuration.md and
  * `.env.example` show for it. The loader, the library's defaults, the docs
  * and the `deno.json` permission set are all built from {@linkcode SETTINGS}.
  *
@@ -199,7 +199,7 @@ export interface Setting<T = unknown> {
   readonly requiredFor: ResponderName | undefined;
   /** Its value is never printed, not even in an error. */
   readonly secret: boolean;
-  /** What it does, in one line of Markdown, for the README and `.env.example`. */
+  /** What it does, in one line of Markdown, for docs/configuration.md and `.env.example`. */
   readonly description: string;
 }
 
@@ -229,7 +229,7 @@ function setting<K extends ConfigKey | undefined>(
 
 /**
  * Every variable the server reads, by name, in the order the loader reports
- * problems; the README and `.env.example` list them in this order within
+ * problems; docs/configuration.md and `.env.example` list them in this order within
  * each scope.
  */
 export const SETTINGS = {

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import {
   PERMISSION_SET,
-  README_END,
-  README_START,
   renderEnvExample,
-  renderReadmeTables,
+  renderSettingsTables,
   replacePermissionEnv,
-  replaceReadmeTables,
+  replaceSettingsTables,
   RUNTIME_ENV,
+  TABLES_END,
+  TABLES_START,
 } from "../../src/config/docs.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { SETTING_NAMES, SETTINGS } from "../../src/config/settings.ts";
@@ -46,8 +46,8 @@ Deno.test("SETTINGS names unique upper-case variables, each described", () => {
   assert.equal(new Set(SETTING_NAMES).size, SETTING_NAMES.length);
 });
 
-Deno.test("renderReadmeTables() gives one row per variable with its default", () => {
-  const rows = renderReadmeTables().split("\n").filter((line) =>
+Deno.test("renderSettingsTables() gives one row per variable with its default", () => {
+  const rows = renderSettingsTables().split("\n").filter((line) =>
     line.startsWith("| `")
   );
   assert.deepStrictEqual(
@@ -79,26 +79,30 @@ Deno.test("renderEnvExample() sets every variable to its default", () => {
   }
 });
 
-Deno.test("replaceReadmeTables() replaces only what is between the markers", () => {
+Deno.test("replaceSettingsTables() replaces only what is between the markers", () => {
   const before =
-    `# Title\n\n${README_START}\nold table\n${README_END}\n\nAfter.\n`;
+    `# Title\n\n${TABLES_START}\nold table\n${TABLES_END}\n\nAfter.\n`;
   assert.equal(
-    replaceReadmeTables(before),
-    `# Title\n\n${README_START}\n\n${renderReadmeTables()}\n\n${README_END}\n\nAfter.\n`,
+    replaceSettingsTables(before),
+    `# Title\n\n${TABLES_START}\n\n${renderSettingsTables()}\n\n${TABLES_END}\n\nAfter.\n`,
   );
   assert.throws(
-    () => replaceReadmeTables("# No markers\n"),
+    () => replaceSettingsTables("# No markers\n"),
     SyntaxError,
   );
   assert.throws(
-    () => replaceReadmeTables(`${README_END}\n${README_START}\n`),
-    /Cannot update README\.md/,
+    () => replaceSettingsTables(`${TABLES_END}\n${TABLES_START}\n`),
+    /Cannot update docs\/configuration\.md/,
   );
 });
 
-Deno.test("README.md's settings tables are up to date", async () => {
-  const readme = await readProjectFile("README.md");
-  assert.equal(readme, replaceReadmeTables(readme), `README.md: ${FIX}`);
+Deno.test("docs/configuration.md's settings tables are up to date", async () => {
+  const doc = await readProjectFile("docs/configuration.md");
+  assert.equal(
+    doc,
+    replaceSettingsTables(doc),
+    `docs/configuration.md: ${FIX}`,
+  );
 });
 
 Deno.test(".env.example is up to date", async () => {

@@ -1,6 +1,6 @@
 /**
- * The README's sample scenario ("Write a scenario") passes against the
- * responder the README says it needs: the `llm` responder with a begin
+ * The sample scenario of docs/simulator.md ("Write a scenario") passes
+ * against the responder it says it needs: the `llm` responder with a begin
  * message that names `{{customer_name}}`, here over a scripted model.
  */
 import assert from "node:assert/strict";
@@ -12,16 +12,19 @@ import { captureLogs } from "../_support/logs.ts";
 import { startTestServer } from "../_support/server.ts";
 
 /** The first JSON block after the heading "### Write a scenario". */
-async function readmeScenario(): Promise<{ intro: string; json: string }> {
-  const readme = await Deno.readTextFile("README.md");
-  const section = readme.slice(readme.indexOf("### Write a scenario"));
+async function docScenario(): Promise<{ intro: string; json: string }> {
+  const doc = await Deno.readTextFile("docs/simulator.md");
+  const section = doc.slice(doc.indexOf("### Write a scenario"));
   const block = /^([\s\S]*?)```json\n([\s\S]*?)```/.exec(section);
-  assert.ok(block, "README.md has no JSON block under Write a scenario");
+  assert.ok(
+    block,
+    "docs/simulator.md has no JSON block under Write a scenario",
+  );
   return { intro: block[1]!, json: block[2]! };
 }
 
-Deno.test("the README's sample scenario passes against the llm responder it names", async () => {
-  const { intro, json } = await readmeScenario();
+Deno.test("the docs' sample scenario passes against the llm responder it names", async () => {
+  const { intro, json } = await docScenario();
   assert.match(intro, /needs the `llm` responder/);
   const parsed = parseScenario(json);
   if (!parsed.ok) throw new Error(parsed.reason);
