@@ -385,6 +385,10 @@ function createInputLineCursor(io: ScreenIo): Cursor {
     column = lastBreak === -1
       ? column + text.length
       : text.length - lastBreak - 1;
+    // Output that ends exactly at the right edge goes on at the start of the
+    // next row, where the terminal wraps it: the input line is drawn there
+    // with no line break of its own, and erased back to it.
+    if (column % columns() === 0) column = 0;
     io.write(erase + text.replaceAll("\n", "\r\n") + showInput());
   }
 

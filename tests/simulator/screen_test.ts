@@ -77,6 +77,19 @@ Deno.test("createScreen() on a terminal keeps the typed line under the agent's w
     },
   );
 
+  await t.step("words that end exactly at the right edge go on below", () => {
+    screen.show(text(3, "x".repeat(40 - "agent> ".length)));
+    screen.draft("a");
+    screen.show(text(3, "next"));
+    assert.deepStrictEqual(terminal.lines.slice(-3), [
+      "agent> " + "x".repeat(33),
+      "next",
+      "you> a",
+    ]);
+    screen.draft("");
+    screen.show(complete(3, "x".repeat(33) + "next"));
+  });
+
   await t.step("a long draft that wraps is erased whole", () => {
     screen.draft("x".repeat(50));
     screen.line("[metadata {}]");
