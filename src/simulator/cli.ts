@@ -402,13 +402,16 @@ async function interactive(
     }
   }
 
+  // Raw before anything is drawn: keys typed while the call connects or
+  // the greeting streams must not be echoed by the terminal.
+  if (raw) io.setRaw?.(true);
   try {
     call = await start();
   } catch (error) {
+    if (raw) io.setRaw?.(false);
     await input.cancel();
     return connectFailed(error, flags, io);
   }
-  if (raw) io.setRaw?.(true);
   try {
     // Frames that came with the handshake are handled before `call` is set:
     // the begin message may be complete already.

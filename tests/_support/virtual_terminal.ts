@@ -20,7 +20,14 @@ export function virtualTerminal(columns = 80) {
     rows[row]![column] = char;
     column++;
   }
-  function write(text: string): void {
+  /** The start of an escape sequence cut off at the end of the last write. */
+  let pending = "";
+  function write(chunk: string): void {
+    // A terminal's output can arrive cut anywhere, inside `ESC[1A` too.
+    let text = pending + chunk;
+    const cut = new RegExp(String.raw`\x1b(\[\d*)?$`).exec(text);
+    pending = cut ? cut[0] : "";
+    if (cut) text = text.slice(0, cut.index);
     const pattern = new RegExp(String.raw`\x1b\[(\d*)([A-Za-z])|([\s\S])`, "g");
     for (const [, count, command, char] of text.matchAll(pattern)) {
       if (char === "\r") column = 0;
