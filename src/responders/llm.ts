@@ -4,8 +4,6 @@
  *
  * @module
  */
-import OpenAI from "openai";
-import { compactFetch } from "../llm/compact_fetch.ts";
 import { createMarkdownStripper } from "../llm/markdown.ts";
 import {
   type ChatMessage,
@@ -396,22 +394,13 @@ async function settlesWithin(
   }
 }
 
-/** A client for one model. */
+/** One model and where its requests go. */
 function modelEndpoint(
   model: string,
   baseUrl: string,
   apiKey: string,
 ): ModelEndpoint {
-  const client = new OpenAI({
-    apiKey,
-    baseURL: baseUrl,
-    // On a phone call a quick apology beats a silent retry.
-    maxRetries: 0,
-    organization: null,
-    project: null,
-    fetch: compactFetch,
-  });
-  return { client, model, apiKey };
+  return { target: { baseUrl, apiKey }, model };
 }
 
 /** Whether two spoken pieces need a space between them. */
