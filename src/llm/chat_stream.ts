@@ -44,8 +44,9 @@ const READ_BUFFER_BYTES = 16_384;
 /**
  * Sends one streaming chat-completions request and yields each event of
  * the answer, parsed, until `[DONE]` or the end of the body. Leaving the
- * loop early, or aborting `signal`, cancels the response body, which is
- * what closes the upstream request (PITFALLS: aborting alone may not).
+ * loop early, or aborting `signal` (also while the generator is not being
+ * read), cancels the response body, which is what closes the upstream
+ * request (PITFALLS: aborting alone may not).
  *
  * @param target Where to send it.
  * @param body The request body (`stream: true`).
@@ -78,6 +79,9 @@ export async function* streamChat(
     return { kind: "stream", error: "the response has no body" };
   }
   const reader = response.body.getReader({ mode: "byob" });
+  // Aborting cancels the body even while nobody reads this generator.
+  const cancel = () => void reader.cancel().catch(() => {});
+  signal.addEventListener("abort", cancel);
   const decoder = new TextDecoder();
   let buffer = new ArrayBuffer(READ_BUFFER_BYTES);
   let pending = "";
@@ -144,7 +148,8 @@ export async function* streamChat(
       if (ended) return undefined;
     }
   } finally {
-    if (!ended) reader.cancel().catch(() => {});
+    signal.removeEventListener("abort", cancel);
+    if (!ended) cancel();
   }
 }
 

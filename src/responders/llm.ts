@@ -212,7 +212,7 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
   return {
     beginAfterCallDetails: hasPlaceholders(beginMessage),
     begin: (call) => fill(beginMessage, call),
-    respond: answer,
+    respond: (turn, options) => startedEarly(answer(turn, options)),
   };
 
   /** Answers one turn: the model's rounds, with tools between them. */
@@ -384,6 +384,31 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       return outcome;
     }
   }
+}
+
+/**
+ * Runs `reply` to its first part at once, so the model request leaves
+ * before the reply is iterated: under load each await between the request
+ * arriving and the iteration starting waits behind other calls' work.
+ */
+function startedEarly<T>(reply: AsyncGenerator<T>): AsyncIterableIterator<T> {
+  let first: Promise<IteratorResult<T>> | undefined = reply.next();
+  // Whoever iterates sees a failure; a reply never iterated (its turn
+  // stopped first, which aborts its request) must not leave it unhandled.
+  first.catch(() => {});
+  const iterator: AsyncIterableIterator<T> = {
+    next() {
+      const step = first ?? reply.next();
+      first = undefined;
+      return step;
+    },
+    return(value?: T) {
+      first = undefined;
+      return reply.return(value);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
 
 /** Whether `work` settles within `ms`; the timer is cleared either way. */
