@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type OpenAI from "openai";
+import type { ChatTarget } from "./chat_stream.ts";
 import type { ModelRequestOutcome, ModelRole } from "../responder.ts";
 import type { ModelErrorKind } from "../responder.ts";
 import {
@@ -15,17 +15,14 @@ import {
 
 /** One model a round can be asked of. */
 export interface ModelEndpoint {
-  /** The provider's client. */
-  client: OpenAI;
+  /** Where its requests go; the key is redacted from error messages. */
+  target: ChatTarget;
   /** The model name. */
   model: string;
-  /** Redacted from error messages. */
-  apiKey: string;
 }
 
 /** Options of {@linkcode streamRoundWithFallback}. */
-export interface FallbackRoundOptions
-  extends Omit<RoundOptions, "client" | "apiKey"> {
+export interface FallbackRoundOptions extends Omit<RoundOptions, "target"> {
   /** The model asked first; its name replaces `body.model`. */
   primary: ModelEndpoint;
   /** The model asked when the primary fails before its first spoken piece. */
@@ -62,8 +59,7 @@ export async function* streamRoundWithFallback(
   };
   const roundOf = (endpoint: ModelEndpoint): RoundOptions => ({
     ...options,
-    client: endpoint.client,
-    apiKey: endpoint.apiKey,
+    target: endpoint.target,
     body: { ...options.body, model: endpoint.model },
     speak,
     countModelError: (kind) => {

@@ -4,17 +4,23 @@
  *
  * @module
  */
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { createWatchdog } from "../watchdog.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { ModelErrorKind, ResponderOptions } from "../responder.ts";
+import {
+  type ChatChunk,
+  type ChatFailure,
+  type ChatTarget,
+  streamChat,
+} from "./chat_stream.ts";
 import type { ChatToolCall } from "./messages.ts";
 import { createToolCallAssembler } from "./tool_calls.ts";
 
 /** Options of {@linkcode streamRound}. */
 export interface RoundOptions {
-  /** The provider's client. */
-  client: OpenAI;
+  /** Where the request goes. */
+  target: ChatTarget;
   /** The request. */
   body: OpenAI.Chat.ChatCompletionCreateParamsStreaming;
   /** The turn's signal: aborting it ends the round quietly. */
@@ -35,8 +41,6 @@ export interface RoundOptions {
   callId: string;
   /** The response id, for the log line. */
   responseId: number;
-  /** Redacted from error messages. */
-  apiKey: string;
 }
 
 /** What the model wrote in one round. */
@@ -76,16 +80,15 @@ export async function* streamRound(
   const toolCalls = createToolCallAssembler();
   let text = "";
   watchdog.arm(firstTokenTimeoutMs);
+  // One listener instead of AbortSignal.any: no WeakRef per request.
+  const onAbort = () => request.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort);
+  const stream = streamChat(options.target, options.body, request.signal);
+  let next: IteratorResult<ChatChunk, ChatFailure | undefined> | undefined;
   try {
-    const stream = await options.client.chat.completions.create(
-      options.body,
-      { signal: AbortSignal.any([signal, request.signal]) },
-    );
-    // Leaving this loop early (a superseded turn returns this generator
-    // at a yield) makes the SDK cancel the response body, which is what
-    // closes the upstream request (PITFALLS: aborting alone may not).
-    for await (const chunk of stream) {
-      const delta = chunk.choices[0]?.delta;
+    while (!(next = await stream.next()).done) {
+      const delta = next.value.choices?.[0]?.delta;
       if (delta === undefined) continue;
       if (delta.content) {
         if (!gotToken) options.mark("first_token");
@@ -101,52 +104,46 @@ export async function* streamRound(
         toolCalls.push(piece);
       }
     }
-    // The SDK ends the stream quietly when its request is aborted.
-    if (signal.aborted) return undefined;
-    if (failure !== undefined) throw request.signal.reason;
-  } catch (error) {
-    if (signal.aborted) return undefined;
-    const detail = describeFailure(error, failure, options.apiKey);
-    options.log.error("llm_failed", {
-      call_id: options.callId,
-      response_id: options.responseId,
-      model: options.body.model,
-      ...detail,
-      elapsed_ms: Math.round(performance.now() - startedAt),
-    });
-    options.countModelError?.(detail.kind);
-    throw new Error(
-      `Cannot get a reply from the model: ${detail.error} (${detail.kind})`,
-      { cause: error },
-    );
   } finally {
     watchdog.stop();
+    signal.removeEventListener("abort", onAbort);
+    // Left early (a superseded turn returns this generator at a yield):
+    // returning the stream cancels the response body, which is what closes
+    // the upstream request (PITFALLS: aborting alone may not).
+    if (next?.done !== true) await stream.return(undefined);
   }
-  return { text, toolCalls: toolCalls.calls() };
+  const failed = next.value;
+  if (signal.aborted) return undefined;
+  if (failure === undefined && failed === undefined) {
+    return { text, toolCalls: toolCalls.calls() };
+  }
+  const detail = describeFailure(failed, failure, request.signal.reason);
+  const redacted = options.target.apiKey === ""
+    ? detail.error
+    : detail.error.replaceAll(options.target.apiKey, "[redacted]");
+  options.log.error("llm_failed", {
+    call_id: options.callId,
+    response_id: options.responseId,
+    model: options.body.model,
+    ...detail,
+    error: redacted,
+    elapsed_ms: Math.round(performance.now() - startedAt),
+  });
+  options.countModelError?.(detail.kind);
+  throw new Error(
+    `Cannot get a reply from the model: ${redacted} (${detail.kind})`,
+    { cause: failed ?? request.signal.reason },
+  );
 }
 
-/** Classifies a failed model request for the log, without the API key. */
+/** Classifies a failed model request for the log. */
 function describeFailure(
-  error: unknown,
+  failed: ChatFailure | undefined,
   timedOut: ModelErrorKind | undefined,
-  apiKey: string,
+  timeoutReason: unknown,
 ): { kind: ModelErrorKind; status?: number; error: string } {
-  const redact = (text: string) =>
-    apiKey === "" ? text : text.replaceAll(apiKey, "[redacted]");
   if (timedOut !== undefined) {
-    return {
-      kind: timedOut,
-      error: redact(describeError(error)),
-    };
+    return { kind: timedOut, error: describeError(timeoutReason) };
   }
-  if (error instanceof OpenAI.APIConnectionError) {
-    return { kind: "network", error: redact(error.message) };
-  }
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
-    return { kind: "http", status: error.status, error: redact(error.message) };
-  }
-  return {
-    kind: "stream",
-    error: redact(describeError(error)),
-  };
+  return failed!;
 }

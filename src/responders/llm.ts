@@ -4,8 +4,6 @@
  *
  * @module
  */
-import OpenAI from "openai";
-import { compactFetch } from "../llm/compact_fetch.ts";
 import { createMarkdownStripper } from "../llm/markdown.ts";
 import {
   type ChatMessage,
@@ -21,7 +19,12 @@ import { hasPlaceholders } from "../llm/template.ts";
 import { createToolbox } from "../llm/toolbox.ts";
 import type { LlmTool, ToolOutcome } from "../llm/tools.ts";
 import type { Logger } from "../log.ts";
-import type { Responder, ResponsePart } from "../responder.ts";
+import type {
+  Responder,
+  ResponderOptions,
+  ResponsePart,
+  Turn,
+} from "../responder.ts";
 
 /** The system prompt used when none is configured. */
 export const DEFAULT_AGENT_PROMPT: string =
@@ -209,175 +212,203 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
   return {
     beginAfterCallDetails: hasPlaceholders(beginMessage),
     begin: (call) => fill(beginMessage, call),
-    async *respond(
-      turn,
-      { signal, mark, countModelError, countModelRequest },
-    ): AsyncGenerator<ResponsePart> {
-      const { call } = turn;
-      const messages: ChatMessage[] = toChatMessages({
-        prompt: fill(prompt, call),
-        transcript: turn.transcript,
-        reminderInstruction: turn.kind === "reminder"
-          ? reminderInstruction
-          : undefined,
-      });
-      const strip = createMarkdownStripper();
-      let lastSpoken = "";
-      // Set after a tool has run: the next piece starts a new sentence and
-      // needs a space; model tokens in a row are joined exactly as written.
-      let boundary = false;
-      // One progress line per turn, however many tools run long.
-      let progressSpoken = false;
-      const speak = (piece: string, startsSentence = boundary) => {
-        const text = startsSentence && needsSpace(lastSpoken, piece)
-          ? ` ${piece}`
-          : piece;
-        lastSpoken = text;
-        boundary = false;
-        return text;
-      };
-
-      for (let round = 0; round <= maxToolRounds; round++) {
-        if (signal.aborted) return;
-        const offerTools = round < maxToolRounds;
-        const result = yield* streamRoundWithFallback({
-          primary,
-          fallback,
-          countModelRequest,
-          body: {
-            model,
-            messages,
-            stream: true,
-            ...(options.temperature !== undefined &&
-              { temperature: options.temperature }),
-            ...(options.maxTokens !== undefined &&
-              { max_tokens: options.maxTokens }),
-            ...(offerTools && { tools: tools.specs }),
-          },
-          signal,
-          mark,
-          countModelError,
-          firstTokenTimeoutMs,
-          stallTimeoutMs,
-          speak: (delta) => {
-            const speakable = strip.push(delta);
-            return speakable === "" ? "" : speak(speakable);
-          },
-          log,
-          callId: call.callId,
-          responseId: turn.responseId,
-        });
-        if (result === undefined) return;
-
-        const { text, toolCalls: requested } = result;
-        if (requested.length === 0) return;
-        messages.push({
-          role: "assistant",
-          content: text === "" ? null : text,
-          tool_calls: requested,
-        });
-        for (const toolCall of requested) {
-          const name = toolCall.function.name;
-          if (
-            name === "end_call" ||
-            (name === "transfer_call" && transferNumber !== undefined)
-          ) {
-            const spoken = messageArgument(toolCall.function.arguments);
-            if (spoken !== "") yield speak(spoken, true);
-            log.info("llm_action", {
-              call_id: call.callId,
-              response_id: turn.responseId,
-              action: name,
-            });
-            yield name === "end_call"
-              ? { type: "end_call" }
-              : { type: "transfer_call", number: transferNumber! };
-            return;
-          }
-          const outcome = yield* useTool(toolCall);
-          if (outcome === undefined) return;
-          messages.push({
-            role: "tool",
-            tool_call_id: toolCall.id,
-            content: outcome.content,
-          });
-        }
-      }
-
-      /**
-       * Runs one call of a user tool: holding line (when nothing was said
-       * yet), invocation record, the tool (at most once per call for equal
-       * arguments), result record. Bad arguments go back to the model.
-       */
-      async function* useTool(
-        toolCall: ChatToolCall,
-      ): AsyncGenerator<ResponsePart, ToolOutcome | undefined> {
-        const name = toolCall.function.name;
-        const tool = tools.find(name);
-        if (tool === undefined) {
-          log.warn("tool_unknown", {
-            call_id: call.callId,
-            response_id: turn.responseId,
-            tool: name,
-          });
-          return {
-            content: `Cannot call tool "${name}": there is no such tool`,
-            successful: false,
-          };
-        }
-        const parsed = await tool.parse(toolCall.function.arguments);
-        if (!parsed.ok) {
-          log.warn("tool_arguments_invalid", {
-            call_id: call.callId,
-            response_id: turn.responseId,
-            tool: name,
-            error: parsed.error,
-          });
-          return { content: parsed.error, successful: false };
-        }
-        // Never start a tool for a turn nobody will hear.
-        if (signal.aborted) return undefined;
-        if (lastSpoken === "" && tool.holdingLine) {
-          yield speak(tool.holdingLine, true);
-        }
-        yield {
-          type: "tool_call_invocation",
-          toolCallId: toolCall.id,
-          name,
-          arguments: toolCall.function.arguments,
-        };
-        const running = tools.runOnce(
-          tool,
-          parsed.key,
-          parsed.value,
-          call,
-          toolCall.id,
-        );
-        if (
-          toolProgressMs > 0 && !progressSpoken &&
-          !await settlesWithin(running, toolProgressMs)
-        ) {
-          progressSpoken = true;
-          log.info("tool_progress", {
-            call_id: call.callId,
-            response_id: turn.responseId,
-            tool: name,
-            after_ms: toolProgressMs,
-          });
-          yield speak(toolProgressLine, true);
-        }
-        const outcome = await running;
-        boundary = true;
-        yield {
-          type: "tool_call_result",
-          toolCallId: toolCall.id,
-          content: outcome.content,
-          successful: outcome.successful,
-        };
-        return outcome;
-      }
-    },
+    respond: (turn, options) => startedEarly(answer(turn, options)),
   };
+
+  /** Answers one turn: the model's rounds, with tools between them. */
+  async function* answer(
+    turn: Turn,
+    { signal, mark, countModelError, countModelRequest }: ResponderOptions,
+  ): AsyncGenerator<ResponsePart> {
+    const { call } = turn;
+    const messages: ChatMessage[] = toChatMessages({
+      prompt: fill(prompt, call),
+      transcript: turn.transcript,
+      reminderInstruction: turn.kind === "reminder"
+        ? reminderInstruction
+        : undefined,
+    });
+    const strip = createMarkdownStripper();
+    let lastSpoken = "";
+    // Set after a tool has run: the next piece starts a new sentence and
+    // needs a space; model tokens in a row are joined exactly as written.
+    let boundary = false;
+    // One progress line per turn, however many tools run long.
+    let progressSpoken = false;
+    const speak = (piece: string, startsSentence = boundary) => {
+      const text = startsSentence && needsSpace(lastSpoken, piece)
+        ? ` ${piece}`
+        : piece;
+      lastSpoken = text;
+      boundary = false;
+      return text;
+    };
+
+    for (let round = 0; round <= maxToolRounds; round++) {
+      if (signal.aborted) return;
+      const offerTools = round < maxToolRounds;
+      const result = yield* streamRoundWithFallback({
+        primary,
+        fallback,
+        countModelRequest,
+        body: {
+          model,
+          messages,
+          stream: true,
+          ...(options.temperature !== undefined &&
+            { temperature: options.temperature }),
+          ...(options.maxTokens !== undefined &&
+            { max_tokens: options.maxTokens }),
+          ...(offerTools && { tools: tools.specs }),
+        },
+        signal,
+        mark,
+        countModelError,
+        firstTokenTimeoutMs,
+        stallTimeoutMs,
+        speak: (delta) => {
+          const speakable = strip.push(delta);
+          return speakable === "" ? "" : speak(speakable);
+        },
+        log,
+        callId: call.callId,
+        responseId: turn.responseId,
+      });
+      if (result === undefined) return;
+
+      const { text, toolCalls: requested } = result;
+      if (requested.length === 0) return;
+      messages.push({
+        role: "assistant",
+        content: text === "" ? null : text,
+        tool_calls: requested,
+      });
+      for (const toolCall of requested) {
+        const name = toolCall.function.name;
+        if (
+          name === "end_call" ||
+          (name === "transfer_call" && transferNumber !== undefined)
+        ) {
+          const spoken = messageArgument(toolCall.function.arguments);
+          if (spoken !== "") yield speak(spoken, true);
+          log.info("llm_action", {
+            call_id: call.callId,
+            response_id: turn.responseId,
+            action: name,
+          });
+          yield name === "end_call"
+            ? { type: "end_call" }
+            : { type: "transfer_call", number: transferNumber! };
+          return;
+        }
+        const outcome = yield* useTool(toolCall);
+        if (outcome === undefined) return;
+        messages.push({
+          role: "tool",
+          tool_call_id: toolCall.id,
+          content: outcome.content,
+        });
+      }
+    }
+
+    /**
+     * Runs one call of a user tool: holding line (when nothing was said
+     * yet), invocation record, the tool (at most once per call for equal
+     * arguments), result record. Bad arguments go back to the model.
+     */
+    async function* useTool(
+      toolCall: ChatToolCall,
+    ): AsyncGenerator<ResponsePart, ToolOutcome | undefined> {
+      const name = toolCall.function.name;
+      const tool = tools.find(name);
+      if (tool === undefined) {
+        log.warn("tool_unknown", {
+          call_id: call.callId,
+          response_id: turn.responseId,
+          tool: name,
+        });
+        return {
+          content: `Cannot call tool "${name}": there is no such tool`,
+          successful: false,
+        };
+      }
+      const parsed = await tool.parse(toolCall.function.arguments);
+      if (!parsed.ok) {
+        log.warn("tool_arguments_invalid", {
+          call_id: call.callId,
+          response_id: turn.responseId,
+          tool: name,
+          error: parsed.error,
+        });
+        return { content: parsed.error, successful: false };
+      }
+      // Never start a tool for a turn nobody will hear.
+      if (signal.aborted) return undefined;
+      if (lastSpoken === "" && tool.holdingLine) {
+        yield speak(tool.holdingLine, true);
+      }
+      yield {
+        type: "tool_call_invocation",
+        toolCallId: toolCall.id,
+        name,
+        arguments: toolCall.function.arguments,
+      };
+      const running = tools.runOnce(
+        tool,
+        parsed.key,
+        parsed.value,
+        call,
+        toolCall.id,
+      );
+      if (
+        toolProgressMs > 0 && !progressSpoken &&
+        !await settlesWithin(running, toolProgressMs)
+      ) {
+        progressSpoken = true;
+        log.info("tool_progress", {
+          call_id: call.callId,
+          response_id: turn.responseId,
+          tool: name,
+          after_ms: toolProgressMs,
+        });
+        yield speak(toolProgressLine, true);
+      }
+      const outcome = await running;
+      boundary = true;
+      yield {
+        type: "tool_call_result",
+        toolCallId: toolCall.id,
+        content: outcome.content,
+        successful: outcome.successful,
+      };
+      return outcome;
+    }
+  }
+}
+
+/**
+ * Runs `reply` to its first part at once, so the model request leaves
+ * before the reply is iterated: under load each await between the request
+ * arriving and the iteration starting waits behind other calls' work.
+ */
+function startedEarly<T>(reply: AsyncGenerator<T>): AsyncIterableIterator<T> {
+  let first: Promise<IteratorResult<T>> | undefined = reply.next();
+  // Whoever iterates sees a failure; a reply never iterated (its turn
+  // stopped first, which aborts its request) must not leave it unhandled.
+  first.catch(() => {});
+  const iterator: AsyncIterableIterator<T> = {
+    next() {
+      const step = first ?? reply.next();
+      first = undefined;
+      return step;
+    },
+    return(value?: T) {
+      first = undefined;
+      return reply.return(value);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
 
 /** Whether `work` settles within `ms`; the timer is cleared either way. */
@@ -396,22 +427,13 @@ async function settlesWithin(
   }
 }
 
-/** A client for one model. */
+/** One model and where its requests go. */
 function modelEndpoint(
   model: string,
   baseUrl: string,
   apiKey: string,
 ): ModelEndpoint {
-  const client = new OpenAI({
-    apiKey,
-    baseURL: baseUrl,
-    // On a phone call a quick apology beats a silent retry.
-    maxRetries: 0,
-    organization: null,
-    project: null,
-    fetch: compactFetch,
-  });
-  return { client, model, apiKey };
+  return { target: { baseUrl, apiKey }, model };
 }
 
 /** Whether two spoken pieces need a space between them. */

@@ -18,6 +18,8 @@ import {
 } from "../_support/frames.ts";
 import { type FakeLlm, startFakeLlm, tokens } from "../_support/llm_server.ts";
 import { captureLogs, type LogCapture } from "../_support/logs.ts";
+import { offlineCall } from "../_support/call.ts";
+import { recordUnhandledRejections } from "../_support/unhandled.ts";
 import {
   connectAsRetell,
   type RetellClient,
@@ -748,4 +750,53 @@ Deno.test("llm responder says one progress line while a tool runs long", async (
       chunk(1, "Done."),
     );
   });
+});
+
+Deno.test("llm responder sends the model request before its reply is read, and a reply never read is cleaned up", async (t) => {
+  await using llm = startFakeLlm();
+  const logs = captureLogs();
+  const responder = createLlmResponder({
+    apiKey: API_KEY,
+    baseUrl: llm.baseUrl,
+    model: "test-model",
+    log: logs.log,
+  });
+  const call = offlineCall({ callId: "call_early" });
+  const turn = {
+    call,
+    responseId: 1,
+    kind: "response" as const,
+    transcript: [{ role: "user" as const, content: "Hello?" }],
+    transcriptWithToolCalls: undefined,
+  };
+
+  await t.step(
+    "the request leaves on respond(), and the reply reads as usual",
+    async () => {
+      llm.enqueue(tokens("Hi ", "there."));
+      const reply = responder.respond(turn, {
+        signal: new AbortController().signal,
+        mark: () => {},
+      });
+      await llm.waitForRequest(0);
+      assert.equal(typeof reply, "object");
+      const parts = await Array.fromAsync(reply as AsyncIterable<unknown>);
+      assert.deepEqual(parts, ["Hi ", "there."]);
+    },
+  );
+
+  await t.step(
+    "a reply whose turn stops before it is read closes its request",
+    async () => {
+      using unhandled = recordUnhandledRejections();
+      llm.enqueue({ steps: [{ text: "Never heard" }, { hang: true }] });
+      const stop = new AbortController();
+      responder.respond(turn, { signal: stop.signal, mark: () => {} });
+      const request = await llm.waitForRequest(1);
+      stop.abort(new DOMException("Superseded", "AbortError"));
+      assert.equal(await request.outcome, "aborted");
+      await unhandled.settle();
+      assert.deepEqual(unhandled.reasons, []);
+    },
+  );
 });
