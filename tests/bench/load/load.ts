@@ -60,7 +60,7 @@ const FULL: Plan = {
   repeats: 3,
   s1Turns: 200,
   s2: { calls: 200, turns: 20, thinkMs: 50, updates: 2 },
-  s3: { levels: [2000, 5000, 10_000], turnsPerLevel: 2, periodMs: 2000 },
+  s3: { levels: [2000, 5000, 10_000], turnsPerLevel: 5, periodMs: 2000 },
   s4: { calls: 50, turns: 6 },
 };
 
