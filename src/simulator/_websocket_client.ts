@@ -74,13 +74,40 @@ export interface ClientSocket {
   listen(handlers: SocketHandlers): void;
   /** Sends a text frame; ignored once closing. */
   send(text: string): void;
+  /**
+   * Sends bytes holding whole client frames, masked, as
+   * {@linkcode encodeFrame} builds them, in one write; ignored once closing.
+   * A load generator encodes its frames before it starts measuring.
+   */
+  sendFrames(frames: Uint8Array): void;
   /** Sends a close frame and waits for the server's, then drops the connection. */
   close(code: number): void;
   /** Drops the connection without a close frame, as a failed network does (1006). */
   drop(): void;
 }
 
+/** Options of {@linkcode openWebSocket}, for a load generator holding thousands of sockets. */
+export interface ClientSocketOptions {
+  /**
+   * Mask every frame with the all-zero key instead of a fresh random one.
+   * RFC 6455 §5.3 allows any key; a random one only guards browsers against
+   * cache poisoning by script-chosen bytes, which a load generator does not
+   * send. With zeros, masking is a plain copy.
+   *
+   * @default {false}
+   */
+  zeroMask?: boolean;
+  /**
+   * The size of the buffer each socket reads into. Frames larger than it
+   * arrive in pieces, which the decoder joins.
+   *
+   * @default {65536}
+   */
+  readBufferBytes?: number;
+}
+
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const ZERO_MASK = new Uint8Array(4);
 /** How long to wait for the server's close frame after sending ours. */
 const CLOSE_TIMEOUT_MS = 3000;
 const encoder = new TextEncoder();
@@ -90,12 +117,14 @@ const encoder = new TextEncoder();
  *
  * @param url The URL.
  * @param timeoutMs Longest wait for the connection and the handshake.
+ * @param options Masking and read buffer, for a load generator.
  * @returns The open socket; call `listen` to receive.
  * @throws {SimulatorConnectError} When the connection or handshake fails.
  */
 export async function openWebSocket(
   url: string,
   timeoutMs: number,
+  options: ClientSocketOptions = {},
 ): Promise<ClientSocket> {
   const target = new URL(url);
   const secure = target.protocol === "wss:";
@@ -124,7 +153,7 @@ export async function openWebSocket(
   })();
   try {
     const leftover = await Promise.race([connecting, timeout]);
-    return createClientSocket(conn!, leftover);
+    return createClientSocket(conn!, leftover, options);
   } catch (error) {
     connecting.catch(() => {});
     closeQuietly(conn);
@@ -218,7 +247,9 @@ async function handshake(
 function createClientSocket(
   conn: Deno.Conn,
   leftover: Uint8Array,
+  options: ClientSocketOptions,
 ): ClientSocket {
+  const mask = options.zeroMask ? ZERO_MASK : undefined;
   let state: "open" | "closing" | "closed" = "open";
   let handlers: SocketHandlers | undefined;
   let writing: Promise<void> = Promise.resolve();
@@ -226,8 +257,11 @@ function createClientSocket(
   let sentCode: number | undefined;
 
   function write(opcode: number, payload: Uint8Array): void {
-    const frame = encodeFrame(opcode, payload);
-    writing = writing.then(() => writeAll(conn, frame)).catch(() => {});
+    writeFrames(encodeFrame(opcode, payload, mask));
+  }
+
+  function writeFrames(frames: Uint8Array): void {
+    writing = writing.then(() => writeAll(conn, frames)).catch(() => {});
   }
 
   function finish(close: SocketClose): void {
@@ -241,7 +275,7 @@ function createClientSocket(
 
   async function readLoop(): Promise<void> {
     const decoder = createFrameDecoder();
-    const chunk = new Uint8Array(65536);
+    const chunk = new Uint8Array(options.readBufferBytes ?? 65536);
     let frames = decoder.push(leftover);
     while (true) {
       for (const frame of frames) {
@@ -307,6 +341,9 @@ function createClientSocket(
     },
     send(text) {
       if (state === "open") write(OPCODE.text, encoder.encode(text));
+    },
+    sendFrames(frames) {
+      if (state === "open") writeFrames(frames);
     },
     close(code) {
       if (state !== "open") return;

@@ -75,6 +75,11 @@ export function encodeFrame(
   }
   frame.set(mask, 2 + extra);
   const start = 2 + extra + 4;
+  if ((mask[0]! | mask[1]! | mask[2]! | mask[3]!) === 0) {
+    // The all-zero key leaves the payload as it is.
+    frame.set(payload, start);
+    return frame;
+  }
   for (let index = 0; index < length; index++) {
     frame[start + index] = payload[index]! ^ mask[index % 4]!;
   }
@@ -320,12 +325,13 @@ function isSendableCloseCode(code: number): boolean {
     (code >= 3000 && code <= 4999);
 }
 
+/** A strict decoder; without `stream`, each call starts afresh, so one serves all. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** `bytes` as text, keeping a leading byte order mark; undefined when not UTF-8. */
 function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
-      bytes,
-    );
+    return UTF8.decode(bytes);
   } catch {
     return undefined;
   }

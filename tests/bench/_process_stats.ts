@@ -54,13 +54,24 @@ export async function openFilesLimit(
   return match[1] === "unlimited" ? Infinity : Number(match[1]);
 }
 
-async function readProc(
-  pid: number,
-  file: string,
-): Promise<string | undefined> {
+/**
+ * The machine's load averages over 1, 5 and 15 minutes (the first three
+ * fields of `/proc/loadavg`, read with `cat`), to tell a busy machine from a
+ * slow server; undefined where there is no procfs.
+ */
+export async function loadAverages(): Promise<string | undefined> {
+  const line = await readProcFile("/proc/loadavg");
+  return line?.split(" ").slice(0, 3).join(" ");
+}
+
+function readProc(pid: number, file: string): Promise<string | undefined> {
+  return readProcFile(`/proc/${pid}/${file}`);
+}
+
+async function readProcFile(path: string): Promise<string | undefined> {
   try {
     const { success, stdout } = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/${file}`],
+      args: [path],
       stderr: "null",
     }).output();
     return success ? new TextDecoder().decode(stdout) : undefined;

@@ -4,7 +4,7 @@ import {
   openWebSocket,
   type SocketClose,
 } from "../../src/simulator/_websocket_client.ts";
-import { OPCODE } from "../../src/simulator/_websocket_frames.ts";
+import { encodeFrame, OPCODE } from "../../src/simulator/_websocket_frames.ts";
 import { waitUntil } from "../_support/wait.ts";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -148,4 +148,38 @@ Deno.test("openWebSocket() answers a ping and echoes the server's close code", a
     [OPCODE.pong, [0x2a]],
     [OPCODE.close, [0x03, 0xe8]],
   ]);
+});
+
+Deno.test("openWebSocket() with the load generator's options masks with zeros and reads a long message in pieces", async () => {
+  const long = "a".repeat(300);
+  await using server = startRawWebSocketServer(
+    new Uint8Array([
+      0x81,
+      126,
+      0x01,
+      0x2c,
+      ...new TextEncoder().encode(long),
+      0x88,
+      0x02,
+      0x03,
+      0xe8,
+    ]),
+  );
+  const socket = await openWebSocket(server.url, 2000, {
+    zeroMask: true,
+    readBufferBytes: 16,
+  });
+  socket.sendFrames(
+    encodeFrame(OPCODE.text, new TextEncoder().encode("hi"), new Uint8Array(4)),
+  );
+  const { close, messages } = await closeOf(socket);
+  assert.deepStrictEqual(messages, [long]);
+  assert.equal(close.code, 1000);
+  assert.deepStrictEqual(
+    await server.received,
+    new Uint8Array([
+      ...[0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69],
+      ...[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8],
+    ]),
+  );
 });

@@ -100,6 +100,13 @@ Deno.test("encodeFrame() masks the payload as RFC 6455 §5.7 shows", () => {
   );
 });
 
+Deno.test("encodeFrame() with the all-zero mask leaves the payload as it is", () => {
+  assert.deepStrictEqual(
+    encodeFrame(OPCODE.text, encoder.encode("Hello"), new Uint8Array(4)),
+    new Uint8Array([0x81, 0x85, 0, 0, 0, 0, ...encoder.encode("Hello")]),
+  );
+});
+
 Deno.test("encodeFrame() uses the 16-bit and 64-bit length headers from 126 and 65536 bytes", async (t) => {
   const mask = new Uint8Array([1, 2, 3, 4]);
   const table: Array<[number, number[]]> = [

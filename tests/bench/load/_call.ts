@@ -6,6 +6,42 @@
  * @module
  */
 import { openWebSocket } from "../../../src/simulator/_websocket_client.ts";
+import {
+  encodeFrame,
+  OPCODE,
+} from "../../../src/simulator/_websocket_frames.ts";
+
+/**
+ * The generator's sockets: the all-zero mask (legal, RFC 6455 §5.3, and
+ * masking becomes a copy) and a 4 KiB read buffer (the server's frames are
+ * small; 10,000 sockets with the default 64 KiB hold 640 MiB, which the
+ * garbage collector keeps counting).
+ */
+const CLIENT_OPTIONS = { zeroMask: true, readBufferBytes: 4096 };
+const ZERO_MASK = new Uint8Array(4);
+const encoder = new TextEncoder();
+
+/**
+ * `events` as the bytes of their text frames, one after the other, masked
+ * with the all-zero key: a turn's request, encoded before the measured
+ * phase and sent with one write.
+ */
+export function encodeEvents(
+  events: readonly Record<string, unknown>[],
+): Uint8Array {
+  const frames = events.map((event) =>
+    encodeFrame(OPCODE.text, encoder.encode(JSON.stringify(event)), ZERO_MASK)
+  );
+  const bytes = new Uint8Array(
+    frames.reduce((total, frame) => total + frame.length, 0),
+  );
+  let offset = 0;
+  for (const frame of frames) {
+    bytes.set(frame, offset);
+    offset += frame.length;
+  }
+  return bytes;
+}
 
 /** A `response` frame as the generator reads it. */
 export interface ResponseFrame {
@@ -23,6 +59,8 @@ export interface LoadCall {
   readonly connectMs: number;
   /** Sends one inbound event. */
   send(event: Record<string, unknown>): void;
+  /** Sends events encoded by {@linkcode encodeEvents}, in one write. */
+  sendFrames(frames: Uint8Array): void;
   /** Calls `listener` for every `response` frame until the returned stop. */
   listen(listener: FrameListener): () => void;
   /** Why the socket closed, once it has. */
@@ -71,7 +109,7 @@ export async function openCall(
   timeoutMs: number,
 ): Promise<LoadCall> {
   const started = performance.now();
-  const socket = await openWebSocket(url, timeoutMs);
+  const socket = await openWebSocket(url, timeoutMs, CLIENT_OPTIONS);
   const listeners = new Set<FrameListener>();
   const closed = Promise.withResolvers<string>();
   const begun = Promise.withResolvers<number>();
@@ -116,6 +154,9 @@ export async function openCall(
     send(event) {
       socket.send(JSON.stringify(event));
     },
+    sendFrames(frames) {
+      socket.sendFrames(frames);
+    },
     listen(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -126,13 +167,14 @@ export async function openCall(
 }
 
 /**
- * Sends `events` in order (the last being the request with `responseId`) and
- * waits up to `timeoutMs` for that reply's complete frame.
+ * Sends a turn's `frames` (from {@linkcode encodeEvents}, the last being the
+ * request with `responseId`) in one write and waits up to `timeoutMs` for
+ * that reply's complete frame. The clock starts as the write is queued.
  */
 export async function takeTurn(
   call: LoadCall,
   responseId: number,
-  events: readonly Record<string, unknown>[],
+  frames: Uint8Array,
   timeoutMs: number,
 ): Promise<ReplyTiming> {
   let sentAt = 0;
@@ -144,10 +186,8 @@ export async function takeTurn(
     if (frame.content_complete) done.resolve({ firstMs, doneMs: at - sentAt });
   });
   try {
-    for (const event of events) {
-      sentAt = performance.now();
-      call.send(event);
-    }
+    sentAt = performance.now();
+    call.sendFrames(frames);
     return await within(
       Promise.race([
         done.promise,

@@ -17,6 +17,7 @@
  * @module
  */
 import { startFakeLlm } from "../../_support/llm_server.ts";
+import { loadAverages } from "../_process_stats.ts";
 import { within } from "./_call.ts";
 import {
   runS1,
@@ -60,7 +61,7 @@ const FULL: Plan = {
   repeats: 3,
   s1Turns: 200,
   s2: { calls: 200, turns: 20, thinkMs: 50, updates: 2 },
-  s3: { levels: [2000, 5000, 10_000], turnsPerLevel: 2, periodMs: 2000 },
+  s3: { levels: [2000, 5000, 10_000], turnsPerLevel: 5, periodMs: 2000 },
   s4: { calls: 50, turns: 6 },
 };
 
@@ -230,6 +231,7 @@ async function main(): Promise<number> {
       `${navigator.hardwareConcurrency} cores; one generator process; ` +
       `scenarios ${[...only].join(",")}${plan === QUICK ? " (--quick)" : ""}`,
   );
+  const loadBefore = await loadAverages();
   const started = performance.now();
   const comparisons = await within(
     runPlan(plan, only),
@@ -268,7 +270,12 @@ async function main(): Promise<number> {
       }
     }
   }
-  print(`run took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  print(
+    `run took ${((performance.now() - started) / 1000).toFixed(0)} s; ` +
+      `machine load average (1, 5, 15 min) ${loadBefore ?? "-"} before, ${
+        (await loadAverages()) ?? "-"
+      } after`,
+  );
   return broken ? 1 : 0;
 }
 
