@@ -101,7 +101,11 @@ export interface ReplyResult {
  * @returns The outcome and the latency marks, once the run is over.
  */
 export function runReply(options: ReplyOptions): Promise<ReplyResult> {
-  return options.span.run(() => streamReply(options));
+  const { span } = options;
+  // With tracing off there is no context to enter: no closure either.
+  return span.recording
+    ? span.run(() => streamReply(options))
+    : streamReply(options);
 }
 
 async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
