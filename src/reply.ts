@@ -28,6 +28,9 @@ import type { ToolRunSpan, TurnSpan } from "./tracing.ts";
  */
 const RESPONSE_FINISHED = new DOMException("Response finished", "AbortError");
 
+/** No action flags: shared, since most frames carry none. */
+const NO_ACTIONS: ResponseActions = Object.freeze({});
+
 /** Whether a run may still send, and if not, why. */
 export type ReplyLiveness = "live" | "superseded" | "closed";
 
@@ -136,18 +139,15 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   const marks: Record<string, number> = {};
   const mark = (name: string) => {
     const key = `${name}_ms`;
-    if (key in marks) return;
-    const ms = elapsed(receivedAt);
-    marks[key] = ms;
-    span.mark(name, ms);
+    if (!(key in marks)) markAt(name, key, elapsed(receivedAt));
   };
   // Open tool runs by tool call id, and the newest of them; made by the
   // first tool call.
   let toolRuns: Map<string, ToolRunSpan> | undefined;
   let toolRun: ToolRunSpan | undefined;
-  let pending: ResponseActions = {};
+  let pending = NO_ACTIONS;
   // Set by a `no_interruption_allowed` part: every later frame carries it.
-  let held: ResponseActions = {};
+  let held = NO_ACTIONS;
   // The last character sent, so a fallback after partial text gets a space.
   let lastChar = "";
   const firstSentence = createFirstSentenceWatch();
@@ -198,22 +198,38 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     if (watchStall) stall?.arm(stallMs);
   }
 
+  /** Records a moment of the run, unless it was recorded before. */
+  function markAt(name: string, key: string, ms: number): void {
+    if (key in marks) return;
+    marks[key] = ms;
+    span.mark(name, ms);
+  }
+
   function respond(content: string, complete: boolean): void {
     if (!isLive()) return;
     send(
-      createResponseEvent({
-        response_id: id,
-        content,
-        content_complete: complete,
-        ...held,
-        ...pending,
-      }),
+      createResponseEvent(
+        held === NO_ACTIONS && pending === NO_ACTIONS
+          ? { response_id: id, content, content_complete: complete }
+          : {
+            response_id: id,
+            content,
+            content_complete: complete,
+            ...held,
+            ...pending,
+          },
+      ),
     );
-    pending = {};
+    pending = NO_ACTIONS;
     if (content !== "") lastChar = content.at(-1)!;
-    mark("first_frame");
-    if (firstSentence(content, complete)) mark("first_sentence");
-    if (complete) completeMs = elapsed(receivedAt);
+    const first = !("first_frame_ms" in marks);
+    const sentence = firstSentence(content, complete);
+    if (!first && !sentence && !complete) return;
+    // One clock reading for every moment this frame marks.
+    const ms = elapsed(receivedAt);
+    if (first) markAt("first_frame", "first_frame_ms", ms);
+    if (sentence) markAt("first_sentence", "first_sentence_ms", ms);
+    if (complete) completeMs = ms;
   }
 
   try {
@@ -227,7 +243,7 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
         response_id: id,
         error: failure,
       });
-      pending = {};
+      pending = NO_ACTIONS;
       const gap = lastChar === "" || /\s/.test(lastChar) ? "" : " ";
       respond(`${gap}${options.fallbackText}`, true);
     }
@@ -364,16 +380,17 @@ function tellMetrics(
 ): void {
   const { metrics, kind } = options;
   metrics.turns.inc({ kind, outcome });
+  const labels = { kind };
   const firstFrameMs = marks.first_frame_ms;
   if (firstFrameMs !== undefined) {
-    metrics.firstFrameSeconds.observe({ kind }, firstFrameMs / 1000);
+    metrics.firstFrameSeconds.observe(labels, firstFrameMs / 1000);
   }
   if (completeMs !== undefined) {
-    metrics.completeSeconds.observe({ kind }, completeMs / 1000);
+    metrics.completeSeconds.observe(labels, completeMs / 1000);
   }
   const firstSentenceMs = marks.first_sentence_ms;
   if (firstSentenceMs !== undefined) {
-    metrics.firstSentenceSeconds.observe({ kind }, firstSentenceMs / 1000);
+    metrics.firstSentenceSeconds.observe(labels, firstSentenceMs / 1000);
   }
   const firstTokenMs = marks.first_token_ms;
   if (firstTokenMs !== undefined) {
