@@ -214,32 +214,55 @@ export function createMetricRegistry(): MetricRegistry {
     };
     families.push(family);
 
-    function seriesOf(labels: Labels): Series {
+    /** Makes the series of `labels`, keyed by its rendered label pairs. */
+    function createSeries(labels: Labels): Series {
       let key = "";
       for (let index = 0; index < labelNames.length; index++) {
         const label = labelNames[index]!;
         const value = escapeLabel(String(labels[label] ?? ""));
         key += `${index === 0 ? "" : ","}${label}="${value}"`;
       }
-      let series = family.series.get(key);
+      const series: Series = {
+        labels: key,
+        value: 0,
+        buckets: type === "histogram"
+          ? new Float64Array(bounds.length + 1)
+          : undefined,
+      };
+      family.series.set(key, series);
+      return series;
+    }
+
+    // The series by label value, one map level per label, so an update
+    // builds and escapes no key string.
+    const byValue = new Map<string, unknown>();
+
+    function seriesOf(labels: Labels): Series {
+      let level = byValue;
+      const last = labelNames.length - 1;
+      for (let index = 0; index < last; index++) {
+        const value = String(labels[labelNames[index]!] ?? "");
+        let next = level.get(value) as Map<string, unknown> | undefined;
+        if (next === undefined) {
+          next = new Map();
+          level.set(value, next);
+        }
+        level = next;
+      }
+      const value = String(labels[labelNames[last]!] ?? "");
+      let series = level.get(value) as Series | undefined;
       if (series === undefined) {
-        series = {
-          labels: key,
-          value: 0,
-          buckets: type === "histogram"
-            ? new Float64Array(bounds.length + 1)
-            : undefined,
-        };
-        family.series.set(key, series);
+        series = createSeries(labels);
+        level.set(value, series);
       }
       return series;
     }
 
-    for (const labels of combinations(labelNames, domain)) seriesOf(labels);
     if (labelNames.length === 0) {
-      const only = seriesOf({});
+      const only = createSeries({});
       return [() => only, 0];
     }
+    for (const labels of combinations(labelNames, domain)) seriesOf(labels);
     return [(args) => seriesOf((args[0] ?? {}) as Labels), 1];
   }
 

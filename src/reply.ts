@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createWatchdog } from "./watchdog.ts";
+import { createWatchdog, type Watchdog } from "./watchdog.ts";
 import { createFirstSentenceWatch } from "./first_sentence.ts";
 import { describeError, type Logger } from "./log.ts";
 import type { ServerMetrics, TurnKind, TurnOutcome } from "./metrics.ts";
@@ -28,6 +28,9 @@ import type { ToolRunSpan, TurnSpan } from "./tracing.ts";
  */
 const RESPONSE_FINISHED = new DOMException("Response finished", "AbortError");
 
+/** No action flags: shared, since most frames carry none. */
+const NO_ACTIONS: ResponseActions = Object.freeze({});
+
 /** Whether a run may still send, and if not, why. */
 export type ReplyLiveness = "live" | "superseded" | "closed";
 
@@ -42,10 +45,11 @@ export interface ReplyOptions {
   /** Asks the responder for the reply; called once, at the start. */
   produce: (options: ResponderOptions) => Reply | Promise<Reply>;
   /**
-   * Aborts the run: a newer request arrived or the call closed. The
-   * responder's signal fires with the same reason.
+   * The run's one controller: the caller aborts it when a newer request
+   * arrives or the call closes, the run itself on a responder timeout and
+   * once it is over. Its signal is the responder's.
    */
-  signal: AbortSignal;
+  controller: AbortController;
   /** Checked before every send: a run that is no longer live sends nothing. */
   liveness: () => ReplyLiveness;
   /** Sends one event to Retell. */
@@ -100,63 +104,50 @@ export interface ReplyResult {
  * @returns The outcome and the latency marks, once the run is over.
  */
 export function runReply(options: ReplyOptions): Promise<ReplyResult> {
-  return options.span.run(() => streamReply(options));
+  const { span } = options;
+  // With tracing off there is no context to enter: no closure either.
+  return span.recording
+    ? span.run(() => streamReply(options))
+    : streamReply(options);
 }
 
 async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
-  const { callId, responseId: id, liveness, timeoutMs, stallMs, log, span } =
-    options;
+  const {
+    callId,
+    responseId: id,
+    controller,
+    liveness,
+    timeoutMs,
+    stallMs,
+    log,
+    span,
+  } = options;
+  const { signal } = controller;
   const receivedAt = performance.now();
-  const controller = new AbortController();
-  const signal = AbortSignal.any([options.signal, controller.signal]);
   const isLive = () => liveness() === "live";
-  // One promise and one timer per turn, not per frame: `stopped` rejects when
-  // the run is aborted (superseded, timed out, closed), even if the responder
-  // ignores its signal.
-  const stopped = new Promise<never>((_, rejectStopped) => {
-    signal.addEventListener(
-      "abort",
-      () => rejectStopped(signal.reason),
-      { once: true },
-    );
-  });
-  stopped.catch(() => {});
-  const watchdog = createWatchdog(() =>
-    controller.abort(
-      new DOMException(
-        `No reply from the responder within ${timeoutMs} ms`,
-        "TimeoutError",
-      ),
-    )
-  );
-  watchdog.arm(timeoutMs);
+  // Made on the first wait, so a reply given at once (a string) costs no
+  // promise and no timer: `stopped` rejects when the run is aborted
+  // (superseded, timed out, closed), even if the responder ignores its
+  // signal; the watchdogs are armed only while something is awaited.
+  let stopped: Promise<never> | undefined;
+  let watchdog: Watchdog | undefined;
+  let stall: Watchdog | undefined;
+  let timedOut = false;
   // The silent-turn watchdog: re-armed by every frame sent, so a turn costs
   // one timer however many frames it sends; it warns once per turn.
   let watchStall = stallMs > 0;
-  const stall = createWatchdog(() => {
-    watchStall = false;
-    log.warn("turn_stalled", {
-      call_id: callId,
-      response_id: id,
-      silent_ms: stallMs,
-    });
-    options.metrics.turnStalls.inc();
-  });
-  if (watchStall) stall.arm(stallMs);
   const marks: Record<string, number> = {};
   const mark = (name: string) => {
     const key = `${name}_ms`;
-    if (key in marks) return;
-    const ms = elapsed(receivedAt);
-    marks[key] = ms;
-    span.mark(name, ms);
+    if (!(key in marks)) markAt(name, key, elapsed(receivedAt));
   };
-  // Open tool runs by tool call id, and the newest of them.
-  const toolRuns = new Map<string, ToolRunSpan>();
+  // Open tool runs by tool call id, and the newest of them; made by the
+  // first tool call.
+  let toolRuns: Map<string, ToolRunSpan> | undefined;
   let toolRun: ToolRunSpan | undefined;
-  let pending: ResponseActions = {};
+  let pending = NO_ACTIONS;
   // Set by a `no_interruption_allowed` part: every later frame carries it.
-  let held: ResponseActions = {};
+  let held = NO_ACTIONS;
   // The last character sent, so a fallback after partial text gets a space.
   let lastChar = "";
   const firstSentence = createFirstSentenceWatch();
@@ -166,53 +157,102 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   let completeMs: number | undefined;
   let totalMs = 0;
 
+  /** Arms both watchdogs and makes `stopped`, once, before the first wait. */
+  function startWatching(): Promise<never> {
+    if (stopped !== undefined) return stopped;
+    stopped = signal.aborted
+      ? Promise.reject(signal.reason)
+      : new Promise<never>((_, rejectStopped) => {
+        signal.addEventListener(
+          "abort",
+          () => rejectStopped(signal.reason),
+          { once: true },
+        );
+      });
+    stopped.catch(() => {});
+    watchdog = createWatchdog(() => {
+      timedOut = true;
+      controller.abort(
+        new DOMException(
+          `No reply from the responder within ${timeoutMs} ms`,
+          "TimeoutError",
+        ),
+      );
+    });
+    watchdog.arm(timeoutMs);
+    stall = createWatchdog(() => {
+      watchStall = false;
+      log.warn("turn_stalled", {
+        call_id: callId,
+        response_id: id,
+        silent_ms: stallMs,
+      });
+      options.metrics.turnStalls.inc();
+    });
+    if (watchStall) stall.arm(stallMs);
+    return stopped;
+  }
+
   function send(event: OutboundEvent): void {
     options.send(event);
-    if (watchStall) stall.arm(stallMs);
+    if (watchStall) stall?.arm(stallMs);
+  }
+
+  /** Records a moment of the run, unless it was recorded before. */
+  function markAt(name: string, key: string, ms: number): void {
+    if (key in marks) return;
+    marks[key] = ms;
+    span.mark(name, ms);
   }
 
   function respond(content: string, complete: boolean): void {
     if (!isLive()) return;
     send(
-      createResponseEvent({
-        response_id: id,
-        content,
-        content_complete: complete,
-        ...held,
-        ...pending,
-      }),
+      createResponseEvent(
+        held === NO_ACTIONS && pending === NO_ACTIONS
+          ? { response_id: id, content, content_complete: complete }
+          : {
+            response_id: id,
+            content,
+            content_complete: complete,
+            ...held,
+            ...pending,
+          },
+      ),
     );
-    pending = {};
+    pending = NO_ACTIONS;
     if (content !== "") lastChar = content.at(-1)!;
-    mark("first_frame");
-    if (firstSentence(content, complete)) mark("first_sentence");
-    if (complete) completeMs = elapsed(receivedAt);
+    const first = !("first_frame_ms" in marks);
+    const sentence = firstSentence(content, complete);
+    if (!first && !sentence && !complete) return;
+    // One clock reading for every moment this frame marks.
+    const ms = elapsed(receivedAt);
+    if (first) markAt("first_frame", "first_frame_ms", ms);
+    if (sentence) markAt("first_sentence", "first_sentence_ms", ms);
+    if (complete) completeMs = ms;
   }
 
   try {
     await stream();
   } catch (error) {
     if (isLive()) {
-      // Only the responder watchdog aborts this run's own controller here.
-      outcome = controller.signal.aborted ? "timed_out" : "failed";
+      outcome = timedOut ? "timed_out" : "failed";
       failure = describeError(error);
       log.error("responder_failed", {
         call_id: callId,
         response_id: id,
         error: failure,
       });
-      pending = {};
+      pending = NO_ACTIONS;
       const gap = lastChar === "" || /\s/.test(lastChar) ? "" : " ";
       respond(`${gap}${options.fallbackText}`, true);
     }
   } finally {
-    watchdog.stop();
-    stall.stop();
+    watchdog?.stop();
+    stall?.stop();
     const state = liveness();
     if (outcome === "completed" && state !== "live") outcome = state;
-    if (!controller.signal.aborted) {
-      controller.abort(RESPONSE_FINISHED);
-    }
+    if (!signal.aborted) controller.abort(RESPONSE_FINISHED);
     // Leaving early: let the responder's generator run its finally blocks
     // (which cancel its fetch). Not awaited: a stuck responder must not
     // hold this call.
@@ -226,8 +266,10 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
       ...marks,
       total_ms: totalMs,
     });
-    for (const toolRun of toolRuns.values()) {
-      toolRun.end(`No result: the turn ended ${outcome}`);
+    if (toolRuns !== undefined) {
+      for (const toolRun of toolRuns.values()) {
+        toolRun.end(`No result: the turn ended ${outcome}`);
+      }
     }
     span.end(outcome, failure);
     tellMetrics(options, outcome, marks, completeMs);
@@ -236,16 +278,19 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
 
   /** Asks for the reply and sends it, until it ends or the run stops. */
   async function stream(): Promise<void> {
-    const reply = await Promise.race([
-      options.produce({
-        signal,
-        mark,
-        countModelError: (kind) => options.metrics.modelErrors.inc({ kind }),
-        countModelRequest: (role, outcome) =>
-          options.metrics.modelRequests.inc({ role, outcome }),
-      }),
-      stopped,
-    ]);
+    const counters = modelCountersOf(options.metrics);
+    const produced = options.produce({
+      signal,
+      mark,
+      countModelError: counters.countModelError,
+      countModelRequest: counters.countModelRequest,
+    });
+    // A reply given at once is used after one turn of the microtask queue,
+    // as an awaited one would be, so the caller finishes starting the turn
+    // first; a promise is raced against the run stopping.
+    const reply = isThenable(produced)
+      ? await Promise.race([produced, startWatching()])
+      : await produced;
     if (typeof reply === "string") {
       respond(reply, true);
       return;
@@ -255,17 +300,18 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     // While a tool runs, the responder resumes inside the tool run's span,
     // so the tool's own spans nest under it.
     const nextPart = () => replyIterator.next();
+    const stoppedOrTimedOut = startWatching();
     while (true) {
       const step = await Promise.race([
         toolRun === undefined ? nextPart() : toolRun.run(nextPart),
-        stopped,
+        stoppedOrTimedOut,
       ]);
       if (!isLive()) return;
       if (step.done) {
         iterator = undefined;
         break;
       }
-      watchdog.arm(timeoutMs);
+      watchdog!.arm(timeoutMs);
       // Still live here: nothing was awaited since the check above.
       const part = step.value;
       if (typeof part === "string") {
@@ -277,6 +323,7 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
           part.arguments,
         ));
         toolRun = span.startToolRun(part.name, part.toolCallId);
+        toolRuns ??= new Map();
         toolRuns.set(part.toolCallId, toolRun);
       } else if (part.type === "tool_call_result") {
         send(createToolCallResultEvent(
@@ -284,11 +331,13 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
           part.content,
           part.successful,
         ));
-        toolRuns.get(part.toolCallId)?.end(
+        toolRuns?.get(part.toolCallId)?.end(
           part.successful === false ? "The tool reported a failure" : undefined,
         );
-        toolRuns.delete(part.toolCallId);
-        toolRun = [...toolRuns.values()].at(-1);
+        toolRuns?.delete(part.toolCallId);
+        toolRun = toolRuns === undefined
+          ? undefined
+          : [...toolRuns.values()].at(-1);
       } else if (part.type === "no_interruption_allowed") {
         held = { no_interruption_allowed: true };
       } else {
@@ -300,6 +349,28 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   }
 }
 
+/** The counters a responder is given, made once per metrics object. */
+type ModelCounters = Pick<
+  ResponderOptions,
+  "countModelError" | "countModelRequest"
+>;
+
+const modelCounters = new WeakMap<ServerMetrics, ModelCounters>();
+
+/** The counters of `metrics` for a responder, made on first use. */
+function modelCountersOf(metrics: ServerMetrics): ModelCounters {
+  let counters = modelCounters.get(metrics);
+  if (counters === undefined) {
+    counters = {
+      countModelError: (kind) => metrics.modelErrors.inc({ kind }),
+      countModelRequest: (role, outcome) =>
+        metrics.modelRequests.inc({ role, outcome }),
+    };
+    modelCounters.set(metrics, counters);
+  }
+  return counters;
+}
+
 /** Tells the metrics how a run went; durations in seconds. */
 function tellMetrics(
   options: ReplyOptions,
@@ -309,21 +380,27 @@ function tellMetrics(
 ): void {
   const { metrics, kind } = options;
   metrics.turns.inc({ kind, outcome });
+  const labels = { kind };
   const firstFrameMs = marks.first_frame_ms;
   if (firstFrameMs !== undefined) {
-    metrics.firstFrameSeconds.observe({ kind }, firstFrameMs / 1000);
+    metrics.firstFrameSeconds.observe(labels, firstFrameMs / 1000);
   }
   if (completeMs !== undefined) {
-    metrics.completeSeconds.observe({ kind }, completeMs / 1000);
+    metrics.completeSeconds.observe(labels, completeMs / 1000);
   }
   const firstSentenceMs = marks.first_sentence_ms;
   if (firstSentenceMs !== undefined) {
-    metrics.firstSentenceSeconds.observe({ kind }, firstSentenceMs / 1000);
+    metrics.firstSentenceSeconds.observe(labels, firstSentenceMs / 1000);
   }
   const firstTokenMs = marks.first_token_ms;
   if (firstTokenMs !== undefined) {
     metrics.firstTokenSeconds.observe(firstTokenMs / 1000);
   }
+}
+
+/** Whether the responder's reply is still to come. */
+function isThenable(value: Reply | Promise<Reply>): value is Promise<Reply> {
+  return typeof (value as Partial<PromiseLike<Reply>>).then === "function";
 }
 
 /** Milliseconds since `start`, to a tenth. */

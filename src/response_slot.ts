@@ -105,7 +105,7 @@ export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
       responseId: id,
       kind,
       produce,
-      signal: run.controller.signal,
+      controller: run.controller,
       liveness: () => livenessOf(id),
       send: options.send,
       timeoutMs: options.timeoutMs,

@@ -41,7 +41,7 @@ function start(
     responseId: 4,
     kind: "response_required",
     produce,
-    signal: controller.signal,
+    controller,
     liveness: () => liveness,
     send: (event) => {
       sent.push(event);
