@@ -37,9 +37,11 @@ export interface InboundGuard {
   read(data: unknown): InboundEvent | undefined;
   /** Counts and logs a rejected frame (the once-per-call kinds only once). */
   reject(kind: FrameRejectKind, reason: string): void;
-  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
-  transcript<T>(items: readonly T[]): readonly T[];
-  /** A request whose transcript with tool calls is bounded too. */
+  /**
+   * A request whose transcript and transcript with tool calls are each cut
+   * to their newest `maxTranscriptItems` (logged once per call when cut);
+   * the same object when neither is cut.
+   */
   request<T extends TurnRequest>(request: T): T;
 }
 
@@ -74,6 +76,7 @@ export function createInboundGuard(options: InboundGuardOptions): InboundGuard {
     log.warn("frame_rejected", { call_id: callId, kind, reason });
   }
 
+  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
   function transcript<T>(items: readonly T[]): readonly T[] {
     const kept = newestItems(items, limits.maxTranscriptItems);
     if (kept !== items && !loggedOnce.has("transcript")) {
@@ -91,14 +94,20 @@ export function createInboundGuard(options: InboundGuardOptions): InboundGuard {
     read: (data) =>
       readFrame(data, { callId, log, debug, reject, limits, allowFrame }),
     reject,
-    transcript,
     request(request) {
+      const utterances = transcript(request.transcript);
       const withTools = request.transcript_with_tool_calls;
-      if (withTools === undefined) return request;
-      const kept = transcript(withTools);
-      return kept === withTools
-        ? request
-        : { ...request, transcript_with_tool_calls: [...kept] };
+      const keptWithTools = withTools === undefined
+        ? undefined
+        : transcript(withTools);
+      if (utterances === request.transcript && keptWithTools === withTools) {
+        return request;
+      }
+      return {
+        ...request,
+        transcript: [...utterances],
+        transcript_with_tool_calls: keptWithTools && [...keptWithTools],
+      };
     },
   };
 }

@@ -26,7 +26,6 @@ import {
   type CallDetails,
   type ReminderRequiredRequest,
   type ResponseRequiredRequest,
-  type Utterance,
 } from "./protocol/inbound.ts";
 import {
   type CallConfig,
@@ -236,7 +235,6 @@ export function startCallSession(
     ...handle.actions,
   };
   const memory = createCallMemory({ callId, store, log });
-  let transcript: readonly Utterance[] = [];
   let opened = false;
   let closed = false;
   const ended = Promise.withResolvers<CallSummary>();
@@ -319,12 +317,11 @@ export function startCallSession(
         else void detailsHook(frame.call);
         return;
       case "update_only":
-        // Keeps the transcript current; never cancels a response (§3.3, §5.1).
-        transcript = inbound.transcript(frame.transcript);
+        // Checked when read, never kept: a turn takes its own request's
+        // transcript, and an update never cancels a response (§3.3, §5.1).
         return;
       case "response_required":
       case "reminder_required":
-        transcript = inbound.transcript(frame.transcript);
         greeting.request(inbound.request(frame));
         return;
     }
@@ -381,7 +378,7 @@ export function startCallSession(
   }
 
   function startTurn(request: TurnRequest): void {
-    const turn = toTurn(call, request, transcript);
+    const turn = toTurn(call, request);
     const started = responses.start(
       turn.responseId,
       request.interaction_type,
@@ -445,11 +442,10 @@ export function startCallSession(
   };
 }
 
-/** The responder's view of a request, with the transcript as it stands. */
+/** The responder's view of a request, with the request's own transcript. */
 function toTurn(
   call: CallContext,
   request: ResponseRequiredRequest | ReminderRequiredRequest,
-  transcript: readonly Utterance[],
 ): Turn {
   return {
     call,
@@ -457,7 +453,7 @@ function toTurn(
     kind: request.interaction_type === "reminder_required"
       ? "reminder"
       : "response",
-    transcript,
+    transcript: request.transcript,
     transcriptWithToolCalls: request.transcript_with_tool_calls,
   };
 }
