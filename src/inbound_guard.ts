@@ -62,16 +62,26 @@ export function createInboundGuard(options: InboundGuardOptions): InboundGuard {
   const { callId, log, metrics, counts, limits } = options;
   const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
   const debug = log.enabled("debug");
-  /** Kinds of rejection logged once per call, then only counted. */
-  const loggedOnce = new Set<string>();
+  /**
+   * Kinds of rejection logged once per call, then only counted; made with
+   * the first, as most calls have none.
+   */
+  let loggedOnce: Set<string> | undefined;
+
+  /** Whether `kind` is logged now: true the first time only. */
+  function firstOf(kind: string): boolean {
+    loggedOnce ??= new Set();
+    if (loggedOnce.has(kind)) return false;
+    loggedOnce.add(kind);
+    return true;
+  }
 
   function reject(kind: FrameRejectKind, reason: string): void {
     counts.rejectedFrames++;
     metrics.framesRejected.inc({ kind });
     // A peer over a limit would otherwise write a line per frame.
-    if (kind === "too_large" || kind === "rate_limited") {
-      if (loggedOnce.has(kind)) return;
-      loggedOnce.add(kind);
+    if ((kind === "too_large" || kind === "rate_limited") && !firstOf(kind)) {
+      return;
     }
     log.warn("frame_rejected", { call_id: callId, kind, reason });
   }
@@ -79,8 +89,7 @@ export function createInboundGuard(options: InboundGuardOptions): InboundGuard {
   /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
   function transcript<T>(items: readonly T[]): readonly T[] {
     const kept = newestItems(items, limits.maxTranscriptItems);
-    if (kept !== items && !loggedOnce.has("transcript")) {
-      loggedOnce.add("transcript");
+    if (kept !== items && firstOf("transcript")) {
       log.warn("transcript_truncated", {
         call_id: callId,
         items: items.length,
