@@ -405,7 +405,7 @@ export function startCallSession(
     readFailures?.stop();
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
-    memory.touch();
+    memory.touch(true);
     const reason = new DOMException("Call closed", "AbortError");
     responses.abort(reason);
     callController.abort(reason);
