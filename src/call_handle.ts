@@ -78,7 +78,8 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
   let current: AbortController | undefined;
   let ending = false;
   // Interrupts being streamed, so a stopping server waits for them.
-  const streaming = new Set<Promise<InterruptOutcome>>();
+  // Made with the first interrupt: most calls have none.
+  let streaming: Set<Promise<InterruptOutcome>> | undefined;
 
   function interrupt(
     reply: InterruptReply,
@@ -96,7 +97,7 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
     if (callSignal.aborted) return "closed";
     const id = ++lastInterruptId;
     const running = stream(id, reply, noInterruptionAllowed, actions);
-    streaming.add(running);
+    (streaming ??= new Set()).add(running);
     const outcome = await running;
     streaming.delete(running);
     log.info("interrupt_finished", {
@@ -237,10 +238,12 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
       return ending;
     },
     get speaking() {
-      return streaming.size > 0;
+      return streaming !== undefined && streaming.size > 0;
     },
     async whenQuiet() {
-      while (streaming.size > 0) await Promise.all(streaming);
+      while (streaming !== undefined && streaming.size > 0) {
+        await Promise.all(streaming);
+      }
     },
   };
 }
