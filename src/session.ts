@@ -262,7 +262,7 @@ export function startCallSession(
     callDetailsTimeoutMs: options.callDetailsTimeoutMs ?? 3_000,
     responses,
     startTurn,
-    isEnding: () => handle.ending,
+    isEnding: handle.isEnding,
   });
 
   socket.addEventListener("open", onOpen);
@@ -432,7 +432,7 @@ export function startCallSession(
     callId,
     ended: ended.promise,
     get responding() {
-      return responses.responding() || handle.speaking;
+      return responses.responding() || handle.isSpeaking();
     },
     async whenIdle() {
       await responses.whenIdle();
