@@ -20,7 +20,7 @@ export interface MemoryCallStoreOptions {
    *
    * @default {100000}
    */
-  maxCalls?: number;
+  maxEntries?: number;
   /**
    * Clock, in ms since the epoch.
    *
@@ -40,8 +40,8 @@ interface MemoryCall {
 /**
  * Creates a call store that keeps calls in this process. Expired calls are
  * dropped when read and by a sweep during writes, at most once per TTL, so
- * the store runs no timer; past `maxCalls`, a new call drops the one with
- * the oldest activity.
+ * the store runs no timer; past `maxEntries` calls, a new one drops the
+ * one with the oldest activity.
  *
  * @param options The TTL, the bound and the clock.
  * @returns The store.
@@ -65,7 +65,7 @@ export function createMemoryCallStore(
   options: MemoryCallStoreOptions,
 ): CallStore {
   const { ttlMs } = options;
-  const maxCalls = options.maxCalls ?? 100_000;
+  const maxEntries = options.maxEntries ?? 100_000;
   const now = options.now ?? Date.now;
   const calls = new Map<string, MemoryCall>();
   let lastSweepAt = now();
@@ -92,7 +92,7 @@ export function createMemoryCallStore(
       // Kept in order of activity, so the oldest is the first.
       calls.delete(callId);
     } else {
-      if (calls.size >= maxCalls) calls.delete(calls.keys().next().value!);
+      if (calls.size >= maxEntries) calls.delete(calls.keys().next().value!);
       call = {
         greeted: false,
         details: undefined,

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { createMemoryCallStore } from "../../src/call_store/memory.ts";
 
-Deno.test("memory store keeps at most maxCalls calls, dropping the one with the oldest activity", async () => {
+Deno.test("memory store keeps at most maxEntries calls, dropping the one with the oldest activity", async () => {
   let clock = 0;
   const store = createMemoryCallStore({
     ttlMs: 3_600_000,
-    maxCalls: 2,
+    maxEntries: 2,
     now: () => clock,
   });
   await store.markGreeted("call_a");
