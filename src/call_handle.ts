@@ -56,10 +56,14 @@ export interface CallHandle {
   readonly actions: CallActions;
   /** A request from Retell arrived: the interrupt in progress stops (§5.5). */
   requestArrived(): void;
-  /** Whether a hang-up or a transfer has gone out on an interrupt. */
-  readonly ending: boolean;
+  /**
+   * Whether a hang-up or a transfer has gone out on an interrupt. (Methods,
+   * not getters: an object literal with getters is kept in V8's slow
+   * dictionary mode, a few hundred bytes more per call.)
+   */
+  isEnding(): boolean;
   /** Whether an interrupt is being streamed now. */
-  readonly speaking: boolean;
+  isSpeaking(): boolean;
   /** Resolves once no interrupt is being streamed. */
   whenQuiet(): Promise<void>;
 }
@@ -78,7 +82,8 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
   let current: AbortController | undefined;
   let ending = false;
   // Interrupts being streamed, so a stopping server waits for them.
-  const streaming = new Set<Promise<InterruptOutcome>>();
+  // Made with the first interrupt: most calls have none.
+  let streaming: Set<Promise<InterruptOutcome>> | undefined;
 
   function interrupt(
     reply: InterruptReply,
@@ -96,7 +101,7 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
     if (callSignal.aborted) return "closed";
     const id = ++lastInterruptId;
     const running = stream(id, reply, noInterruptionAllowed, actions);
-    streaming.add(running);
+    (streaming ??= new Set()).add(running);
     const outcome = await running;
     streaming.delete(running);
     log.info("interrupt_finished", {
@@ -233,14 +238,16 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
     requestArrived() {
       current?.abort();
     },
-    get ending() {
+    isEnding() {
       return ending;
     },
-    get speaking() {
-      return streaming.size > 0;
+    isSpeaking() {
+      return streaming !== undefined && streaming.size > 0;
     },
     async whenQuiet() {
-      while (streaming.size > 0) await Promise.all(streaming);
+      while (streaming !== undefined && streaming.size > 0) {
+        await Promise.all(streaming);
+      }
     },
   };
 }

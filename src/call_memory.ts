@@ -10,6 +10,14 @@ import type { CallRecord, CallStore } from "./call_store/call_store.ts";
 import { describeError, type Logger } from "./log.ts";
 import type { CallDetails } from "./protocol/inbound.ts";
 
+/**
+ * Shortest time in ms between two activity writes of one call's turns.
+ * Activity keeps a call's entry from expiring (a TTL of hours) and dates
+ * the gap a reconnect reports, which the write at the close makes exact;
+ * a write per turn would add a store round trip to every turn.
+ */
+const TOUCH_INTERVAL_MS = 60_000;
+
 /** Options of {@linkcode createCallMemory}. */
 export interface CallMemoryOptions {
   /** The call id. */
@@ -30,8 +38,11 @@ export interface CallMemory {
   markGreeted(): void;
   /** Records the call details Retell sent. */
   saveDetails(details: CallDetails): void;
-  /** Records activity, which keeps the call's entry from expiring. */
-  touch(): void;
+  /**
+   * Records activity, which keeps the call's entry from expiring: at most
+   * once a minute (`TOUCH_INTERVAL_MS`), or always with `now`.
+   */
+  touch(now?: boolean): void;
 }
 
 /**
@@ -60,6 +71,7 @@ export function createCallMemory(options: CallMemoryOptions): CallMemory {
   const { callId, store, log } = options;
   const debug = log.enabled("debug");
   let greeted = false;
+  let touchedAt = -Infinity;
 
   /** Runs a store operation; a failure is logged and read as no answer. */
   async function attempt<T>(
@@ -106,7 +118,11 @@ export function createCallMemory(options: CallMemoryOptions): CallMemory {
     saveDetails(details) {
       remember("saveDetails", (store) => store.saveDetails(callId, details));
     },
-    touch() {
+    touch(now = false) {
+      if (store === undefined) return;
+      const at = performance.now();
+      if (!now && at - touchedAt < TOUCH_INTERVAL_MS) return;
+      touchedAt = at;
       remember("touch", (store) => store.touch(callId));
     },
   };

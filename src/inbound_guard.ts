@@ -37,9 +37,11 @@ export interface InboundGuard {
   read(data: unknown): InboundEvent | undefined;
   /** Counts and logs a rejected frame (the once-per-call kinds only once). */
   reject(kind: FrameRejectKind, reason: string): void;
-  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
-  transcript<T>(items: readonly T[]): readonly T[];
-  /** A request whose transcript with tool calls is bounded too. */
+  /**
+   * A request whose transcript and transcript with tool calls are each cut
+   * to their newest `maxTranscriptItems` (logged once per call when cut);
+   * the same object when neither is cut.
+   */
   request<T extends TurnRequest>(request: T): T;
 }
 
@@ -60,24 +62,34 @@ export function createInboundGuard(options: InboundGuardOptions): InboundGuard {
   const { callId, log, metrics, counts, limits } = options;
   const allowFrame = createRateLimiter(limits.maxFramesPerSecond);
   const debug = log.enabled("debug");
-  /** Kinds of rejection logged once per call, then only counted. */
-  const loggedOnce = new Set<string>();
+  /**
+   * Kinds of rejection logged once per call, then only counted; made with
+   * the first, as most calls have none.
+   */
+  let loggedOnce: Set<string> | undefined;
+
+  /** Whether `kind` is logged now: true the first time only. */
+  function firstOf(kind: string): boolean {
+    loggedOnce ??= new Set();
+    if (loggedOnce.has(kind)) return false;
+    loggedOnce.add(kind);
+    return true;
+  }
 
   function reject(kind: FrameRejectKind, reason: string): void {
     counts.rejectedFrames++;
     metrics.framesRejected.inc({ kind });
     // A peer over a limit would otherwise write a line per frame.
-    if (kind === "too_large" || kind === "rate_limited") {
-      if (loggedOnce.has(kind)) return;
-      loggedOnce.add(kind);
+    if ((kind === "too_large" || kind === "rate_limited") && !firstOf(kind)) {
+      return;
     }
     log.warn("frame_rejected", { call_id: callId, kind, reason });
   }
 
+  /** The newest `maxTranscriptItems` of a transcript; logged once when cut. */
   function transcript<T>(items: readonly T[]): readonly T[] {
     const kept = newestItems(items, limits.maxTranscriptItems);
-    if (kept !== items && !loggedOnce.has("transcript")) {
-      loggedOnce.add("transcript");
+    if (kept !== items && firstOf("transcript")) {
       log.warn("transcript_truncated", {
         call_id: callId,
         items: items.length,
@@ -91,14 +103,20 @@ export function createInboundGuard(options: InboundGuardOptions): InboundGuard {
     read: (data) =>
       readFrame(data, { callId, log, debug, reject, limits, allowFrame }),
     reject,
-    transcript,
     request(request) {
+      const utterances = transcript(request.transcript);
       const withTools = request.transcript_with_tool_calls;
-      if (withTools === undefined) return request;
-      const kept = transcript(withTools);
-      return kept === withTools
-        ? request
-        : { ...request, transcript_with_tool_calls: [...kept] };
+      const keptWithTools = withTools === undefined
+        ? undefined
+        : transcript(withTools);
+      if (utterances === request.transcript && keptWithTools === withTools) {
+        return request;
+      }
+      return {
+        ...request,
+        transcript: [...utterances],
+        transcript_with_tool_calls: keptWithTools && [...keptWithTools],
+      };
     },
   };
 }

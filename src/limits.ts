@@ -8,6 +8,11 @@
  */
 import type { Config } from "./config/settings.ts";
 
+/** The monotonic clock in ms, one function for every call. */
+function monotonicNow(): number {
+  return performance.now();
+}
+
 /**
  * The limits one call works under: the settings of the same names, which
  * {@linkcode Config} documents and owns.
@@ -68,7 +73,7 @@ export function newestItems<T>(
  */
 export function createRateLimiter(
   perSecond: number,
-  now: () => number = performance.now.bind(performance),
+  now: () => number = monotonicNow,
 ): () => boolean {
   let tokens = perSecond;
   let last = now();
@@ -99,7 +104,7 @@ export type ReaderState = "reading" | "slow" | "stuck";
  */
 export function createSlowReaderCheck(
   limits: Pick<InputLimits, "slowReaderBytes" | "slowReaderMs">,
-  now: () => number = performance.now.bind(performance),
+  now: () => number = monotonicNow,
 ): (bufferedBytes: number) => ReaderState {
   let overSince: number | undefined;
   return function checkReader(bufferedBytes) {

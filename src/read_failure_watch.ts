@@ -41,20 +41,23 @@ export interface ReadFailureWatch {
  * ```
  */
 export function watchReadFailures(onSilent: () => void): ReadFailureWatch {
-  let lastFrameAt = performance.now();
+  // A count, not a clock: telling the watch of a frame is on every frame's
+  // path, and all the watch asks is whether one arrived since a failure.
+  let heard = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
-  const unsubscribe = onSocketReadFailure((at) => {
-    if (lastFrameAt > at || timer !== undefined) return;
+  const unsubscribe = onSocketReadFailure(() => {
+    if (timer !== undefined) return;
+    const heardAtFailure = heard;
     timer = setTimeout(() => {
       timer = undefined;
-      if (stopped || lastFrameAt > at) return;
+      if (stopped || heard !== heardAtFailure) return;
       onSilent();
     }, READ_FAILURE_GRACE_MS);
   });
   return {
     heard() {
-      lastFrameAt = performance.now();
+      heard++;
     },
     stop() {
       stopped = true;

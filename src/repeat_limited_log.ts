@@ -91,7 +91,8 @@ export function createRepeatLimitedLogger(
   const burst = options.burst ?? 10;
   const intervalMs = options.intervalMs ?? 10_000;
   const now = options.now ?? Date.now;
-  const windows = new Map<string, EventWindow>();
+  // Made with the first warning: most calls never write one.
+  let windows: Map<string, EventWindow> | undefined;
 
   function limited(
     level: "warn" | "error",
@@ -99,6 +100,7 @@ export function createRepeatLimitedLogger(
     fields?: LogFields,
   ): void {
     const at = now();
+    windows ??= new Map();
     const window = windows.get(event);
     if (window === undefined || at - window.startedAt >= intervalMs) {
       const suppressed = window?.suppressed ?? 0;
@@ -123,6 +125,7 @@ export function createRepeatLimitedLogger(
   }
 
   function flush(): void {
+    if (windows === undefined) return;
     for (const [event, window] of windows) {
       if (window.suppressed === 0) continue;
       log[window.level](event, {

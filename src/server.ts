@@ -300,6 +300,7 @@ export function createRetellServer(
     log,
   });
   const trustProxy = options.trustProxy ?? config.trustProxy;
+  const limits = inputLimitsOf(config);
   const resolveClient = createClientAddressResolver(trustProxy);
   const metricsAccess = createMetricsGuard({
     allowedIps: options.metricsAllowedIps ?? config.metricsAllowedIps,
@@ -322,9 +323,10 @@ export function createRetellServer(
     : undefined;
 
   function handler(request: Request, info: Deno.ServeHandlerInfo): Response {
-    const { pathname } = new URL(request.url);
+    const url = new URL(request.url);
+    const { pathname } = url;
     if (pathname.startsWith(prefix)) {
-      return handleSocketPath(request, info, pathname);
+      return handleSocketPath(request, info, url);
     }
     if (pathname === "/metrics") return serveMetrics(request, info);
     const page = playground?.(request, info);
@@ -377,10 +379,11 @@ export function createRetellServer(
   function handleSocketPath(
     request: Request,
     info: Deno.ServeHandlerInfo,
-    pathname: string,
+    url: URL,
   ): Response {
-    const token = new URL(request.url).searchParams.get("token");
-    const socketPath = socketPathOf(pathname.slice(prefix.length), {
+    // Read only when there is a query: most sockets have none.
+    const token = url.search === "" ? null : url.searchParams.get("token");
+    const socketPath = socketPathOf(url.pathname.slice(prefix.length), {
       secretConfigured: admission.secretConfigured,
       tokenGiven: token !== null,
       agents: routes,
@@ -432,7 +435,7 @@ export function createRetellServer(
       ...(options.hookTimeoutMs !== undefined &&
         { hookTimeoutMs: options.hookTimeoutMs }),
       metrics: agent.metrics,
-      limits: inputLimitsOf(config),
+      limits,
     });
     calls.add(session);
     session.ended.then(() => calls.delete(session));

@@ -26,7 +26,6 @@ import {
   type CallDetails,
   type ReminderRequiredRequest,
   type ResponseRequiredRequest,
-  type Utterance,
 } from "./protocol/inbound.ts";
 import {
   type CallConfig,
@@ -236,7 +235,6 @@ export function startCallSession(
     ...handle.actions,
   };
   const memory = createCallMemory({ callId, store, log });
-  let transcript: readonly Utterance[] = [];
   let opened = false;
   let closed = false;
   const ended = Promise.withResolvers<CallSummary>();
@@ -264,7 +262,7 @@ export function startCallSession(
     callDetailsTimeoutMs: options.callDetailsTimeoutMs ?? 3_000,
     responses,
     startTurn,
-    isEnding: () => handle.ending,
+    isEnding: handle.isEnding,
   });
 
   socket.addEventListener("open", onOpen);
@@ -319,12 +317,11 @@ export function startCallSession(
         else void detailsHook(frame.call);
         return;
       case "update_only":
-        // Keeps the transcript current; never cancels a response (§3.3, §5.1).
-        transcript = inbound.transcript(frame.transcript);
+        // Checked when read, never kept: a turn takes its own request's
+        // transcript, and an update never cancels a response (§3.3, §5.1).
         return;
       case "response_required":
       case "reminder_required":
-        transcript = inbound.transcript(frame.transcript);
         greeting.request(inbound.request(frame));
         return;
     }
@@ -381,7 +378,7 @@ export function startCallSession(
   }
 
   function startTurn(request: TurnRequest): void {
-    const turn = toTurn(call, request, transcript);
+    const turn = toTurn(call, request);
     const started = responses.start(
       turn.responseId,
       request.interaction_type,
@@ -408,7 +405,7 @@ export function startCallSession(
     readFailures?.stop();
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
-    memory.touch();
+    memory.touch(true);
     const reason = new DOMException("Call closed", "AbortError");
     responses.abort(reason);
     callController.abort(reason);
@@ -431,25 +428,40 @@ export function startCallSession(
     }
   }
 
-  return {
+  const session = {
+    __proto__: sessionPrototype,
     callId,
     ended: ended.promise,
-    get responding() {
-      return responses.responding() || handle.speaking;
-    },
+    [isResponding]: () => responses.responding() || handle.isSpeaking(),
     async whenIdle() {
       await responses.whenIdle();
       await handle.whenQuiet();
       await untilSent(socket);
     },
   };
+  // The literal's type leaves out the getter it inherits.
+  return session as typeof session & CallSession;
 }
 
-/** The responder's view of a request, with the transcript as it stands. */
+/** Where a session keeps the function its `responding` getter asks. */
+const isResponding = Symbol("isResponding");
+
+/**
+ * What every session shares: the `responding` getter. On the prototype
+ * rather than in each session's literal, which V8 would keep in its slow
+ * dictionary mode, a few hundred bytes more per call.
+ */
+const sessionPrototype = {
+  get responding(): boolean {
+    return (this as unknown as { [isResponding]: () => boolean })
+      [isResponding]();
+  },
+};
+
+/** The responder's view of a request, with the request's own transcript. */
 function toTurn(
   call: CallContext,
   request: ResponseRequiredRequest | ReminderRequiredRequest,
-  transcript: readonly Utterance[],
 ): Turn {
   return {
     call,
@@ -457,7 +469,7 @@ function toTurn(
     kind: request.interaction_type === "reminder_required"
       ? "reminder"
       : "response",
-    transcript,
+    transcript: request.transcript,
     transcriptWithToolCalls: request.transcript_with_tool_calls,
   };
 }

@@ -14,6 +14,14 @@ export interface MemoryCallStoreOptions {
   /** How long a call's entries live after its last activity, in ms. */
   ttlMs: number;
   /**
+   * Most calls kept: past it, the call with the oldest activity is
+   * dropped to make room, so a busy process holds a bounded store however
+   * long the TTL (ended calls are kept for the TTL, for reconnects).
+   *
+   * @default {100000}
+   */
+  maxEntries?: number;
+  /**
    * Clock, in ms since the epoch.
    *
    * @default {Date.now}
@@ -25,15 +33,17 @@ interface MemoryCall {
   greeted: boolean;
   details: CallDetails | undefined;
   lastActivityAt: number;
-  tools: Map<string, ToolRun>;
+  /** Made with the call's first tool run: most calls have none. */
+  tools: Map<string, ToolRun> | undefined;
 }
 
 /**
  * Creates a call store that keeps calls in this process. Expired calls are
  * dropped when read and by a sweep during writes, at most once per TTL, so
- * the store runs no timer.
+ * the store runs no timer; past `maxEntries` calls, a new one drops the
+ * one with the oldest activity.
  *
- * @param options The TTL and the clock.
+ * @param options The TTL, the bound and the clock.
  * @returns The store.
  *
  * @example Claim a tool run once
@@ -55,6 +65,7 @@ export function createMemoryCallStore(
   options: MemoryCallStoreOptions,
 ): CallStore {
   const { ttlMs } = options;
+  const maxEntries = options.maxEntries ?? 100_000;
   const now = options.now ?? Date.now;
   const calls = new Map<string, MemoryCall>();
   let lastSweepAt = now();
@@ -77,15 +88,19 @@ export function createMemoryCallStore(
       }
     }
     let call = live(callId, at);
-    if (call === undefined) {
+    if (call !== undefined) {
+      // Kept in order of activity, so the oldest is the first.
+      calls.delete(callId);
+    } else {
+      if (calls.size >= maxEntries) calls.delete(calls.keys().next().value!);
       call = {
         greeted: false,
         details: undefined,
         lastActivityAt: at,
-        tools: new Map(),
+        tools: undefined,
       };
-      calls.set(callId, call);
     }
+    calls.set(callId, call);
     call.lastActivityAt = at;
     return call;
   }
@@ -115,17 +130,18 @@ export function createMemoryCallStore(
     },
     claimToolRun(callId, key) {
       const call = active(callId);
+      call.tools ??= new Map();
       const run = call.tools.get(key);
       if (run !== undefined) return Promise.resolve(structuredClone(run));
       call.tools.set(key, { state: "running", claimedAt: call.lastActivityAt });
       return Promise.resolve({ state: "claimed" });
     },
     getToolRun(callId, key) {
-      const run = live(callId, now())?.tools.get(key);
+      const run = live(callId, now())?.tools?.get(key);
       return Promise.resolve(run && structuredClone(run));
     },
     saveToolResult(callId, key, result: ToolOutcome) {
-      active(callId).tools.set(key, {
+      (active(callId).tools ??= new Map()).set(key, {
         state: "done",
         result: structuredClone(result),
       });
