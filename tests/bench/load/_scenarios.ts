@@ -327,7 +327,10 @@ export interface S3Options {
  * S3: ramps to each level of concurrent calls (keeping the calls of the
  * levels before), then every call takes a turn (one `update_only` first)
  * every `periodMs`, spread evenly. One figure set per level; connect
- * latency is that of the calls added for the level, CPU that of the turns.
+ * latency is that of the calls added for the level, CPU that of the turns,
+ * and memory per call the RSS the level added over the one before, per call
+ * added (the first level's over a tenth of it, run first and unreported):
+ * what one more connection costs, without the heap a server sets aside once.
  */
 export async function runS3(
   server: BenchServer,
@@ -337,53 +340,64 @@ export async function runS3(
   const results: RunFigures[] = [];
   const calls: LoadCall[] = [];
   const turnsTaken: number[] = [];
-  const idleKiB = await rssKiB(server.pid);
+  // A tenth of the first level goes first, unreported, so the heap has
+  // grown to its working size before memory per call is measured.
+  const base = Math.max(1, Math.round(options.levels[0]! / 10));
   try {
+    let previous = { calls: base, kib: (await runLevel(base)).kib };
     for (const level of options.levels) {
-      const tally = newTally();
-      const stderrBefore = server.stderr.length;
-      const added = await openCalls(
-        server,
-        level - calls.length,
-        `${label}-${level}-`,
-        tally,
-      );
-      calls.push(...added);
-      tally.calls += calls.length - added.length;
-      tally.connected += calls.length - added.length;
-      const frames = calls.map((_, c) =>
-        encodeTurns(
-          `${label}-${c}`,
-          (turnsTaken[c] ?? 0) + 1,
-          (turnsTaken[c] ?? 0) + options.turnsPerLevel,
-          1,
-        )
-      );
-      const phase = await measure(server, async () => {
-        const start = performance.now();
-        await Promise.all(calls.map(async (call, c) => {
-          const offset = c * options.periodMs / calls.length;
-          for (let k = 0; k < options.turnsPerLevel; k++) {
-            await sleep(
-              start + offset + k * options.periodMs - performance.now(),
-            );
-            const turn = (turnsTaken[c] ?? 0) + 1;
-            turnsTaken[c] = turn;
-            await dummyTurn(call, `${label}-${c}`, turn, frames[c]![k]!, tally);
-          }
-        }));
-      });
-      const levelKiB = await rssKiB(server.pid);
-      results.push(figures(server, stderrBefore, tally, phase, {
-        rssPerCallKiB: idleKiB === undefined || levelKiB === undefined
+      const { figures: levelFigures, kib } = await runLevel(level);
+      results.push({
+        ...levelFigures,
+        rssPerCallKiB: kib === undefined || previous.kib === undefined
           ? undefined
-          : (levelKiB - idleKiB) / level,
-      }));
+          : (kib - previous.kib) / (level - previous.calls),
+      });
+      previous = { calls: level, kib };
     }
   } finally {
     await closeAll(calls);
   }
   return results;
+
+  /** Opens calls up to `level`, has each take its turns, reads the RSS. */
+  async function runLevel(level: number) {
+    const tally = newTally();
+    const stderrBefore = server.stderr.length;
+    const added = await openCalls(
+      server,
+      level - calls.length,
+      `${label}-${level}-`,
+      tally,
+    );
+    calls.push(...added);
+    tally.calls += calls.length - added.length;
+    tally.connected += calls.length - added.length;
+    const frames = calls.map((_, c) =>
+      encodeTurns(
+        `${label}-${c}`,
+        (turnsTaken[c] ?? 0) + 1,
+        (turnsTaken[c] ?? 0) + options.turnsPerLevel,
+        1,
+      )
+    );
+    const phase = await measure(server, async () => {
+      const start = performance.now();
+      await Promise.all(calls.map(async (call, c) => {
+        const offset = c * options.periodMs / calls.length;
+        for (let k = 0; k < options.turnsPerLevel; k++) {
+          await sleep(
+            start + offset + k * options.periodMs - performance.now(),
+          );
+          const turn = (turnsTaken[c] ?? 0) + 1;
+          turnsTaken[c] = turn;
+          await dummyTurn(call, `${label}-${c}`, turn, frames[c]![k]!, tally);
+        }
+      }));
+    });
+    const kib = await rssKiB(server.pid);
+    return { figures: figures(server, stderrBefore, tally, phase), kib };
+  }
 }
 
 /** Options of {@linkcode runS4}. */
