@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { beforeDeadline, TIMED_OUT } from "./deadline.ts";
 import { describeError, type Logger } from "./log.ts";
 
 /** How long a call hook may run before the call goes on without it, in ms. */
@@ -36,21 +37,18 @@ export async function runHook<T>(
   options: RunHookOptions,
 ): Promise<T | undefined> {
   const { callId, log, timeoutMs } = options;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new DOMException(
-            `Cannot finish ${name}: no answer within ${timeoutMs} ms`,
-            "TimeoutError",
-          ),
-        ),
+  try {
+    const result = await beforeDeadline(
+      (async () => await hook())(),
       timeoutMs,
     );
-  });
-  try {
-    return await Promise.race([(async () => await hook())(), timedOut]);
+    if (result === TIMED_OUT) {
+      throw new DOMException(
+        `Cannot finish ${name}: no answer within ${timeoutMs} ms`,
+        "TimeoutError",
+      );
+    }
+    return result;
   } catch (error) {
     log.error("hook_failed", {
       call_id: callId,
@@ -58,7 +56,5 @@ export async function runHook<T>(
       error: describeError(error),
     });
     return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }

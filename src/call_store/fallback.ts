@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { beforeDeadline, TIMED_OUT } from "../deadline.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { CallRecord, CallStore } from "./call_store.ts";
 import { createMemoryCallStore } from "./memory.ts";
@@ -240,22 +241,11 @@ async function withinTimeout<T>(
   timeoutMs: number,
   backend: string,
 ): Promise<T> {
-  work.catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `Cannot reach the call store: ${backend} did not answer within ${timeoutMs} ms`,
-          ),
-        ),
-      timeoutMs,
+  const result = await beforeDeadline(work, timeoutMs);
+  if (result === TIMED_OUT) {
+    throw new Error(
+      `Cannot reach the call store: ${backend} did not answer within ${timeoutMs} ms`,
     );
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
   }
+  return result;
 }

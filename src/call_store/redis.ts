@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { beforeDeadline } from "../deadline.ts";
 import { createClient } from "@redis/client";
 import type { ToolOutcome } from "../llm/tools.ts";
 import type { CallDetails } from "../protocol/inbound.ts";
@@ -94,7 +95,11 @@ export async function openRedisCallStore(
   // Connection errors come back through the commands that meet them; without
   // a listener the client would throw them as uncaught errors.
   client.on("error", () => {});
-  const connected = await connectWithin(client.connect(), timeoutMs);
+  // Whether it connected in time; a failure to connect is not an error here.
+  const connected = await beforeDeadline(
+    client.connect().then(() => true, () => false),
+    timeoutMs,
+  ) === true;
 
   const keyOf = (callId: string) => `${KEY_PREFIX}${callId}`;
   const toolField = (key: string) => `tool:${key}`;
@@ -170,25 +175,6 @@ export async function openRedisCallStore(
     },
   };
   return { store, connected };
-}
-
-/** Whether `connecting` resolves within `timeoutMs`; never rejects. */
-async function connectWithin(
-  connecting: Promise<unknown>,
-  timeoutMs: number,
-): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    return await Promise.race([
-      connecting.then(() => true, () => false),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Reads a stored tool run, checking its shape. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { beforeDeadline, TIMED_OUT } from "../deadline.ts";
 import { createMarkdownStripper } from "../llm/markdown.ts";
 import {
   type ChatMessage,
@@ -362,7 +363,10 @@ export function createLlmResponder(options: LlmResponderOptions): Responder {
       );
       if (
         toolProgressMs > 0 && !progressSpoken &&
-        !await settlesWithin(running, toolProgressMs)
+        await beforeDeadline(
+            running.then(() => true, () => true),
+            toolProgressMs,
+          ) === TIMED_OUT
       ) {
         progressSpoken = true;
         log.info("tool_progress", {
@@ -409,22 +413,6 @@ function startedEarly<T>(reply: AsyncGenerator<T>): AsyncIterableIterator<T> {
     [Symbol.asyncIterator]: () => iterator,
   };
   return iterator;
-}
-
-/** Whether `work` settles within `ms`; the timer is cleared either way. */
-async function settlesWithin(
-  work: Promise<unknown>,
-  ms: number,
-): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** One model and where its requests go. */

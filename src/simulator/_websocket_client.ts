@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { beforeDeadline, TIMED_OUT } from "../deadline.ts";
 import {
   concatBytes,
   createFrameDecoder,
@@ -131,19 +132,6 @@ export async function openWebSocket(
   const hostname = target.hostname.replace(/^\[|\]$/g, "");
   const port = Number(target.port || (secure ? 443 : 80));
   let conn: Deno.Conn | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new SimulatorConnectError(
-            url,
-            `the server did not accept the socket within ${timeoutMs} ms`,
-          ),
-        ),
-      timeoutMs,
-    );
-  });
   const connecting = (async () => {
     const tcp = await Deno.connect({ hostname, port });
     conn = tcp;
@@ -152,15 +140,19 @@ export async function openWebSocket(
     return await handshake(conn, target, url);
   })();
   try {
-    const leftover = await Promise.race([connecting, timeout]);
+    const leftover = await beforeDeadline(connecting, timeoutMs);
+    if (leftover === TIMED_OUT) {
+      throw new SimulatorConnectError(
+        url,
+        `the server did not accept the socket within ${timeoutMs} ms`,
+      );
+    }
     return createClientSocket(conn!, leftover, options);
   } catch (error) {
     connecting.catch(() => {});
     closeQuietly(conn);
     if (error instanceof SimulatorConnectError) throw error;
     throw new SimulatorConnectError(url, describeConnectError(error));
-  } finally {
-    clearTimeout(timer);
   }
 }
 

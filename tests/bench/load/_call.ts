@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { beforeDeadline, TIMED_OUT } from "../../../src/deadline.ts";
 import { openWebSocket } from "../../../src/simulator/_websocket_client.ts";
 import {
   encodeFrame,
@@ -83,17 +84,9 @@ export async function within<T>(
   ms: number,
   message: string,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const result = await beforeDeadline(promise, ms);
+  if (result === TIMED_OUT) throw new Error(message);
+  return result;
 }
 
 /**
