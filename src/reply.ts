@@ -258,14 +258,17 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     // hold this call.
     iterator?.return?.().catch(() => {});
     totalMs = elapsed(receivedAt);
-    // One latency record per turn (PROTOCOL.md §5.11 names the same stages).
-    log.info("turn_finished", {
-      call_id: callId,
-      response_id: id,
-      outcome,
-      ...marks,
-      total_ms: totalMs,
-    });
+    // One latency record per turn (PROTOCOL.md §5.11 names the same stages),
+    // built only when it is written.
+    if (log.enabled("info")) {
+      log.info("turn_finished", {
+        call_id: callId,
+        response_id: id,
+        outcome,
+        ...marks,
+        total_ms: totalMs,
+      });
+    }
     if (toolRuns !== undefined) {
       for (const toolRun of toolRuns.values()) {
         toolRun.end(`No result: the turn ended ${outcome}`);
