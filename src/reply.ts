@@ -107,11 +107,129 @@ export function runReply(options: ReplyOptions): Promise<ReplyResult> {
   const { span } = options;
   // With tracing off there is no context to enter: no closure either.
   return span.recording
-    ? span.run(() => streamReply(options))
-    : streamReply(options);
+    ? span.run(() => startReply(options))
+    : startReply(options);
 }
 
-async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
+/**
+ * Asks the responder for the reply: a whole string goes out through
+ * {@linkcode sendWhole}, which makes no watchdog, closure or stream; any
+ * other reply, or a throw, through {@linkcode streamReply}.
+ */
+function startReply(options: ReplyOptions): Promise<ReplyResult> {
+  const { span } = options;
+  const receivedAt = performance.now();
+  const marks: Record<string, number> = {};
+  const counters = modelCountersOf(options.metrics);
+  let produced: Reply | Promise<Reply>;
+  try {
+    produced = options.produce({
+      signal: options.controller.signal,
+      mark(name) {
+        const key = `${name}_ms`;
+        if (!(key in marks)) {
+          markAt(marks, span, name, key, elapsed(receivedAt));
+        }
+      },
+      countModelError: counters.countModelError,
+      countModelRequest: counters.countModelRequest,
+    });
+  } catch (error) {
+    produced = Promise.reject(error);
+  }
+  return typeof produced === "string"
+    ? sendWhole(options, receivedAt, marks, produced)
+    : streamReply(options, receivedAt, marks, produced);
+}
+
+/**
+ * Sends a reply given at once as a whole string: one complete frame, which
+ * is the first frame, the first sentence (when not empty) and the end.
+ */
+async function sendWhole(
+  options: ReplyOptions,
+  receivedAt: number,
+  marks: Record<string, number>,
+  text: string,
+): Promise<ReplyResult> {
+  // Used after one turn of the microtask queue, as an awaited reply would
+  // be, so the caller finishes starting the turn first.
+  await undefined;
+  const { controller, span } = options;
+  let completeMs: number | undefined;
+  if (options.liveness() === "live") {
+    try {
+      options.send(createResponseEvent({
+        response_id: options.responseId,
+        content: text,
+        content_complete: true,
+      }));
+    } catch (error) {
+      return streamReply(options, receivedAt, marks, Promise.reject(error));
+    }
+    // One clock reading for every moment this frame marks.
+    completeMs = elapsed(receivedAt);
+    markAt(marks, span, "first_frame", "first_frame_ms", completeMs);
+    if (text !== "") {
+      markAt(marks, span, "first_sentence", "first_sentence_ms", completeMs);
+    }
+  }
+  const state = options.liveness();
+  const outcome: TurnOutcome = state === "live" ? "completed" : state;
+  if (!controller.signal.aborted) controller.abort(RESPONSE_FINISHED);
+  return finishReply(options, outcome, marks, elapsed(receivedAt), completeMs);
+}
+
+/**
+ * Ends a run: its `turn_finished` line (PROTOCOL.md §5.11 names the same
+ * stages), built only when it is written, its span and its metrics.
+ */
+function finishReply(
+  options: ReplyOptions,
+  outcome: TurnOutcome,
+  marks: Record<string, number>,
+  totalMs: number,
+  completeMs: number | undefined,
+  failure?: string,
+): ReplyResult {
+  const { log } = options;
+  if (log.enabled("info")) {
+    log.info("turn_finished", {
+      call_id: options.callId,
+      response_id: options.responseId,
+      outcome,
+      ...marks,
+      total_ms: totalMs,
+    });
+  }
+  options.span.end(outcome, failure);
+  tellMetrics(options, outcome, marks, completeMs);
+  return { outcome, marks, totalMs };
+}
+
+/** Records a moment of the run, unless it was recorded before. */
+function markAt(
+  marks: Record<string, number>,
+  span: TurnSpan,
+  name: string,
+  key: string,
+  ms: number,
+): void {
+  if (key in marks) return;
+  marks[key] = ms;
+  span.mark(name, ms);
+}
+
+/**
+ * Streams a reply that is still to come or made of parts, under the
+ * watchdogs, until it ends or the run stops.
+ */
+async function streamReply(
+  options: ReplyOptions,
+  receivedAt: number,
+  marks: Record<string, number>,
+  produced: Reply | Promise<Reply>,
+): Promise<ReplyResult> {
   const {
     callId,
     responseId: id,
@@ -123,7 +241,6 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     span,
   } = options;
   const { signal } = controller;
-  const receivedAt = performance.now();
   const isLive = () => liveness() === "live";
   // Made on the first wait, so a reply given at once (a string) costs no
   // promise and no timer: `stopped` rejects when the run is aborted
@@ -136,11 +253,6 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   // The silent-turn watchdog: re-armed by every frame sent, so a turn costs
   // one timer however many frames it sends; it warns once per turn.
   let watchStall = stallMs > 0;
-  const marks: Record<string, number> = {};
-  const mark = (name: string) => {
-    const key = `${name}_ms`;
-    if (!(key in marks)) markAt(name, key, elapsed(receivedAt));
-  };
   // Open tool runs by tool call id, and the newest of them; made by the
   // first tool call.
   let toolRuns: Map<string, ToolRunSpan> | undefined;
@@ -155,7 +267,6 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   let outcome: TurnOutcome = "completed";
   let failure: string | undefined;
   let completeMs: number | undefined;
-  let totalMs = 0;
 
   /** Arms both watchdogs and makes `stopped`, once, before the first wait. */
   function startWatching(): Promise<never> {
@@ -198,13 +309,6 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     if (watchStall) stall?.arm(stallMs);
   }
 
-  /** Records a moment of the run, unless it was recorded before. */
-  function markAt(name: string, key: string, ms: number): void {
-    if (key in marks) return;
-    marks[key] = ms;
-    span.mark(name, ms);
-  }
-
   function respond(content: string, complete: boolean): void {
     if (!isLive()) return;
     send(
@@ -227,8 +331,10 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     if (!first && !sentence && !complete) return;
     // One clock reading for every moment this frame marks.
     const ms = elapsed(receivedAt);
-    if (first) markAt("first_frame", "first_frame_ms", ms);
-    if (sentence) markAt("first_sentence", "first_sentence_ms", ms);
+    if (first) markAt(marks, span, "first_frame", "first_frame_ms", ms);
+    if (sentence) {
+      markAt(marks, span, "first_sentence", "first_sentence_ms", ms);
+    }
     if (complete) completeMs = ms;
   }
 
@@ -257,37 +363,23 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     // (which cancel its fetch). Not awaited: a stuck responder must not
     // hold this call.
     iterator?.return?.().catch(() => {});
-    totalMs = elapsed(receivedAt);
-    // One latency record per turn (PROTOCOL.md §5.11 names the same stages),
-    // built only when it is written.
-    if (log.enabled("info")) {
-      log.info("turn_finished", {
-        call_id: callId,
-        response_id: id,
-        outcome,
-        ...marks,
-        total_ms: totalMs,
-      });
-    }
     if (toolRuns !== undefined) {
       for (const toolRun of toolRuns.values()) {
         toolRun.end(`No result: the turn ended ${outcome}`);
       }
     }
-    span.end(outcome, failure);
-    tellMetrics(options, outcome, marks, completeMs);
   }
-  return { outcome, marks, totalMs };
+  return finishReply(
+    options,
+    outcome,
+    marks,
+    elapsed(receivedAt),
+    completeMs,
+    failure,
+  );
 
   /** Asks for the reply and sends it, until it ends or the run stops. */
   async function stream(): Promise<void> {
-    const counters = modelCountersOf(options.metrics);
-    const produced = options.produce({
-      signal,
-      mark,
-      countModelError: counters.countModelError,
-      countModelRequest: counters.countModelRequest,
-    });
     // A reply given at once is used after one turn of the microtask queue,
     // as an awaited one would be, so the caller finishes starting the turn
     // first; a promise is raced against the run stopping.
