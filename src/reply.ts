@@ -31,6 +31,14 @@ const RESPONSE_FINISHED = new DOMException("Response finished", "AbortError");
 /** No action flags: shared, since most frames carry none. */
 const NO_ACTIONS: ResponseActions = Object.freeze({});
 
+/**
+ * Asks the responder for a turn's reply; {@linkcode runReply} calls it
+ * once, at the start, and keeps no reference to it afterwards.
+ */
+export type ProduceReply = (
+  options: ResponderOptions,
+) => Reply | Promise<Reply>;
+
 /** Whether a run may still send, and if not, why. */
 export type ReplyLiveness = "live" | "superseded" | "closed";
 
@@ -42,8 +50,6 @@ export interface ReplyOptions {
   responseId: number;
   /** What the reply answers, for the metrics. */
   kind: TurnKind;
-  /** Asks the responder for the reply; called once, at the start. */
-  produce: (options: ResponderOptions) => Reply | Promise<Reply>;
   /**
    * The run's one controller: the caller aborts it when a newer request
    * arrives or the call closes, the run itself on a responder timeout and
@@ -99,16 +105,24 @@ export interface ReplyResult {
  * The whole run happens inside `options.span`, which it ends; the metrics
  * are told the outcome and latencies once it is over.
  *
- * @param options Ids, the producer, liveness, send, timeouts, fallback,
- * logger, metrics and span.
+ * The run keeps no reference to `produce` once it has been called, so
+ * what it closes over (the request and its transcript) can be collected
+ * while the reply is still being sent.
+ *
+ * @param options Ids, liveness, send, timeouts, fallback, logger, metrics
+ * and span.
+ * @param produce Asks the responder for the reply.
  * @returns The outcome and the latency marks, once the run is over.
  */
-export function runReply(options: ReplyOptions): Promise<ReplyResult> {
+export function runReply(
+  options: ReplyOptions,
+  produce: ProduceReply,
+): Promise<ReplyResult> {
   const { span } = options;
   // With tracing off there is no context to enter: no closure either.
   return span.recording
-    ? span.run(() => startReply(options))
-    : startReply(options);
+    ? span.run(() => startReply(options, produce))
+    : startReply(options, produce);
 }
 
 /**
@@ -116,14 +130,17 @@ export function runReply(options: ReplyOptions): Promise<ReplyResult> {
  * {@linkcode sendWhole}, which makes no watchdog, closure or stream; any
  * other reply, or a throw, through {@linkcode streamReply}.
  */
-function startReply(options: ReplyOptions): Promise<ReplyResult> {
+function startReply(
+  options: ReplyOptions,
+  produce: ProduceReply,
+): Promise<ReplyResult> {
   const { span } = options;
   const receivedAt = performance.now();
   const marks: Record<string, number> = {};
   const counters = modelCountersOf(options.metrics);
   let produced: Reply | Promise<Reply>;
   try {
-    produced = options.produce({
+    produced = produce({
       signal: options.controller.signal,
       mark(name) {
         const key = `${name}_ms`;
