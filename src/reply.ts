@@ -194,7 +194,9 @@ async function sendWhole(
   const state = options.liveness();
   const outcome: TurnOutcome = state === "live" ? "completed" : state;
   if (!controller.signal.aborted) controller.abort(RESPONSE_FINISHED);
-  return finishReply(options, outcome, marks, elapsed(receivedAt), completeMs);
+  // Nothing is awaited after the frame: the run ends when it was sent.
+  const totalMs = completeMs ?? elapsed(receivedAt);
+  return finishReply(options, outcome, marks, totalMs, completeMs);
 }
 
 /**
@@ -491,8 +493,8 @@ function tellMetrics(
   completeMs: number | undefined,
 ): void {
   const { metrics, kind } = options;
-  metrics.turns.inc({ kind, outcome });
-  const labels = { kind };
+  metrics.turns.inc(turnLabelsOf(kind, outcome));
+  const labels = kindLabelsOf(kind);
   const firstFrameMs = marks.first_frame_ms;
   if (firstFrameMs !== undefined) {
     metrics.firstFrameSeconds.observe(labels, firstFrameMs / 1000);
@@ -508,6 +510,42 @@ function tellMetrics(
   if (firstTokenMs !== undefined) {
     metrics.firstTokenSeconds.observe(firstTokenMs / 1000);
   }
+}
+
+/** Metric labels of a turn: `{ kind }`, or `{ kind, outcome }`. */
+type KindLabels = Readonly<{ kind: TurnKind }>;
+type TurnLabels = Readonly<{ kind: TurnKind; outcome: TurnOutcome }>;
+
+/**
+ * The label objects of each kind and outcome, made once: the metrics only
+ * read them, so a turn builds none.
+ */
+const kindLabels = new Map<TurnKind, KindLabels>();
+const turnLabels = new Map<TurnKind, Map<TurnOutcome, TurnLabels>>();
+
+/** The shared `{ kind }` labels of `kind`. */
+function kindLabelsOf(kind: TurnKind): KindLabels {
+  let labels = kindLabels.get(kind);
+  if (labels === undefined) {
+    labels = Object.freeze({ kind });
+    kindLabels.set(kind, labels);
+  }
+  return labels;
+}
+
+/** The shared `{ kind, outcome }` labels of the turn counter. */
+function turnLabelsOf(kind: TurnKind, outcome: TurnOutcome): TurnLabels {
+  let byOutcome = turnLabels.get(kind);
+  if (byOutcome === undefined) {
+    byOutcome = new Map();
+    turnLabels.set(kind, byOutcome);
+  }
+  let labels = byOutcome.get(outcome);
+  if (labels === undefined) {
+    labels = Object.freeze({ kind, outcome });
+    byOutcome.set(outcome, labels);
+  }
+  return labels;
 }
 
 /** Whether the responder's reply is still to come. */
