@@ -99,9 +99,18 @@ export function createInboundGuard(options: InboundGuardOptions): InboundGuard {
     return kept;
   }
 
+  // Made once per call: read() runs on every frame.
+  const frameOptions: ReadFrameOptions = {
+    callId,
+    log,
+    debug,
+    reject,
+    limits,
+    allowFrame,
+  };
+
   return {
-    read: (data) =>
-      readFrame(data, { callId, log, debug, reject, limits, allowFrame }),
+    read: (data) => readFrame(data, frameOptions),
     reject,
     request(request) {
       const utterances = transcript(request.transcript);

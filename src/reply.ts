@@ -31,6 +31,14 @@ const RESPONSE_FINISHED = new DOMException("Response finished", "AbortError");
 /** No action flags: shared, since most frames carry none. */
 const NO_ACTIONS: ResponseActions = Object.freeze({});
 
+/**
+ * Asks the responder for a turn's reply; {@linkcode runReply} calls it
+ * once, at the start, and keeps no reference to it afterwards.
+ */
+export type ProduceReply = (
+  options: ResponderOptions,
+) => Reply | Promise<Reply>;
+
 /** Whether a run may still send, and if not, why. */
 export type ReplyLiveness = "live" | "superseded" | "closed";
 
@@ -42,8 +50,6 @@ export interface ReplyOptions {
   responseId: number;
   /** What the reply answers, for the metrics. */
   kind: TurnKind;
-  /** Asks the responder for the reply; called once, at the start. */
-  produce: (options: ResponderOptions) => Reply | Promise<Reply>;
   /**
    * The run's one controller: the caller aborts it when a newer request
    * arrives or the call closes, the run itself on a responder timeout and
@@ -99,19 +105,150 @@ export interface ReplyResult {
  * The whole run happens inside `options.span`, which it ends; the metrics
  * are told the outcome and latencies once it is over.
  *
- * @param options Ids, the producer, liveness, send, timeouts, fallback,
- * logger, metrics and span.
+ * The run keeps no reference to `produce` once it has been called, so
+ * what it closes over (the request and its transcript) can be collected
+ * while the reply is still being sent.
+ *
+ * @param options Ids, liveness, send, timeouts, fallback, logger, metrics
+ * and span.
+ * @param produce Asks the responder for the reply.
  * @returns The outcome and the latency marks, once the run is over.
  */
-export function runReply(options: ReplyOptions): Promise<ReplyResult> {
+export function runReply(
+  options: ReplyOptions,
+  produce: ProduceReply,
+): Promise<ReplyResult> {
   const { span } = options;
   // With tracing off there is no context to enter: no closure either.
   return span.recording
-    ? span.run(() => streamReply(options))
-    : streamReply(options);
+    ? span.run(() => startReply(options, produce))
+    : startReply(options, produce);
 }
 
-async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
+/**
+ * Asks the responder for the reply: a whole string goes out through
+ * {@linkcode sendWhole}, which makes no watchdog, closure or stream; any
+ * other reply, or a throw, through {@linkcode streamReply}.
+ */
+function startReply(
+  options: ReplyOptions,
+  produce: ProduceReply,
+): Promise<ReplyResult> {
+  const { span } = options;
+  const receivedAt = performance.now();
+  const marks: Record<string, number> = {};
+  const counters = modelCountersOf(options.metrics);
+  let produced: Reply | Promise<Reply>;
+  try {
+    produced = produce({
+      signal: options.controller.signal,
+      mark(name) {
+        const key = `${name}_ms`;
+        if (!(key in marks)) {
+          markAt(marks, span, name, key, elapsed(receivedAt));
+        }
+      },
+      countModelError: counters.countModelError,
+      countModelRequest: counters.countModelRequest,
+    });
+  } catch (error) {
+    produced = Promise.reject(error);
+  }
+  return typeof produced === "string"
+    ? sendWhole(options, receivedAt, marks, produced)
+    : streamReply(options, receivedAt, marks, produced);
+}
+
+/**
+ * Sends a reply given at once as a whole string: one complete frame, which
+ * is the first frame, the first sentence (when not empty) and the end.
+ */
+async function sendWhole(
+  options: ReplyOptions,
+  receivedAt: number,
+  marks: Record<string, number>,
+  text: string,
+): Promise<ReplyResult> {
+  // Used after one turn of the microtask queue, as an awaited reply would
+  // be, so the caller finishes starting the turn first.
+  await undefined;
+  const { controller, span } = options;
+  let completeMs: number | undefined;
+  if (options.liveness() === "live") {
+    try {
+      options.send(createResponseEvent({
+        response_id: options.responseId,
+        content: text,
+        content_complete: true,
+      }));
+    } catch (error) {
+      return streamReply(options, receivedAt, marks, Promise.reject(error));
+    }
+    // One clock reading for every moment this frame marks.
+    completeMs = elapsed(receivedAt);
+    markAt(marks, span, "first_frame", "first_frame_ms", completeMs);
+    if (text !== "") {
+      markAt(marks, span, "first_sentence", "first_sentence_ms", completeMs);
+    }
+  }
+  const state = options.liveness();
+  const outcome: TurnOutcome = state === "live" ? "completed" : state;
+  if (!controller.signal.aborted) controller.abort(RESPONSE_FINISHED);
+  // Nothing is awaited after the frame: the run ends when it was sent.
+  const totalMs = completeMs ?? elapsed(receivedAt);
+  return finishReply(options, outcome, marks, totalMs, completeMs);
+}
+
+/**
+ * Ends a run: its `turn_finished` line (PROTOCOL.md §5.11 names the same
+ * stages), built only when it is written, its span and its metrics.
+ */
+function finishReply(
+  options: ReplyOptions,
+  outcome: TurnOutcome,
+  marks: Record<string, number>,
+  totalMs: number,
+  completeMs: number | undefined,
+  failure?: string,
+): ReplyResult {
+  const { log } = options;
+  if (log.enabled("info")) {
+    log.info("turn_finished", {
+      call_id: options.callId,
+      response_id: options.responseId,
+      outcome,
+      ...marks,
+      total_ms: totalMs,
+    });
+  }
+  options.span.end(outcome, failure);
+  tellMetrics(options, outcome, marks, completeMs);
+  return { outcome, marks, totalMs };
+}
+
+/** Records a moment of the run, unless it was recorded before. */
+function markAt(
+  marks: Record<string, number>,
+  span: TurnSpan,
+  name: string,
+  key: string,
+  ms: number,
+): void {
+  if (key in marks) return;
+  marks[key] = ms;
+  span.mark(name, ms);
+}
+
+/**
+ * Streams a reply that is still to come or made of parts, under the
+ * watchdogs, until it ends or the run stops.
+ */
+async function streamReply(
+  options: ReplyOptions,
+  receivedAt: number,
+  marks: Record<string, number>,
+  produced: Reply | Promise<Reply>,
+): Promise<ReplyResult> {
   const {
     callId,
     responseId: id,
@@ -123,7 +260,6 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     span,
   } = options;
   const { signal } = controller;
-  const receivedAt = performance.now();
   const isLive = () => liveness() === "live";
   // Made on the first wait, so a reply given at once (a string) costs no
   // promise and no timer: `stopped` rejects when the run is aborted
@@ -136,11 +272,6 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   // The silent-turn watchdog: re-armed by every frame sent, so a turn costs
   // one timer however many frames it sends; it warns once per turn.
   let watchStall = stallMs > 0;
-  const marks: Record<string, number> = {};
-  const mark = (name: string) => {
-    const key = `${name}_ms`;
-    if (!(key in marks)) markAt(name, key, elapsed(receivedAt));
-  };
   // Open tool runs by tool call id, and the newest of them; made by the
   // first tool call.
   let toolRuns: Map<string, ToolRunSpan> | undefined;
@@ -155,7 +286,6 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
   let outcome: TurnOutcome = "completed";
   let failure: string | undefined;
   let completeMs: number | undefined;
-  let totalMs = 0;
 
   /** Arms both watchdogs and makes `stopped`, once, before the first wait. */
   function startWatching(): Promise<never> {
@@ -198,13 +328,6 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     if (watchStall) stall?.arm(stallMs);
   }
 
-  /** Records a moment of the run, unless it was recorded before. */
-  function markAt(name: string, key: string, ms: number): void {
-    if (key in marks) return;
-    marks[key] = ms;
-    span.mark(name, ms);
-  }
-
   function respond(content: string, complete: boolean): void {
     if (!isLive()) return;
     send(
@@ -227,8 +350,10 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     if (!first && !sentence && !complete) return;
     // One clock reading for every moment this frame marks.
     const ms = elapsed(receivedAt);
-    if (first) markAt("first_frame", "first_frame_ms", ms);
-    if (sentence) markAt("first_sentence", "first_sentence_ms", ms);
+    if (first) markAt(marks, span, "first_frame", "first_frame_ms", ms);
+    if (sentence) {
+      markAt(marks, span, "first_sentence", "first_sentence_ms", ms);
+    }
     if (complete) completeMs = ms;
   }
 
@@ -257,37 +382,23 @@ async function streamReply(options: ReplyOptions): Promise<ReplyResult> {
     // (which cancel its fetch). Not awaited: a stuck responder must not
     // hold this call.
     iterator?.return?.().catch(() => {});
-    totalMs = elapsed(receivedAt);
-    // One latency record per turn (PROTOCOL.md §5.11 names the same stages),
-    // built only when it is written.
-    if (log.enabled("info")) {
-      log.info("turn_finished", {
-        call_id: callId,
-        response_id: id,
-        outcome,
-        ...marks,
-        total_ms: totalMs,
-      });
-    }
     if (toolRuns !== undefined) {
       for (const toolRun of toolRuns.values()) {
         toolRun.end(`No result: the turn ended ${outcome}`);
       }
     }
-    span.end(outcome, failure);
-    tellMetrics(options, outcome, marks, completeMs);
   }
-  return { outcome, marks, totalMs };
+  return finishReply(
+    options,
+    outcome,
+    marks,
+    elapsed(receivedAt),
+    completeMs,
+    failure,
+  );
 
   /** Asks for the reply and sends it, until it ends or the run stops. */
   async function stream(): Promise<void> {
-    const counters = modelCountersOf(options.metrics);
-    const produced = options.produce({
-      signal,
-      mark,
-      countModelError: counters.countModelError,
-      countModelRequest: counters.countModelRequest,
-    });
     // A reply given at once is used after one turn of the microtask queue,
     // as an awaited one would be, so the caller finishes starting the turn
     // first; a promise is raced against the run stopping.
@@ -382,8 +493,8 @@ function tellMetrics(
   completeMs: number | undefined,
 ): void {
   const { metrics, kind } = options;
-  metrics.turns.inc({ kind, outcome });
-  const labels = { kind };
+  metrics.turns.inc(turnLabelsOf(kind, outcome));
+  const labels = kindLabelsOf(kind);
   const firstFrameMs = marks.first_frame_ms;
   if (firstFrameMs !== undefined) {
     metrics.firstFrameSeconds.observe(labels, firstFrameMs / 1000);
@@ -399,6 +510,42 @@ function tellMetrics(
   if (firstTokenMs !== undefined) {
     metrics.firstTokenSeconds.observe(firstTokenMs / 1000);
   }
+}
+
+/** Metric labels of a turn: `{ kind }`, or `{ kind, outcome }`. */
+type KindLabels = Readonly<{ kind: TurnKind }>;
+type TurnLabels = Readonly<{ kind: TurnKind; outcome: TurnOutcome }>;
+
+/**
+ * The label objects of each kind and outcome, made once: the metrics only
+ * read them, so a turn builds none.
+ */
+const kindLabels = new Map<TurnKind, KindLabels>();
+const turnLabels = new Map<TurnKind, Map<TurnOutcome, TurnLabels>>();
+
+/** The shared `{ kind }` labels of `kind`. */
+function kindLabelsOf(kind: TurnKind): KindLabels {
+  let labels = kindLabels.get(kind);
+  if (labels === undefined) {
+    labels = Object.freeze({ kind });
+    kindLabels.set(kind, labels);
+  }
+  return labels;
+}
+
+/** The shared `{ kind, outcome }` labels of the turn counter. */
+function turnLabelsOf(kind: TurnKind, outcome: TurnOutcome): TurnLabels {
+  let byOutcome = turnLabels.get(kind);
+  if (byOutcome === undefined) {
+    byOutcome = new Map();
+    turnLabels.set(kind, byOutcome);
+  }
+  let labels = byOutcome.get(outcome);
+  if (labels === undefined) {
+    labels = Object.freeze({ kind, outcome });
+    byOutcome.set(outcome, labels);
+  }
+  return labels;
 }
 
 /** Whether the responder's reply is still to come. */

@@ -10,8 +10,12 @@ import type { LatencySample } from "./latency_sample.ts";
 import type { Logger } from "./log.ts";
 import type { ServerMetrics, TurnKind } from "./metrics.ts";
 import type { OutboundEvent } from "./protocol/outbound.ts";
-import { type ReplyLiveness, runReply } from "./reply.ts";
-import type { Reply, ResponderOptions } from "./responder.ts";
+import {
+  type ProduceReply,
+  type ReplyLiveness,
+  type ReplyResult,
+  runReply,
+} from "./reply.ts";
 import type { CallSpan } from "./tracing.ts";
 
 /** Options of {@linkcode createResponseSlot}. */
@@ -55,7 +59,7 @@ export interface ResponseSlot {
   start(
     id: number,
     kind: TurnKind,
-    produce: (options: ResponderOptions) => Reply | Promise<Reply>,
+    produce: ProduceReply,
   ): boolean;
   /** Aborts the response in progress, if any. */
   abort(reason: unknown): void;
@@ -93,18 +97,17 @@ export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
    * Runs one reply under `id` (see `reply.ts`) as the current response, so
    * a newer request or the close can abort it.
    */
-  async function runResponse(
+  function runResponse(
     id: number,
     kind: TurnKind,
-    produce: (options: ResponderOptions) => Reply | Promise<Reply>,
-  ): Promise<void> {
+    produce: ProduceReply,
+  ): void {
     const run: ResponseRun = { id, controller: new AbortController() };
     current = run;
-    const { outcome, marks } = await runReply({
+    const running = runReply({
       callId,
       responseId: id,
       kind,
-      produce,
       controller: run.controller,
       liveness: () => livenessOf(id),
       send: options.send,
@@ -114,7 +117,18 @@ export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
       log,
       metrics,
       span: options.callSpan.startTurn(id, kind),
-    });
+    }, produce);
+    // Awaited apart from `produce`, which would keep the request alive.
+    void settle(run, kind, running);
+  }
+
+  /** Counts a finished run and, if it is still current, clears the slot. */
+  async function settle(
+    run: ResponseRun,
+    kind: TurnKind,
+    running: Promise<ReplyResult>,
+  ): Promise<void> {
+    const { outcome, marks } = await running;
     if (outcome === "failed" || outcome === "timed_out") counts.errors++;
     if (kind !== "begin") {
       if (marks.first_frame_ms !== undefined) {
@@ -163,7 +177,7 @@ export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
           new DOMException(`Superseded by response ${id}`, "AbortError"),
         );
       }
-      void runResponse(id, kind, produce);
+      runResponse(id, kind, produce);
       return true;
     },
     abort(reason) {

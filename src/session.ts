@@ -56,6 +56,12 @@ export type { CallSummary } from "./call_summary.ts";
  */
 const POLICY_VIOLATION = 1008;
 
+/**
+ * Why a call's signals are aborted when its socket closes: one value for
+ * every call, since building a DOMException captures a stack each time.
+ */
+const CALL_CLOSED = new DOMException("Call closed", "AbortError");
+
 /** Close code for a socket whose message was too large to read: 1009. */
 const MESSAGE_TOO_BIG = 1009;
 
@@ -406,9 +412,8 @@ export function startCallSession(
     greeting.close();
     // The gap a reconnect reports starts here when the server saw the drop.
     memory.touch(true);
-    const reason = new DOMException("Call closed", "AbortError");
-    responses.abort(reason);
-    callController.abort(reason);
+    responses.abort(CALL_CLOSED);
+    callController.abort(CALL_CLOSED);
     const endReason = endReasonOf(event.code);
     if (opened) {
       metrics.liveCalls.dec();

@@ -24,6 +24,17 @@ Deno.test("createRateLimiter() passes a burst of perSecond frames, then refills 
   assert.equal(burst.filter(Boolean).length, 4);
 });
 
+Deno.test("createRateLimiter() neither refills nor drains when the clock steps back", () => {
+  let now = 10_000;
+  const allowFrame = createRateLimiter(2, () => now);
+  assert.deepEqual([allowFrame(), allowFrame()], [true, true]);
+  now = 5_000;
+  assert.equal(allowFrame(), false);
+  // Half a second after the step back refills one frame, as it would have.
+  now = 5_500;
+  assert.deepEqual([allowFrame(), allowFrame()], [true, false]);
+});
+
 Deno.test("createSlowReaderCheck() is stuck only after the queue stays over the threshold past the time", () => {
   let now = 0;
   const check = createSlowReaderCheck(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServerMetrics } from "../src/metrics.ts";
 import type { OutboundEvent } from "../src/protocol/outbound.ts";
 import {
+  type ProduceReply,
   type ReplyLiveness,
   type ReplyOptions,
   type ReplyResult,
@@ -26,7 +27,7 @@ function gate<T = void>() {
  * to `logs`, and `stop()` plays the session aborting the run.
  */
 function start(
-  produce: ReplyOptions["produce"],
+  produce: ProduceReply,
   options: Partial<Pick<ReplyOptions, "timeoutMs" | "stallMs">> = {},
 ) {
   const sent: OutboundEvent[] = [];
@@ -40,7 +41,6 @@ function start(
     callId: "call_reply",
     responseId: 4,
     kind: "response_required",
-    produce,
     controller,
     liveness: () => liveness,
     send: (event) => {
@@ -54,7 +54,7 @@ function start(
     metrics,
     // Tracing is off in this process: the shared no-op turn span.
     span: startCallSpan("call_reply").startTurn(4, "response_required"),
-  });
+  }, produce);
   void running.then((value) => {
     result = value;
     for (const waiter of [...waiters]) waiter();
