@@ -184,7 +184,6 @@ export {
   createToolCallResultEvent,
   createUpdateAgentEvent,
   encodeOutbound,
-  encodeOutboundStrict,
   type EncodeResult,
   type MetadataEvent,
   type OutboundEvent,

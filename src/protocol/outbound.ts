@@ -12,7 +12,6 @@
  * @module
  */
 import { describeError } from "../log.ts";
-import { isValidHotEvent } from "./_hot_outbound.ts";
 import { OUTBOUND_SCHEMAS } from "./_outbound_schemas.ts";
 import { formatIssues, toIssues } from "./issues.ts";
 
@@ -282,34 +281,6 @@ export type EncodeResult =
  * ```
  */
 export function encodeOutbound(event: OutboundEvent): EncodeResult {
-  if (isValidHotEvent(event)) return { ok: true, text: JSON.stringify(event) };
-  return encodeOutboundStrict(event);
-}
-
-/**
- * Validates and serialises an outbound event as {@linkcode encodeOutbound}
- * does, with the strict zod schemas only: the reference. `encodeOutbound`
- * takes a hand-written check for the events sent every turn (`response`,
- * `ping_pong`) and must return the same result; the property tests hold
- * it to this function.
- *
- * @param event The event to send.
- * @returns The JSON text, or why the event is invalid.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import {
- *   createPingPongEvent,
- *   encodeOutbound,
- *   encodeOutboundStrict,
- * } from "./outbound.ts";
- *
- * const event = createPingPongEvent(1767225600000);
- * assert.deepEqual(encodeOutboundStrict(event), encodeOutbound(event));
- * ```
- */
-export function encodeOutboundStrict(event: OutboundEvent): EncodeResult {
   const type: unknown = typeof event === "object" && event !== null
     ? (event as { response_type?: unknown }).response_type
     : undefined;
