@@ -14,14 +14,20 @@ import type { Responder, ResponsePart } from "../responder.ts";
 export const DEMO_GREETING: string =
   "Hi {{customer_name|there}}! This is the demo agent. Say anything, and talk over me whenever you like.";
 
-/** What the demo agent says after echoing the caller. */
+/**
+ * What the demo agent says after echoing the caller: short enough that the
+ * longest reply (12 words echoed) is spoken in under 13 s at the default
+ * pace, inside the simulator's 15 s limit for a response to complete.
+ */
 export const DEMO_ANSWER: string =
-  "I am the demo agent, and I speak one word at a time, at about the pace of speech. " +
-  "Interrupt me at any point and I stop at once. Stay quiet and I will check on you.";
+  "I am the demo agent. Talk over me and I stop; stay quiet and I check in.";
 
 /** What the demo agent says when Retell asks for a reminder. */
 export const DEMO_REMINDER: string =
   "Are you still there? Say anything at all.";
+
+/** The default pace: one word every 350 ms, about 170 words a minute. */
+export const DEMO_WORD_MS = 350;
 
 /** Words of the caller's last line that the demo agent repeats. */
 const ECHO_WORDS = 12;
@@ -68,7 +74,7 @@ export interface DemoResponderOptions {
  * ```
  */
 export function createDemoResponder(options: DemoResponderOptions): Responder {
-  const wordMs = options.wordMs ?? 350;
+  const wordMs = options.wordMs ?? DEMO_WORD_MS;
   const fill = createCallTemplateFiller(options.log);
   return {
     beginAfterCallDetails: hasPlaceholders(DEMO_GREETING),
@@ -84,9 +90,7 @@ export function createDemoResponder(options: DemoResponderOptions): Responder {
         : [];
       const echo = heard.length === 0
         ? "I did not catch that."
-        : `You said: ${heard.slice(0, ECHO_WORDS).join(" ")}${
-          heard.length > ECHO_WORDS ? "..." : "."
-        }`;
+        : `You said: ${echoOf(heard)}`;
       return speakWords(`${echo} ${DEMO_ANSWER}`, wordMs, signal);
     },
   };
@@ -120,4 +124,16 @@ function pause(ms: number, signal: AbortSignal): Promise<boolean> {
     }
     signal.addEventListener("abort", stop, { once: true });
   });
+}
+
+/**
+ * The caller's first words as the demo repeats them: their own sentence
+ * end kept, a period added when there is none, "..." when cut.
+ */
+function echoOf(heard: readonly string[]): string {
+  const words = heard.slice(0, ECHO_WORDS).join(" ");
+  if (heard.length > ECHO_WORDS) {
+    return `${words.replace(/[.!?,;:…]+$/, "")}...`;
+  }
+  return /[.!?…]$/.test(words) ? words : `${words.replace(/[,;:]+$/, "")}.`;
 }

@@ -3,6 +3,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import {
   createDemoResponder,
   DEMO_REMINDER,
+  DEMO_WORD_MS,
 } from "../../src/responders/demo.ts";
 import { createResponderFromConfig } from "../../src/responders/from_config.ts";
 import { parseScenario } from "../../src/simulator/scenario.ts";
@@ -67,9 +68,22 @@ Deno.test("demo responder streams word by word at its pace and echoes the caller
     assert.ok(elapsed >= (words - 1) * wordMs * 0.9, `${elapsed} ms`);
   });
 
+  await t.step(
+    "the longest reply is spoken within 15 s at the default pace",
+    async () => {
+      const long =
+        "one two three four five six seven eight nine ten eleven twelve thirteen";
+      retell.send(responseRequired(3, [said("user", long)]));
+      const words = spoken(await retell.untilComplete(3), 3).split(" ").length;
+      // The simulator and the playground call a response that stays open past
+      // 15 s "never completed" (§5.2); the demo must never trip it.
+      assert.ok(words * DEMO_WORD_MS < 13_000, `${words} words`);
+    },
+  );
+
   await t.step("a reminder checks in", async () => {
-    retell.send(reminderRequired(2));
-    assert.equal(spoken(await retell.untilComplete(2), 2), DEMO_REMINDER);
+    retell.send(reminderRequired(4));
+    assert.equal(spoken(await retell.untilComplete(4), 4), DEMO_REMINDER);
   });
 });
 
