@@ -17,7 +17,7 @@ const hasScript = (await new Deno.Command("sh", {
 if (!hasScript) {
   // deno-lint-ignore no-console
   console.warn(
-    "cli_terminal_test.ts: skipped, `script` (util-linux) is not installed",
+    "SKIPPED: the simulator's pseudo-terminal test (no `script`; .ci/run installs it, or run: apt-get install bsdutils)",
   );
 }
 
