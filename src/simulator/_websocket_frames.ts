@@ -137,7 +137,7 @@ export function createFrameDecoder(
     if (!header.fin) return undefined;
     const whole = current.parts.length === 1
       ? current.parts[0]!
-      : current.parts.reduce(concatBytes);
+      : concatBytes(...current.parts);
     if (current.opcode === OPCODE.binary) {
       return { type: "message", data: whole };
     }
@@ -178,17 +178,20 @@ export function createFrameDecoder(
 }
 
 /**
- * Joins two byte arrays into a new one.
+ * Joins byte arrays into a new one.
  *
- * @param a The first bytes.
- * @param b The bytes after them.
- * @returns A copy of both, one after the other.
+ * @param parts The bytes, in order.
+ * @returns A copy of all of them, one after the other.
  */
-export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(
+    parts.reduce((total, part) => total + part.length, 0),
+  );
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
   return joined;
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  concatBytes,
   createFrameDecoder,
   encodeFrame,
   OPCODE,
@@ -43,27 +44,18 @@ function serverFrame(
   const body = data.map((byte, index) =>
     mask.length === 0 ? byte : byte ^ mask[index % 4]!
   );
-  return join(new Uint8Array([...head, ...mask]), body);
+  return concatBytes(new Uint8Array([...head, ...mask]), body);
 }
 
 /** A close frame's bytes with `code` and `reason`. */
 function closeFrame(code: number, reason = ""): Uint8Array {
   return serverFrame(
     OPCODE.close,
-    join(new Uint8Array([code >> 8, code & 0xff]), encoder.encode(reason)),
+    concatBytes(
+      new Uint8Array([code >> 8, code & 0xff]),
+      encoder.encode(reason),
+    ),
   );
-}
-
-function join(...parts: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(
-    parts.reduce((sum, part) => sum + part.length, 0),
-  );
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }
 
 /** What a fresh decoder reads from `chunks`, pushed one after the other. */
@@ -175,14 +167,14 @@ Deno.test("createFrameDecoder() reads the unmasked frames of RFC 6455 §5.7", as
   });
   await t.step("256 bytes in one binary frame (16-bit length)", () => {
     assert.deepStrictEqual(
-      decode(join(new Uint8Array([0x82, 0x7e, 0x01, 0x00]), bytes(256))),
+      decode(concatBytes(new Uint8Array([0x82, 0x7e, 0x01, 0x00]), bytes(256))),
       [{ type: "message", data: bytes(256) }],
     );
   });
   await t.step("64 KiB in one binary frame (64-bit length)", () => {
     assert.deepStrictEqual(
       decode(
-        join(
+        concatBytes(
           new Uint8Array([0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]),
           bytes(65536),
         ),
@@ -214,7 +206,7 @@ Deno.test("createFrameDecoder() joins a message sent in fragments", async (t) =>
         serverFrame(OPCODE.continuation, new Uint8Array(0), { fin: false }),
         serverFrame(OPCODE.continuation, bytes(200)),
       ),
-      [{ type: "message", data: join(bytes(3), bytes(200)) }],
+      [{ type: "message", data: concatBytes(bytes(3), bytes(200)) }],
     );
   });
   await t.step("with a ping and a pong between the fragments", () => {
@@ -276,7 +268,9 @@ Deno.test("createFrameDecoder() reads a close frame", async (t) => {
   await t.step("and nothing after it", () => {
     const decoder = createFrameDecoder();
     assert.deepStrictEqual(
-      decoder.push(join(closeFrame(1000), serverFrame(OPCODE.text, "late"))),
+      decoder.push(
+        concatBytes(closeFrame(1000), serverFrame(OPCODE.text, "late")),
+      ),
       [{ type: "close", code: 1000, reason: "" }],
     );
     assert.deepStrictEqual(decoder.push(serverFrame(OPCODE.text, "later")), []);
@@ -284,7 +278,7 @@ Deno.test("createFrameDecoder() reads a close frame", async (t) => {
 });
 
 Deno.test("createFrameDecoder() reads the same frames however the bytes are cut", async (t) => {
-  const stream = join(
+  const stream = concatBytes(
     serverFrame(OPCODE.text, '{"response_type":"config"}'),
     serverFrame(OPCODE.text, '{"content":"Hé', { fin: false }),
     serverFrame(OPCODE.ping, "1"),
@@ -353,7 +347,7 @@ Deno.test("createFrameDecoder() keeps a leading byte order mark in text", () => 
     decode(
       serverFrame(
         OPCODE.text,
-        join(new Uint8Array([0xef, 0xbb, 0xbf]), encoder.encode("{}")),
+        concatBytes(new Uint8Array([0xef, 0xbb, 0xbf]), encoder.encode("{}")),
       ),
     ),
     [{ type: "message", data: "\uFEFF{}" }],
@@ -539,7 +533,7 @@ Deno.test("createFrameDecoder() limits the size of a message, fragments included
   const decoder = createFrameDecoder({ maxMessageBytes: 10 });
   assert.deepStrictEqual(
     decoder.push(
-      join(
+      concatBytes(
         serverFrame(OPCODE.binary, bytes(10)),
         serverFrame(OPCODE.text, "12345", { fin: false }),
       ),

@@ -8,6 +8,7 @@
 import { beforeDeadline, TIMED_OUT } from "../../../src/deadline.ts";
 import { openWebSocket } from "../../../src/simulator/_websocket_client.ts";
 import {
+  concatBytes,
   encodeFrame,
   OPCODE,
 } from "../../../src/simulator/_websocket_frames.ts";
@@ -30,18 +31,11 @@ const encoder = new TextEncoder();
 export function encodeEvents(
   events: readonly Record<string, unknown>[],
 ): Uint8Array {
-  const frames = events.map((event) =>
-    encodeFrame(OPCODE.text, encoder.encode(JSON.stringify(event)), ZERO_MASK)
+  return concatBytes(
+    ...events.map((event) =>
+      encodeFrame(OPCODE.text, encoder.encode(JSON.stringify(event)), ZERO_MASK)
+    ),
   );
-  const bytes = new Uint8Array(
-    frames.reduce((total, frame) => total + frame.length, 0),
-  );
-  let offset = 0;
-  for (const frame of frames) {
-    bytes.set(frame, offset);
-    offset += frame.length;
-  }
-  return bytes;
 }
 
 /** A `response` frame as the generator reads it. */
