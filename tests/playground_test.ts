@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../src/config/load.ts";
 import { createPlaygroundRoute } from "../src/playground/route.ts";
 import { configEvent, done } from "./_support/frames.ts";
-import { startBrowser } from "./_support/browser.ts";
+import { type BrowserPage, startBrowser } from "./_support/browser.ts";
 import { slowResponder } from "./_support/responders.ts";
 import { startScriptedServer } from "./_support/scripted_server.ts";
 import { startTestServer } from "./_support/server.ts";
@@ -193,10 +193,7 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
       await page.waitForSelector('#turns tr[data-response-id="3"]', {
         timeout: 5000,
       });
-      const events = await page.$$eval(
-        "#events li",
-        (items) => items.map((item) => item.textContent),
-      );
+      const events = await eventsShown(page);
       assert.ok(
         events.includes("Barge-in: response 2 superseded by 3"),
         JSON.stringify(events),
@@ -214,10 +211,7 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
     "ending the call closes the socket with 1000 and no violation",
     async () => {
       await page.click("#end");
-      await page.waitForFunction(
-        `document.querySelector("#status").textContent === "Call ended (1000)"`,
-        { timeout: 5000 },
-      );
+      await untilCallEnded(page);
       assert.equal(
         await page.$eval("#violation-count", (e) => e.textContent),
         "0",
@@ -319,14 +313,8 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
       );
       await page.type("#line", "Is it open?");
       await page.keyboard.press("Enter");
-      await page.waitForFunction(
-        `document.querySelector("#status").textContent === "Call ended (1000)"`,
-        { timeout: 5000 },
-      );
-      const events = await page.$$eval(
-        "#events li",
-        (items) => items.map((item) => item.textContent),
-      );
+      await untilCallEnded(page);
+      const events = await eventsShown(page);
       assert.deepEqual(events, [
         "config: {}",
         "agent_interrupt 1: the agent cuts in",
@@ -363,14 +351,8 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
       );
       assert.equal(cells[0], "reminder 1");
       await page.click("#end");
-      await page.waitForFunction(
-        `document.querySelector("#status").textContent === "Call ended (1000)"`,
-        { timeout: 5000 },
-      );
-      const events = await page.$$eval(
-        "#events li",
-        (items) => items.map((item) => item.textContent),
-      );
+      await untilCallEnded(page);
+      const events = await eventsShown(page);
       assert.equal(
         events.filter((text) => text?.startsWith("reminder_required")).length,
         1,
@@ -401,20 +383,31 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
         timeout: 5000,
       });
       await page.click("#end");
-      await page.waitForFunction(
-        `document.querySelector("#status").textContent === "Call ended (1000)"`,
-        { timeout: 5000 },
-      );
+      await untilCallEnded(page);
     },
   );
 
   assert.deepEqual(pageErrors, []);
 });
 
+/** Resolves once the page says the call ended with code 1000. */
+async function untilCallEnded(page: BrowserPage): Promise<void> {
+  await page.waitForFunction(
+    `document.querySelector("#status").textContent === "Call ended (1000)"`,
+    { timeout: 5000 },
+  );
+}
+
+/** The event lines as shown. */
+function eventsShown(page: BrowserPage): Promise<(string | null)[]> {
+  return page.$$eval(
+    "#events li",
+    (items) => items.map((item) => item.textContent),
+  );
+}
+
 /** The agent's lines as shown, latency included. */
-function agentLines(
-  page: import("./_support/browser.ts").BrowserPage,
-): Promise<string[]> {
+function agentLines(page: BrowserPage): Promise<string[]> {
   return page.$$eval(
     "#conversation li.agent",
     (items) => items.map((item) => item.textContent ?? ""),
