@@ -428,6 +428,23 @@ Deno.test("loadConfig() throws a ConfigError naming the variable when one is inv
     );
   });
 
+  await t.step("the settings issues 11 and 12 added", () => {
+    assertRefused("PLAYGROUND", "maybe", "must be true or false", '"maybe"');
+    for (const value of ["-1", "soon", "600001"]) {
+      assertRefused("TOOL_PROGRESS_MS", value, JSON.stringify(value));
+    }
+    assertRefused(
+      "OPENAI_FALLBACK_BASE_URL",
+      "ftp://models.example",
+      "must be an http or https URL",
+    );
+    assertRefused(
+      "OPENAI_FALLBACK_BASE_URL",
+      "not a url",
+      "must be an http or https URL",
+    );
+  });
+
   await t.step('RESPONDER_TIMEOUT_MS "-5", "0" and "600001"', () => {
     for (const value of ["-5", "0", "600001", "1e3"]) {
       assertRefused(

@@ -213,3 +213,19 @@ Deno.test("hasPlaceholders() tells whether text has a placeholder", async (t) =>
     assert.equal(hasPlaceholders("{{name}}"), true);
   });
 });
+
+Deno.test("fillTemplate() leaves text that is not a placeholder as written", () => {
+  // Only {{name}} and {{name|default}} are placeholders: braces around
+  // nothing, spaces inside a name or an unclosed pair are the prompt's own
+  // text, and are neither filled nor removed.
+  for (
+    const text of ["Hi {{name", "Hi {{}}!", "Hi {{a b}}!", "{{|x}}", "}} {{"]
+  ) {
+    const unfilled: string[] = [];
+    assert.equal(
+      fillTemplate(text, { name: "Dana" }, (name) => unfilled.push(name)),
+      text,
+    );
+    assert.deepStrictEqual(unfilled, []);
+  }
+});
