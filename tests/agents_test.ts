@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../src/config/load.ts";
 import { RESPONDER_NAMES, SETTINGS } from "../src/config/settings.ts";
 import { createServerMetrics } from "../src/metrics.ts";
-import type { Responder } from "../src/responder.ts";
+import { saying } from "./_support/responders.ts";
 import { DUMMY_GREETING, DUMMY_REPLY } from "../src/responders/dummy.ts";
 import { serveRetell } from "../src/serve.ts";
 import { createRetellServer } from "../src/server.ts";
@@ -23,13 +23,6 @@ const EXAMPLE = new URL("../examples/agents.json", import.meta.url).pathname;
 const SECRET = "s3cret-0123456789abcdef";
 
 /** A responder that says `text` to everything, greeting included. */
-function saying(text: string): Responder {
-  return {
-    begin: () => text,
-    respond: () => text,
-  };
-}
-
 Deno.test("examples/agents.json: both agents answer over real sockets, each under its name", async () => {
   await using llm = startFakeLlm({ defaultScript: tokens("Panels ", "ship.") });
   const config = loadConfig(

@@ -3,7 +3,7 @@ import { loadConfig } from "../src/config/load.ts";
 import { createPlaygroundRoute } from "../src/playground/route.ts";
 import { configEvent, done } from "./_support/frames.ts";
 import { type BrowserPage, startBrowser } from "./_support/browser.ts";
-import { slowResponder } from "./_support/responders.ts";
+import { saying, slowResponder } from "./_support/responders.ts";
 import { startScriptedServer } from "./_support/scripted_server.ts";
 import { startTestServer } from "./_support/server.ts";
 
@@ -388,6 +388,42 @@ Deno.test("the playground in Chromium greets, answers with its latency, takes a 
   );
 
   assert.deepEqual(pageErrors, []);
+});
+
+Deno.test("the playground in Chromium talks to the agent chosen on the page", async () => {
+  await using browser = await startBrowser();
+  if (browser === undefined) return;
+  const page = await browser.newPage();
+  await using server = startTestServer({
+    playground: true,
+    responder: saying("The default agent."),
+    agents: [
+      { name: "sales", responder: saying("Sales here.") },
+      { name: "support", responder: saying("Support here.") },
+    ],
+  });
+  await page.goto(`${server.origin}/playground`);
+  assert.deepEqual(
+    await page.$$eval(
+      "#agent option",
+      (options) => options.map((option) => option.textContent),
+    ),
+    ["default", "sales", "support"],
+  );
+  await page.select("#agent", "support");
+  await page.click("#start");
+  await page.waitForFunction(
+    `document.querySelector("#conversation li.agent")?.textContent
+      .startsWith("Support here.")`,
+    { timeout: 5000 },
+  );
+  await page.click("#end");
+  await untilCallEnded(page);
+  // The server saw the call under the agent chosen.
+  assert.deepStrictEqual(
+    server.logs.events("call_started").map((line) => line.agent),
+    ["support"],
+  );
 });
 
 /** Resolves once the page says the call ended with code 1000. */

@@ -42,3 +42,11 @@ export function streamingResponder(chunks = 4): Responder {
     },
   };
 }
+
+/** A responder that greets and answers every request with `text`. */
+export function saying(text: string): Responder {
+  return {
+    begin: () => text,
+    respond: () => text,
+  };
+}
