@@ -7,7 +7,9 @@
  *
  * @module
  */
+import type { CallStore } from "./call_store/call_store.ts";
 import { describeError, type Logger } from "./log.ts";
+import type { CallDetails } from "./protocol/inbound.ts";
 import {
   type AgentConfigUpdate,
   type CallAction,
@@ -249,6 +251,92 @@ export function createCallHandle(options: CallHandleOptions): CallHandle {
         await Promise.all(streaming);
       }
     },
+  };
+}
+
+/** Where a call context finds its call's handle, made on first use. */
+export interface CallHandleSource {
+  /** The call's handle; the same one on every call. */
+  callHandle(): CallHandle;
+}
+
+/** The fields of a {@linkcode CallContext} besides its actions. */
+export interface CallContextFields {
+  /** The call id. */
+  callId: string;
+  /** The call details, once known. */
+  details: CallDetails | undefined;
+  /** Aborts when the call ends. */
+  signal: AbortSignal;
+  /** The call store, when the server has one. */
+  store: CallStore | undefined;
+}
+
+/** Where a call context keeps its {@linkcode CallHandleSource}. */
+const HANDLE_SOURCE = Symbol("handleSource");
+
+/** The actions of the call whose context `context` is. */
+function actionsOf(context: object): CallActions {
+  return (context as { [HANDLE_SOURCE]: CallHandleSource })[HANDLE_SOURCE]
+    .callHandle().actions;
+}
+
+/**
+ * What every call context shares: its actions, as getters that ask the
+ * call for its handle. A call pays for the handle only once a responder,
+ * tool or hook reaches for an action, and the actions stay safe to take
+ * off the context (`const { end } = call`).
+ */
+const callContextActions = Object.defineProperties({}, {
+  interrupt: {
+    get: function interrupt() {
+      return actionsOf(this).interrupt;
+    },
+  },
+  end: {
+    get: function end() {
+      return actionsOf(this).end;
+    },
+  },
+  transfer: {
+    get: function transfer() {
+      return actionsOf(this).transfer;
+    },
+  },
+  updateAgent: {
+    get: function updateAgent() {
+      return actionsOf(this).updateAgent;
+    },
+  },
+  setMetadata: {
+    get: function setMetadata() {
+      return actionsOf(this).setMetadata;
+    },
+  },
+});
+
+/**
+ * A call's {@linkcode CallContext}: its fields, and the actions of the
+ * handle `source` makes when one is first used.
+ *
+ * @param fields The call id, details, signal and store.
+ * @param source Makes the call's handle on first use.
+ * @returns The context; `details` stays writable for the session.
+ */
+export function createCallContext(
+  fields: CallContextFields,
+  source: CallHandleSource,
+): CallContext & { details: CallDetails | undefined } {
+  const context = {
+    __proto__: callContextActions,
+    callId: fields.callId,
+    details: fields.details,
+    signal: fields.signal,
+    store: fields.store,
+    [HANDLE_SOURCE]: source,
+  };
+  return context as unknown as CallContext & {
+    details: CallDetails | undefined;
   };
 }
 
