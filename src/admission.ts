@@ -79,8 +79,10 @@ export interface Admission {
   checkCaller(caller: Caller, presented: string): Response | undefined;
   /** The second gate, just before the upgrade: draining, and the caps. */
   checkRoom(caller: Caller): Response | undefined;
-  /** Counts an accepted call against its address until `ended` settles. */
-  admit(address: string, ended: Promise<unknown>): void;
+  /** Counts an accepted call against its address, until `release`. */
+  admit(address: string): void;
+  /** An accepted call from `address` has ended. */
+  release(address: string): void;
   /** Counts and logs `refusal`, and answers it. */
   refuse(refusal: Refusal): Response;
   /** From now on, `checkRoom` refuses every socket with 503. */
@@ -197,13 +199,14 @@ export function createAdmission(options: AdmissionOptions): Admission {
     }
   }
 
-  function admit(address: string, ended: Promise<unknown>): void {
+  function admit(address: string): void {
     callsByAddress.set(address, (callsByAddress.get(address) ?? 0) + 1);
-    ended.then(() => {
-      const left = (callsByAddress.get(address) ?? 1) - 1;
-      if (left > 0) callsByAddress.set(address, left);
-      else callsByAddress.delete(address);
-    });
+  }
+
+  function release(address: string): void {
+    const left = (callsByAddress.get(address) ?? 1) - 1;
+    if (left > 0) callsByAddress.set(address, left);
+    else callsByAddress.delete(address);
   }
 
   return {
@@ -211,6 +214,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     checkCaller,
     checkRoom,
     admit,
+    release,
     refuse,
     startDraining: () => {
       draining = true;

@@ -438,8 +438,12 @@ export function createRetellServer(
       limits,
     });
     calls.add(session);
-    session.ended.then(() => calls.delete(session));
-    admission.admit(client, session.ended);
+    admission.admit(client);
+    // One reaction per call for both: the live set and the address's count.
+    session.ended.then(() => {
+      calls.delete(session);
+      admission.release(client);
+    });
     agent.log.info("call_accepted", { call_id: callId, address: client });
     return upgraded.response;
   }
