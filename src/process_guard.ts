@@ -25,7 +25,10 @@ import type { Logger } from "./log.ts";
 const STRING_TOO_LONG = "failed to allocate string";
 
 /** Told when a socket's event loop failed on a message too large to read. */
-export type ReadFailureListener = (at: number) => void;
+export interface ReadFailureListener {
+  /** A read failed at `at` (`performance.now()`). */
+  readFailed(at: number): void;
+}
 
 const listeners = new Set<ReadFailureListener>();
 let installed = false;
@@ -39,14 +42,17 @@ function isMessageTooLargeError(error: unknown): boolean {
 }
 
 /**
- * Calls `listener` with the time (`performance.now()`) of each socket read
- * failure the guard handles.
- *
- * @returns Stops the calls.
+ * Tells `listener` of each socket read failure the guard handles, until
+ * {@linkcode offSocketReadFailure}. A listener object rather than a
+ * function, so a call that listens costs no closure.
  */
-export function onSocketReadFailure(listener: ReadFailureListener): () => void {
+export function onSocketReadFailure(listener: ReadFailureListener): void {
   listeners.add(listener);
-  return () => listeners.delete(listener);
+}
+
+/** Stops telling `listener` of read failures. */
+export function offSocketReadFailure(listener: ReadFailureListener): void {
+  listeners.delete(listener);
 }
 
 /** Options of {@linkcode installProcessGuard}. */
@@ -82,6 +88,6 @@ export function installProcessGuard(options: ProcessGuardOptions): void {
       reason: "Cannot read message: it is longer than the longest string",
     });
     const at = performance.now();
-    for (const listener of listeners) listener(at);
+    for (const listener of listeners) listener.readFailed(at);
   });
 }

@@ -6,7 +6,11 @@
  *
  * @module
  */
-import { onSocketReadFailure } from "./process_guard.ts";
+import {
+  offSocketReadFailure,
+  onSocketReadFailure,
+  type ReadFailureListener,
+} from "./process_guard.ts";
 
 /**
  * How long after a socket read failure (a message too large to read, see
@@ -41,28 +45,44 @@ export interface ReadFailureWatch {
  * ```
  */
 export function watchReadFailures(onSilent: () => void): ReadFailureWatch {
+  const watch = new CallReadWatch(onSilent);
+  onSocketReadFailure(watch);
+  return watch;
+}
+
+/**
+ * The watch's state: a class, so the calls share its methods and each
+ * pays only for its fields (every call with `auto_reconnect` has one).
+ */
+class CallReadWatch implements ReadFailureWatch, ReadFailureListener {
+  readonly #onSilent: () => void;
   // A count, not a clock: telling the watch of a frame is on every frame's
   // path, and all the watch asks is whether one arrived since a failure.
-  let heard = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  const unsubscribe = onSocketReadFailure(() => {
-    if (timer !== undefined) return;
-    const heardAtFailure = heard;
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (stopped || heard !== heardAtFailure) return;
-      onSilent();
+  #heard = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  constructor(onSilent: () => void) {
+    this.#onSilent = onSilent;
+  }
+
+  heard(): void {
+    this.#heard++;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    offSocketReadFailure(this);
+    clearTimeout(this.#timer);
+  }
+
+  readFailed(): void {
+    if (this.#timer !== undefined) return;
+    const heardAtFailure = this.#heard;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#stopped || this.#heard !== heardAtFailure) return;
+      this.#onSilent();
     }, READ_FAILURE_GRACE_MS);
-  });
-  return {
-    heard() {
-      heard++;
-    },
-    stop() {
-      stopped = true;
-      unsubscribe();
-      clearTimeout(timer);
-    },
-  };
+  }
 }
