@@ -253,14 +253,14 @@ async function streamReply(
     callId,
     responseId: id,
     controller,
-    liveness,
     timeoutMs,
     stallMs,
     log,
     span,
   } = options;
   const { signal } = controller;
-  const isLive = () => liveness() === "live";
+  // Called on `options`, which may read the run's state through `this`.
+  const isLive = () => options.liveness() === "live";
   // Made on the first wait, so a reply given at once (a string) costs no
   // promise and no timer: `stopped` rejects when the run is aborted
   // (superseded, timed out, closed), even if the responder ignores its
@@ -375,7 +375,7 @@ async function streamReply(
   } finally {
     watchdog?.stop();
     stall?.stop();
-    const state = liveness();
+    const state = options.liveness();
     if (outcome === "completed" && state !== "live") outcome = state;
     if (!signal.aborted) controller.abort(RESPONSE_FINISHED);
     // Leaving early: let the responder's generator run its finally blocks
