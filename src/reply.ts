@@ -17,6 +17,7 @@ import {
   createToolCallResultEvent,
   type OutboundEvent,
   type ResponseActions,
+  type ResponseEvent,
   withActionFlags,
 } from "./protocol/outbound.ts";
 import type { Reply, ResponderOptions, ResponsePart } from "./responder.ts";
@@ -176,11 +177,7 @@ async function sendWhole(
   let completeMs: number | undefined;
   if (options.liveness() === "live") {
     try {
-      options.send(createResponseEvent({
-        response_id: options.responseId,
-        content: text,
-        content_complete: true,
-      }));
+      options.send(responseEventOf(options.responseId, text, true));
     } catch (error) {
       return streamReply(options, receivedAt, marks, Promise.reject(error));
     }
@@ -253,14 +250,14 @@ async function streamReply(
     callId,
     responseId: id,
     controller,
-    liveness,
     timeoutMs,
     stallMs,
     log,
     span,
   } = options;
   const { signal } = controller;
-  const isLive = () => liveness() === "live";
+  // Called on `options`, which may read the run's state through `this`.
+  const isLive = () => options.liveness() === "live";
   // Made on the first wait, so a reply given at once (a string) costs no
   // promise and no timer: `stopped` rejects when the run is aborted
   // (superseded, timed out, closed), even if the responder ignores its
@@ -331,17 +328,15 @@ async function streamReply(
   function respond(content: string, complete: boolean): void {
     if (!isLive()) return;
     send(
-      createResponseEvent(
-        held === NO_ACTIONS && pending === NO_ACTIONS
-          ? { response_id: id, content, content_complete: complete }
-          : {
-            response_id: id,
-            content,
-            content_complete: complete,
-            ...held,
-            ...pending,
-          },
-      ),
+      held === NO_ACTIONS && pending === NO_ACTIONS
+        ? responseEventOf(id, content, complete)
+        : createResponseEvent({
+          response_id: id,
+          content,
+          content_complete: complete,
+          ...held,
+          ...pending,
+        }),
     );
     pending = NO_ACTIONS;
     if (content !== "") lastChar = content.at(-1)!;
@@ -375,7 +370,7 @@ async function streamReply(
   } finally {
     watchdog?.stop();
     stall?.stop();
-    const state = liveness();
+    const state = options.liveness();
     if (outcome === "completed" && state !== "live") outcome = state;
     if (!signal.aborted) controller.abort(RESPONSE_FINISHED);
     // Leaving early: let the responder's generator run its finally blocks
@@ -546,6 +541,25 @@ function turnLabelsOf(kind: TurnKind, outcome: TurnOutcome): TurnLabels {
     byOutcome.set(outcome, labels);
   }
   return labels;
+}
+
+/**
+ * A `response` event with no action flags: what `createResponseEvent`
+ * builds, with the same keys in the same order, as one object instead of
+ * an options object copied into another, since every frame of every turn
+ * makes one.
+ */
+function responseEventOf(
+  id: number,
+  content: string,
+  complete: boolean,
+): ResponseEvent {
+  return {
+    response_type: "response",
+    response_id: id,
+    content,
+    content_complete: complete,
+  };
 }
 
 /** Whether the responder's reply is still to come. */

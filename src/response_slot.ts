@@ -13,10 +13,11 @@ import type { OutboundEvent } from "./protocol/outbound.ts";
 import {
   type ProduceReply,
   type ReplyLiveness,
+  type ReplyOptions,
   type ReplyResult,
   runReply,
 } from "./reply.ts";
-import type { CallSpan } from "./tracing.ts";
+import type { CallSpan, TurnSpan } from "./tracing.ts";
 
 /** Options of {@linkcode createResponseSlot}. */
 export interface ResponseSlotOptions {
@@ -74,61 +75,131 @@ export interface ResponseSlot {
   whenIdle(): Promise<void>;
 }
 
-/** The response being produced, if any. */
-interface ResponseRun {
-  readonly id: number;
-  readonly controller: AbortController;
-}
-
 /**
  * Keeps the rule that only the newest `response_id` is spoken (§5.1): a
  * newer id aborts the run in progress at once, and each run checks that
  * its id is still the newest before every send.
  */
 export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
-  const { callId, log, counts, latencies, metrics } = options;
-  let latestId = -1;
+  return new SlotState(options);
+}
+
+/**
+ * A call's response slot. A class (STYLE.md §9) because it earns it in
+ * memory: made once per call, its methods on the prototype cost nothing per
+ * call. Measured with `_heap_parts.ts`: 1,849 bytes per slot as an object
+ * of closures, 1,193 as this class (both counting the call's latency
+ * samples the harness makes with it).
+ */
+class SlotState implements ResponseSlot {
+  readonly #options: ResponseSlotOptions;
+  #latestId = -1;
   // Runs under ids up to this one lost the floor to an interrupt.
-  let interruptedThrough = -1;
-  let current: ResponseRun | undefined;
-  let idle: PromiseWithResolvers<void> | undefined;
+  #interruptedThrough = -1;
+  #current: TurnRun | undefined;
+  #idle: PromiseWithResolvers<void> | undefined;
+
+  constructor(options: ResponseSlotOptions) {
+    this.#options = options;
+  }
+
+  latestId(): number {
+    return this.#latestId;
+  }
+
+  start(id: number, kind: TurnKind, produce: ProduceReply): boolean {
+    const options = this.#options;
+    const { callId, log } = options;
+    if (id <= this.#latestId) {
+      log.warn("request_out_of_order", {
+        call_id: callId,
+        response_id: id,
+        latest_response_id: this.#latestId,
+      });
+      return false;
+    }
+    this.#latestId = id;
+    const current = this.#current;
+    if (current !== undefined) {
+      // Only the newest id is spoken; stop the old one's work now (§5.1).
+      options.counts.superseded++;
+      options.metrics.supersededResponses.inc();
+      log.info("response_superseded", {
+        call_id: callId,
+        response_id: current.responseId,
+        by: id,
+      });
+      current.controller.abort(
+        new DOMException(`Superseded by response ${id}`, "AbortError"),
+      );
+    }
+    this.#runResponse(id, kind, produce);
+    return true;
+  }
+
+  abort(reason: unknown): void {
+    this.#current?.controller.abort(reason);
+  }
+
+  interrupt(): void {
+    this.#interruptedThrough = this.#latestId;
+    const current = this.#current;
+    if (current === undefined || current.controller.signal.aborted) return;
+    const options = this.#options;
+    options.counts.superseded++;
+    options.metrics.supersededResponses.inc();
+    options.log.info("response_interrupted", {
+      call_id: options.callId,
+      response_id: current.responseId,
+    });
+    current.controller.abort(
+      new DOMException("An interrupt took the floor", "AbortError"),
+    );
+  }
+
+  responding(): boolean {
+    return this.#current !== undefined;
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.#current === undefined) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers<void>();
+    return this.#idle.promise;
+  }
+
+  /**
+   * Whether a run under `id` may still send. For this slot's runs only: not
+   * part of {@linkcode ResponseSlot}.
+   */
+  livenessOf(id: number): ReplyLiveness {
+    if (this.#options.isClosed()) return "closed";
+    return id === this.#latestId && id > this.#interruptedThrough
+      ? "live"
+      : "superseded";
+  }
 
   /**
    * Runs one reply under `id` (see `reply.ts`) as the current response, so
    * a newer request or the close can abort it.
    */
-  function runResponse(
-    id: number,
-    kind: TurnKind,
-    produce: ProduceReply,
-  ): void {
-    const run: ResponseRun = { id, controller: new AbortController() };
-    current = run;
-    const running = runReply({
-      callId,
-      responseId: id,
-      kind,
-      controller: run.controller,
-      liveness: () => livenessOf(id),
-      send: options.send,
-      timeoutMs: options.timeoutMs,
-      stallMs: options.stallMs,
-      fallbackText: options.fallbackText,
-      log,
-      metrics,
-      span: options.callSpan.startTurn(id, kind),
-    }, produce);
+  #runResponse(id: number, kind: TurnKind, produce: ProduceReply): void {
+    const options = this.#options;
+    const span = options.callSpan.startTurn(id, kind);
+    const run = new TurnRun(this, options, id, kind, span);
+    this.#current = run;
+    const running = runReply(run, produce);
     // Awaited apart from `produce`, which would keep the request alive.
-    void settle(run, kind, running);
+    void this.#settle(run, kind, running);
   }
 
   /** Counts a finished run and, if it is still current, clears the slot. */
-  async function settle(
-    run: ResponseRun,
+  async #settle(
+    run: TurnRun,
     kind: TurnKind,
     running: Promise<ReplyResult>,
   ): Promise<void> {
     const { outcome, marks } = await running;
+    const { counts, latencies } = this.#options;
     if (outcome === "failed" || outcome === "timed_out") counts.errors++;
     if (kind !== "begin") {
       if (marks.first_frame_ms !== undefined) {
@@ -141,66 +212,63 @@ export function createResponseSlot(options: ResponseSlotOptions): ResponseSlot {
         latencies.firstToken.add(marks.first_token_ms);
       }
     }
-    if (current !== run) return;
-    current = undefined;
-    idle?.resolve();
-    idle = undefined;
+    if (this.#current !== run) return;
+    this.#current = undefined;
+    this.#idle?.resolve();
+    this.#idle = undefined;
+  }
+}
+
+/**
+ * The response being produced, if any, and the options of its run: the
+ * turn's own fields, and the call's read through from the slot's options,
+ * so a turn builds no options object and no closure.
+ */
+class TurnRun implements ReplyOptions {
+  readonly #slot: SlotState;
+  readonly #call: ResponseSlotOptions;
+  readonly responseId: number;
+  readonly kind: TurnKind;
+  readonly controller = new AbortController();
+  readonly span: TurnSpan;
+
+  constructor(
+    slot: SlotState,
+    call: ResponseSlotOptions,
+    responseId: number,
+    kind: TurnKind,
+    span: TurnSpan,
+  ) {
+    this.#slot = slot;
+    this.#call = call;
+    this.responseId = responseId;
+    this.kind = kind;
+    this.span = span;
   }
 
-  function livenessOf(id: number): ReplyLiveness {
-    if (options.isClosed()) return "closed";
-    return id === latestId && id > interruptedThrough ? "live" : "superseded";
+  get callId(): string {
+    return this.#call.callId;
+  }
+  get send(): (event: OutboundEvent) => void {
+    return this.#call.send;
+  }
+  get timeoutMs(): number {
+    return this.#call.timeoutMs;
+  }
+  get stallMs(): number {
+    return this.#call.stallMs;
+  }
+  get fallbackText(): string {
+    return this.#call.fallbackText;
+  }
+  get log(): Logger {
+    return this.#call.log;
+  }
+  get metrics(): ServerMetrics {
+    return this.#call.metrics;
   }
 
-  return {
-    latestId: () => latestId,
-    start(id, kind, produce) {
-      if (id <= latestId) {
-        log.warn("request_out_of_order", {
-          call_id: callId,
-          response_id: id,
-          latest_response_id: latestId,
-        });
-        return false;
-      }
-      latestId = id;
-      if (current !== undefined) {
-        // Only the newest id is spoken; stop the old one's work now (§5.1).
-        counts.superseded++;
-        metrics.supersededResponses.inc();
-        log.info("response_superseded", {
-          call_id: callId,
-          response_id: current.id,
-          by: id,
-        });
-        current.controller.abort(
-          new DOMException(`Superseded by response ${id}`, "AbortError"),
-        );
-      }
-      runResponse(id, kind, produce);
-      return true;
-    },
-    abort(reason) {
-      current?.controller.abort(reason);
-    },
-    interrupt() {
-      interruptedThrough = latestId;
-      if (current === undefined || current.controller.signal.aborted) return;
-      counts.superseded++;
-      metrics.supersededResponses.inc();
-      log.info("response_interrupted", {
-        call_id: callId,
-        response_id: current.id,
-      });
-      current.controller.abort(
-        new DOMException("An interrupt took the floor", "AbortError"),
-      );
-    },
-    responding: () => current !== undefined,
-    whenIdle() {
-      if (current === undefined) return Promise.resolve();
-      idle ??= Promise.withResolvers<void>();
-      return idle.promise;
-    },
-  };
+  liveness(): ReplyLiveness {
+    return this.#slot.livenessOf(this.responseId);
+  }
 }
