@@ -118,14 +118,42 @@ export function createSlowReaderCheck(
   limits: Pick<InputLimits, "slowReaderBytes" | "slowReaderMs">,
   now: () => number = monotonicNow,
 ): (bufferedBytes: number) => ReaderState {
-  let overSince: number | undefined;
+  const watch: SlowReaderWatch = { overSince: undefined };
   return function checkReader(bufferedBytes) {
-    if (bufferedBytes <= limits.slowReaderBytes) {
-      overSince = undefined;
-      return "reading";
-    }
-    const at = now();
-    overSince ??= at;
-    return at - overSince > limits.slowReaderMs ? "stuck" : "slow";
+    return readerStateOf(watch, bufferedBytes, limits, now);
   };
+}
+
+/**
+ * The state of a send queue's watch (see
+ * {@linkcode createSlowReaderCheck}). A record, not a closure, so a call's
+ * sender can hold it as one small field.
+ */
+export interface SlowReaderWatch {
+  /** When the queue went over the threshold, in ms; undefined when under. */
+  overSince: number | undefined;
+}
+
+/**
+ * What a send queue's size means, given the watch's earlier readings.
+ *
+ * @param watch The call's watch; updated.
+ * @param bufferedBytes The queue's size in bytes.
+ * @param limits The threshold and how long the queue may stay over it.
+ * @param now The clock, in ms; the monotonic clock by default.
+ * @returns `reading`, `slow` or `stuck`.
+ */
+export function readerStateOf(
+  watch: SlowReaderWatch,
+  bufferedBytes: number,
+  limits: Pick<InputLimits, "slowReaderBytes" | "slowReaderMs">,
+  now: () => number = monotonicNow,
+): ReaderState {
+  if (bufferedBytes <= limits.slowReaderBytes) {
+    watch.overSince = undefined;
+    return "reading";
+  }
+  const at = now();
+  watch.overSince ??= at;
+  return at - watch.overSince > limits.slowReaderMs ? "stuck" : "slow";
 }
