@@ -85,18 +85,63 @@ export function createRateLimiter(
   perSecond: number,
   now: () => number = wallClockNow,
 ): () => boolean {
-  let tokens = perSecond;
-  let last = now();
+  const bucket = fullFrameBucket(perSecond, now);
   return function allowFrame() {
-    const at = now();
-    if (at > last) {
-      tokens = Math.min(perSecond, tokens + ((at - last) * perSecond) / 1000);
-    }
-    last = at;
-    if (tokens < 1) return false;
-    tokens--;
-    return true;
+    return takeFrame(bucket, perSecond, now);
   };
+}
+
+/**
+ * The state of a frame rate limit (see {@linkcode createRateLimiter}): the
+ * tokens left and when they were counted. A record, not a closure, so a
+ * call's guard can hold it as one small field.
+ */
+export interface FrameBucket {
+  /** Frames that may pass now, fractional between refills. */
+  tokens: number;
+  /** When `tokens` was counted, in ms of the clock. */
+  last: number;
+}
+
+/**
+ * A frame rate limit's bucket, full: a burst of `perSecond` frames passes.
+ *
+ * @param perSecond Frames allowed per second.
+ * @param now The clock, in ms; the wall clock by default.
+ * @returns The bucket, for {@linkcode takeFrame}.
+ */
+export function fullFrameBucket(
+  perSecond: number,
+  now: () => number = wallClockNow,
+): FrameBucket {
+  return { tokens: perSecond, last: now() };
+}
+
+/**
+ * Takes a frame from a bucket made by {@linkcode fullFrameBucket}, refilled
+ * first for the time since it was last read.
+ *
+ * @param bucket The call's bucket; updated.
+ * @param perSecond Frames allowed per second, as the bucket was made with.
+ * @param now The same clock the bucket was made with.
+ * @returns True when the frame is within the limit.
+ */
+export function takeFrame(
+  bucket: FrameBucket,
+  perSecond: number,
+  now: () => number = wallClockNow,
+): boolean {
+  const at = now();
+  if (at > bucket.last) {
+    bucket.tokens = Math.min(
+      perSecond,
+      bucket.tokens + ((at - bucket.last) * perSecond) / 1000,
+    );
+  }
+  bucket.last = at;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens--;
+  return true;
 }
 
 /**
