@@ -96,7 +96,9 @@ class LatencySampleState implements LatencySample {
       kept.push(ms);
       return;
     }
-    const slot = Math.floor(this.#random() * this.#seen);
+    // Called as a plain function, as the options gave it.
+    const random = this.#random;
+    const slot = Math.floor(random() * this.#seen);
     if (slot < this.#capacity) kept[slot] = ms;
   }
 
