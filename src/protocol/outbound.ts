@@ -12,6 +12,7 @@
  * @module
  */
 import { describeError } from "../log.ts";
+import { isValidHotOutbound } from "./_hot_outbound.ts";
 import { OUTBOUND_SCHEMAS } from "./_outbound_schemas.ts";
 import { formatIssues, toIssues } from "./issues.ts";
 
@@ -281,6 +282,38 @@ export type EncodeResult =
  * ```
  */
 export function encodeOutbound(event: OutboundEvent): EncodeResult {
+  // The frames of every turn and keepalive take the hand-written check;
+  // anything else, or anything it does not accept, the schema.
+  if (
+    typeof event === "object" && event !== null && isValidHotOutbound(event)
+  ) return { ok: true, text: JSON.stringify(event) };
+  return encodeOutboundStrict(event);
+}
+
+/**
+ * Encodes an event as {@linkcode encodeOutbound} does, with the zod
+ * schemas only: the reference. `encodeOutbound` takes a hand-written path
+ * for the `response` and `ping_pong` frames of every turn and keepalive,
+ * and must return the same result; the property tests hold it to this
+ * function.
+ *
+ * @param event The event to send.
+ * @returns The JSON text, or why the event is invalid.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   createPingPongEvent,
+ *   encodeOutbound,
+ *   encodeOutboundStrict,
+ * } from "./outbound.ts";
+ *
+ * const event = createPingPongEvent(1767225600000);
+ * assert.deepEqual(encodeOutboundStrict(event), encodeOutbound(event));
+ * ```
+ */
+export function encodeOutboundStrict(event: OutboundEvent): EncodeResult {
   const type: unknown = typeof event === "object" && event !== null
     ? (event as { response_type?: unknown }).response_type
     : undefined;
