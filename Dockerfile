@@ -50,4 +50,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
 # Not `deno task start`: the task runner would add a shell between the signal
 # and the server, and read a .env the image does not have. Settings come from
 # the container's environment (docker run --env-file, -e, or the orchestrator).
-CMD ["run", "--no-prompt", "--cached-only", "-P=server", "main.ts"]
+CMD ["run", "--no-prompt", "--cached-only", "-P=server", "--v8-flags=--max-semi-space-size=16", "main.ts"]

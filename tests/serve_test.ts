@@ -10,6 +10,7 @@ import { captureLogs } from "./_support/logs.ts";
 import { connectAsRetell, handshakeStatus } from "./_support/retell_client.ts";
 import {
   freePort,
+  MAIN_ARGS,
   ROOT,
   type ServerProcess,
   spawnServer,
@@ -353,6 +354,25 @@ Deno.test("createRetellServer({ config }) takes every setting from the config", 
     await call.next(),
     done(1, "I am sorry, can you say that again?"),
   );
+});
+
+Deno.test("the start task's V8 flags reach dev, compile, the Dockerfile and the tests' server", async () => {
+  const deno = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+  const v8Flags = (command: string) =>
+    command.split(/\s+/).filter((word) => word.startsWith("--v8-flags"));
+  const start = v8Flags(deno.tasks.start.command);
+  assert.equal(start.length, 1, "deno task start sets its V8 flags");
+  for (const name of ["dev", "compile"]) {
+    assert.deepStrictEqual(
+      v8Flags(deno.tasks[name].command),
+      start,
+      `the ${name} task's V8 flags`,
+    );
+  }
+  const dockerfile = await Deno.readTextFile(new URL("Dockerfile", ROOT));
+  const cmd = JSON.parse(/^CMD (.*)$/m.exec(dockerfile)![1]!) as string[];
+  assert.deepStrictEqual(v8Flags(cmd.join(" ")), start, "the Dockerfile's CMD");
+  assert.deepStrictEqual(v8Flags(MAIN_ARGS.join(" ")), start, "MAIN_ARGS");
 });
 
 Deno.test("deno.json: dev, start and compile run with one permission set", async () => {

@@ -11,7 +11,13 @@ import { waitUntil } from "./wait.ts";
 export const ROOT: URL = new URL("../../", import.meta.url);
 
 /** The command `deno task start` runs, minus its optional `.env`. */
-export const MAIN_ARGS = ["run", "--no-prompt", "-P=server", "main.ts"];
+export const MAIN_ARGS = [
+  "run",
+  "--no-prompt",
+  "-P=server",
+  "--v8-flags=--max-semi-space-size=16",
+  "main.ts",
+];
 
 /** What {@linkcode spawnServer} starts. */
 export interface ServerProcessOptions {
