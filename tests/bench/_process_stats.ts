@@ -79,3 +79,24 @@ async function readProcFile(path: string): Promise<string | undefined> {
     return undefined;
   }
 }
+
+/**
+ * Sets the CPUs every thread of process `pid` may run on (`taskset -a -p
+ * -c <cpus> <pid>`, Linux). False when it could not: no `taskset`, or it
+ * refused.
+ *
+ * @param pid The process.
+ * @param cpus A `taskset` CPU list: `0`, `1`, `0-1`.
+ */
+export async function pinProcess(pid: number, cpus: string): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("taskset", {
+      args: ["-a", "-p", "-c", cpus, String(pid)],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,9 @@
  * `../bare_relay.ts` for streaming) and ours (`main.ts`, the `start` task's
  * permissions, call store, metrics and tracing at their defaults). It runs
  * S1, S2, S3, S4 and S4i as the issue defines them, alternating bare and
- * ours within the run, and prints one table: both servers, ratios,
+ * ours within the run (S3 on a fresh, warmed-up process of each per repeat;
+ * S1 with the generator and the servers on CPUs of their own where
+ * `taskset` exists), and prints one table: both servers, ratios,
  * p50/p99/max, turns answered, errors, server CPU, RSS per call, the
  * generator's own CPU and loop delay, and PASS/FAIL against the targets.
  *
@@ -17,7 +19,7 @@
  * @module
  */
 import { startFakeLlm } from "../../_support/llm_server.ts";
-import { loadAverages } from "../_process_stats.ts";
+import { loadAverages, pinProcess } from "../_process_stats.ts";
 import { within } from "./_call.ts";
 import {
   runS1,
@@ -50,7 +52,10 @@ type Scenario = typeof SCENARIOS[number];
 
 /** The sizes of one run. */
 interface Plan {
+  /** Repeats of S1, S2 and S4 (the medians are reported). */
   repeats: number;
+  /** Repeats of S3's ramp, each on fresh processes. */
+  s3Repeats: number;
   s1Turns: number;
   s2: S2Options;
   /** Back-to-back turns of one call that warm each server up. */
@@ -59,26 +64,32 @@ interface Plan {
   warmUpS2: S2Options;
   s3: S3Options;
   s4: Omit<S4Options, "interrupt">;
+  /** Streaming calls that warm each server up before S4. */
+  warmUpS4: Omit<S4Options, "interrupt">;
 }
 
 const FULL: Plan = {
-  repeats: 3,
+  repeats: 5,
+  s3Repeats: 3,
   s1Turns: 200,
   s2: { calls: 200, turns: 20, thinkMs: 50, updates: 2 },
   warmUpTurns: 3000,
   warmUpS2: { calls: 100, turns: 10, thinkMs: 10, updates: 2 },
   s3: { levels: [2000, 5000, 10_000], turnsPerLevel: 5, periodMs: 2000 },
   s4: { calls: 50, turns: 6 },
+  warmUpS4: { calls: 50, turns: 2 },
 };
 
 const QUICK: Plan = {
   repeats: 1,
+  s3Repeats: 1,
   s1Turns: 50,
   s2: { calls: 20, turns: 5, thinkMs: 50, updates: 2 },
   warmUpTurns: 20,
   warmUpS2: { calls: 5, turns: 2, thinkMs: 10, updates: 2 },
   s3: { levels: [100, 300], turnsPerLevel: 1, periodMs: 2000 },
   s4: { calls: 5, turns: 2 },
+  warmUpS4: { calls: 2, turns: 1 },
 };
 
 /** The whole run's bound. */
@@ -133,6 +144,38 @@ async function alternate(
   return { bare: medianFigures(runs.bare), ours: medianFigures(runs.ours) };
 }
 
+/**
+ * Brings a server to its steady state before anything is measured: the JIT
+ * compiles the turn's path after some thousands of runs, and ours has more
+ * code on it than the bare loop, so a cold start would measure V8's tiers
+ * rather than the server.
+ */
+async function warmUp(server: BenchServer, plan: Plan): Promise<void> {
+  await runS1(server, plan.warmUpTurns, `warm${server.name}`);
+  await runS2(server, plan.warmUpS2, `warm2${server.name}`);
+}
+
+/** Puts this process on CPU 0 and the servers on CPU 1; false if it could not. */
+async function pinForS1(servers: readonly BenchServer[]): Promise<boolean> {
+  if (navigator.hardwareConcurrency < 2) return false;
+  if (!await pinProcess(Deno.pid, "0")) return false;
+  for (const server of servers) {
+    if (!await pinProcess(server.pid, "1")) {
+      await unpin(servers);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Lets this process and the servers run on every CPU again. */
+async function unpin(servers: readonly BenchServer[]): Promise<void> {
+  const all = `0-${navigator.hardwareConcurrency - 1}`;
+  for (const pid of [Deno.pid, ...servers.map((server) => server.pid)]) {
+    await pinProcess(pid, all);
+  }
+}
+
 async function runPlan(
   plan: Plan,
   only: Set<Scenario>,
@@ -140,26 +183,31 @@ async function runPlan(
   const comparisons: Comparison[] = [];
   const progress = (what: string) =>
     print(`${new Date().toISOString().slice(11, 19)} ${what}`);
-  if (only.has("S1") || only.has("S2") || only.has("S3")) {
+  if (only.has("S1") || only.has("S2")) {
     await using bare = await startBareDummy();
     await using ours = await startOurs();
-    // Both servers reach their steady state (the JIT compiles the turn's
-    // path after some thousands of runs) before anything is measured: ours
-    // has more code on the path than the bare loop, so a cold start would
-    // measure V8's tiers rather than the server.
     progress("warm-up");
-    for (const server of [bare, ours]) {
-      await runS1(server, plan.warmUpTurns, `warm${server.name}`);
-      await runS2(server, plan.warmUpS2, `warm2${server.name}`);
-    }
+    for (const server of [bare, ours]) await warmUp(server, plan);
     if (only.has("S1")) {
-      progress(`S1: 1 call x ${plan.s1Turns} turns, ${plan.repeats} repeat(s)`);
+      // One request at a time: S1's tenths of a millisecond hang on whether
+      // the OS runs the server on the generator's core or wakes the other
+      // one, which it decides anew for each process. On cores of their own
+      // both servers are woken the same way.
+      const pinned = await pinForS1([bare, ours]);
+      progress(
+        `S1: 1 call x ${plan.s1Turns} turns, ${plan.repeats} repeat(s), ${
+          pinned
+            ? "generator on CPU 0, servers on CPU 1"
+            : "not pinned (no taskset, or one core)"
+        }`,
+      );
       const s1 = await alternate(
         bare,
         ours,
         plan.repeats,
         (server, label) => runS1(server, plan.s1Turns, `s1${label}`),
       );
+      if (pinned) await unpin([bare, ours]);
       comparisons.push({
         scenario: "S1",
         kind: "S1",
@@ -185,27 +233,52 @@ async function runPlan(
         ...s2,
       });
     }
-    if (only.has("S3")) {
-      progress(`S3: ramp to ${plan.s3.levels.join(", ")} calls, bare`);
-      const bareLevels = await runS3(bare, plan.s3, "s3bare");
-      progress(`S3: ramp to ${plan.s3.levels.join(", ")} calls, ours`);
-      const ourLevels = await runS3(ours, plan.s3, "s3ours");
-      plan.s3.levels.forEach((level, i) =>
-        comparisons.push({
-          scenario: `S3 ${level}`,
-          kind: "S3",
-          metric: "first frame",
-          bare: bareLevels[i],
-          ours: ourLevels[i]!,
-        })
-      );
+  }
+  if (only.has("S3")) {
+    // Each repeat ramps a fresh process of each server, warmed up just
+    // before its ramp (no idle minute in between), the order alternating:
+    // the first level counts what the heap grows by as calls arrive.
+    const runs = { bare: [] as RunFigures[][], ours: [] as RunFigures[][] };
+    for (let r = 1; r <= plan.s3Repeats; r++) {
+      const order = r % 2 === 1
+        ? ["bare", "ours"] as const
+        : ["ours", "bare"] as const;
+      for (const name of order) {
+        progress(
+          `S3: ramp to ${
+            plan.s3.levels.join(", ")
+          } calls, ${name}, repeat ${r} of ${plan.s3Repeats}`,
+        );
+        await using server =
+          await (name === "bare" ? startBareDummy() : startOurs());
+        await warmUp(server, plan);
+        runs[name].push(await runS3(server, plan.s3, `s3${name}${r}`));
+      }
     }
+    plan.s3.levels.forEach((level, i) =>
+      comparisons.push({
+        scenario: `S3 ${level}`,
+        kind: "S3",
+        metric: "first frame",
+        bare: medianFigures(runs.bare.map((levels) => levels[i]!)),
+        ours: medianFigures(runs.ours.map((levels) => levels[i]!)),
+      })
+    );
   }
   if (only.has("S4") || only.has("S4i")) {
     await using fake = startFakeLlm();
     await using bare = await startBareRelay(fake.baseUrl);
     await using ours = await startOursLlm(fake.baseUrl);
     const options = { ...plan.s4, interrupt: false };
+    progress("warm-up (streaming)");
+    for (const server of [bare, ours]) {
+      await runS4(
+        server,
+        fake,
+        { ...plan.warmUpS4, interrupt: false },
+        `warm4${server.name}`,
+      );
+    }
     if (only.has("S4")) {
       progress(
         `S4: ${options.calls} calls x ${options.turns} turns, ${plan.repeats} repeat(s)`,

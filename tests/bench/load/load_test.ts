@@ -150,7 +150,8 @@ Deno.test("parseArgs reads --quick and --only, and refuses the rest", () => {
   const { plan, only } = parseArgs(["--quick", "--only=S1,S4i"]);
   assert.equal(plan.repeats, 1);
   assert.deepEqual([...only], ["S1", "S4i"]);
-  assert.equal(parseArgs([]).plan.repeats, 3);
+  // Issue 10: S1 and S2 at least three times each.
+  assert.ok(parseArgs([]).plan.repeats >= 3);
   assert.throws(() => parseArgs(["--only=S9"]), /Cannot run scenario S9/);
   assert.throws(() => parseArgs(["--fast"]), /Cannot read flag "--fast"/);
 });
