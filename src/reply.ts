@@ -162,17 +162,28 @@ function startReply(
 
 /**
  * Sends a reply given at once as a whole string: one complete frame, which
- * is the first frame, the first sentence (when not empty) and the end.
+ * is the first frame, the first sentence (when not empty) and the end. Used
+ * after one turn of the microtask queue, as an awaited reply would be, so
+ * the caller finishes starting the turn first; a promise reaction rather
+ * than an async function, which would keep a frame of its own per turn.
  */
-async function sendWhole(
+function sendWhole(
   options: ReplyOptions,
   receivedAt: number,
   marks: Record<string, number>,
   text: string,
 ): Promise<ReplyResult> {
-  // Used after one turn of the microtask queue, as an awaited reply would
-  // be, so the caller finishes starting the turn first.
-  await undefined;
+  return Promise.resolve().then(() =>
+    sendWholeNow(options, receivedAt, marks, text)
+  );
+}
+
+function sendWholeNow(
+  options: ReplyOptions,
+  receivedAt: number,
+  marks: Record<string, number>,
+  text: string,
+): ReplyResult | Promise<ReplyResult> {
   const { controller, span } = options;
   let completeMs: number | undefined;
   if (options.liveness() === "live") {

@@ -188,17 +188,13 @@ class SlotState implements ResponseSlot {
     const run = new TurnRun(this, options, id, kind, span);
     this.#current = run;
     const running = runReply(run, produce);
-    // Awaited apart from `produce`, which would keep the request alive.
-    void this.#settle(run, kind, running);
+    // Settled apart from `produce`, which would keep the request alive.
+    running.then((result) => this.#settle(run, kind, result));
   }
 
   /** Counts a finished run and, if it is still current, clears the slot. */
-  async #settle(
-    run: TurnRun,
-    kind: TurnKind,
-    running: Promise<ReplyResult>,
-  ): Promise<void> {
-    const { outcome, marks } = await running;
+  #settle(run: TurnRun, kind: TurnKind, result: ReplyResult): void {
+    const { outcome, marks } = result;
     const { counts, latencies } = this.#options;
     if (outcome === "failed" || outcome === "timed_out") counts.errors++;
     if (kind !== "begin") {
