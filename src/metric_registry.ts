@@ -178,7 +178,7 @@ export function createMetricRegistry(): MetricRegistry {
     type: MetricType,
     definition: MetricDefinition<LabelDomain>,
     bounds: readonly number[],
-  ): [seriesOf: (args: readonly unknown[]) => Series, at: 0 | 1] {
+  ): [seriesOf: (first: unknown) => Series, at: 0 | 1] {
     const { name, help } = definition;
     const domain = definition.labels ?? {};
     const labelNames = Object.keys(domain);
@@ -263,7 +263,7 @@ export function createMetricRegistry(): MetricRegistry {
       return [() => only, 0];
     }
     for (const labels of combinations(labelNames, domain)) seriesOf(labels);
-    return [(args) => seriesOf((args[0] ?? {}) as Labels), 1];
+    return [(first) => seriesOf((first ?? {}) as Labels), 1];
   }
 
   function counter(
@@ -271,9 +271,9 @@ export function createMetricRegistry(): MetricRegistry {
   ): Counter<Labels> {
     const [seriesOf, at] = register("counter", definition, []);
     return {
-      inc(...args: unknown[]): void {
-        const value = numberAt(args, at, 1);
-        if (value >= 0) seriesOf(args).value += value;
+      inc(first?: unknown, second?: unknown): void {
+        const value = numberOf(at === 0 ? first : second, 1);
+        if (value >= 0) seriesOf(first).value += value;
       },
     } as Counter<Labels>;
   }
@@ -281,17 +281,17 @@ export function createMetricRegistry(): MetricRegistry {
   function gauge(definition: MetricDefinition<LabelDomain>): Gauge<Labels> {
     const [seriesOf, at] = register("gauge", definition, []);
     return {
-      set(...args: unknown[]): void {
-        const value = numberAt(args, at, Number.NaN);
-        if (!Number.isNaN(value)) seriesOf(args).value = value;
+      set(first?: unknown, second?: unknown): void {
+        const value = numberOf(at === 0 ? first : second, Number.NaN);
+        if (!Number.isNaN(value)) seriesOf(first).value = value;
       },
-      inc(...args: unknown[]): void {
-        const value = numberAt(args, at, 1);
-        if (!Number.isNaN(value)) seriesOf(args).value += value;
+      inc(first?: unknown, second?: unknown): void {
+        const value = numberOf(at === 0 ? first : second, 1);
+        if (!Number.isNaN(value)) seriesOf(first).value += value;
       },
-      dec(...args: unknown[]): void {
-        const value = numberAt(args, at, 1);
-        if (!Number.isNaN(value)) seriesOf(args).value -= value;
+      dec(first?: unknown, second?: unknown): void {
+        const value = numberOf(at === 0 ? first : second, 1);
+        if (!Number.isNaN(value)) seriesOf(first).value -= value;
       },
     } as Gauge<Labels>;
   }
@@ -312,12 +312,12 @@ export function createMetricRegistry(): MetricRegistry {
     }
     const [seriesOf, at] = register("histogram", definition, bounds);
     return {
-      observe(...args: unknown[]): void {
-        const value = numberAt(args, at, Number.NaN);
+      observe(first?: unknown, second?: unknown): void {
+        const value = numberOf(at === 0 ? first : second, Number.NaN);
         if (Number.isNaN(value)) return;
         let bucket = 0;
         while (bucket < bounds.length && value > bounds[bucket]!) bucket++;
-        const series = seriesOf(args);
+        const series = seriesOf(first);
         series.buckets![bucket]!++;
         series.value += value;
       },
@@ -348,12 +348,12 @@ export function createMetricRegistry(): MetricRegistry {
 }
 
 /** An update's value, `fallback` when absent, NaN when not a number. */
-function numberAt(
-  args: readonly unknown[],
-  at: number,
-  fallback: number,
-): number {
-  const value = args[at];
+/**
+ * The number an update was given, `fallback` when none. Updates take their
+ * (labels, value) as two plain parameters, not a rest array: they run
+ * several times a turn, and a rest array is an allocation each time.
+ */
+function numberOf(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   return typeof value === "number" ? value : Number.NaN;
 }
