@@ -69,7 +69,7 @@ interface Plan {
 }
 
 const FULL: Plan = {
-  repeats: 5,
+  repeats: 7,
   s3Repeats: 3,
   s1Turns: 200,
   s2: { calls: 200, turns: 20, thinkMs: 50, updates: 2 },
