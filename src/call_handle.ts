@@ -287,33 +287,17 @@ function actionsOf(context: object): CallActions {
  * tool or hook reaches for an action, and the actions stay safe to take
  * off the context (`const { end } = call`).
  */
-const callContextActions = Object.defineProperties({}, {
-  interrupt: {
-    get: function interrupt() {
-      return actionsOf(this).interrupt;
-    },
-  },
-  end: {
-    get: function end() {
-      return actionsOf(this).end;
-    },
-  },
-  transfer: {
-    get: function transfer() {
-      return actionsOf(this).transfer;
-    },
-  },
-  updateAgent: {
-    get: function updateAgent() {
-      return actionsOf(this).updateAgent;
-    },
-  },
-  setMetadata: {
-    get: function setMetadata() {
-      return actionsOf(this).setMetadata;
-    },
-  },
-});
+const callContextActions: object = Object.defineProperties(
+  {},
+  Object.fromEntries(
+    (["interrupt", "end", "transfer", "updateAgent", "setMetadata"] as const)
+      .map((name) => [name, {
+        get(this: object) {
+          return actionsOf(this)[name];
+        },
+      }]),
+  ),
+);
 
 /**
  * A call's {@linkcode CallContext}: its fields, and the actions of the

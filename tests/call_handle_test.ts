@@ -310,6 +310,26 @@ Deno.test("call.setMetadata() sends a metadata event or says why not", async () 
   await assertNothingBefore(retell);
 });
 
+Deno.test("the call's actions work when taken off the call", async () => {
+  const { responder, call } = handingResponder(Promise.resolve());
+  const { server, retell } = await greetedCall(responder);
+  await using _server = server;
+  await using _retell = retell;
+  // The session makes the handle when an action is first reached for.
+  const { setMetadata, end } = await call;
+
+  assert.deepStrictEqual(setMetadata({ step: "wrap-up" }), { ok: true });
+  assert.deepStrictEqual(await retell.next(), {
+    response_type: "metadata",
+    metadata: { step: "wrap-up" },
+  });
+  assert.equal(await end("Goodbye."), "spoken");
+  assert.deepStrictEqual(
+    await retell.next(),
+    interruptFrame(1, "Goodbye.", true, { end_call: true }),
+  );
+});
+
 Deno.test("a no_interruption_allowed part marks the rest of the response", async () => {
   const responder: Responder = {
     begin: () => GREETING,
