@@ -208,11 +208,12 @@ export function startCallSession(
 
 /**
  * One call's state and what it does with its socket's events. A class
- * rather than the closures of the rest of the code: its methods are shared
- * by every call, so a call costs its fields alone (10,416 bytes of heap per
- * call as closures, measured with 10,000 sessions and `gc()`; see the
- * commit for the figure after). It is its socket's listener for all four
- * events (`handleEvent`), which saves a function per event.
+ * (STYLE.md §9: it earns its place in memory): its methods are shared by
+ * every call, so a call costs its fields alone. With its parts done the
+ * same way, an opened session went from 10,416 to 4,902 bytes of heap
+ * (10,000 sessions on a fake socket, `gc()` before and after). It is its
+ * socket's listener for all four events (`handleEvent`), which saves a
+ * function per event.
  */
 class CallRun implements CallSession, EventListenerObject {
   readonly callId: string;
