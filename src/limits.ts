@@ -71,29 +71,8 @@ export function newestItems<T>(
 }
 
 /**
- * A per-call frame rate limit: a token bucket holding one second's worth
- * of frames, refilled continuously, so a burst of up to `perSecond` frames
- * passes and the sustained rate is `perSecond`. Read once per frame, the
- * clock is the wall clock by default; a step back refills nothing and
- * takes nothing.
- *
- * @param perSecond Frames allowed per second.
- * @param now The clock, in ms.
- * @returns Takes a frame: true when it is within the limit.
- */
-export function createRateLimiter(
-  perSecond: number,
-  now: () => number = wallClockNow,
-): () => boolean {
-  const bucket = fullFrameBucket(perSecond, now);
-  return function allowFrame() {
-    return takeFrame(bucket, perSecond, now);
-  };
-}
-
-/**
- * The state of a frame rate limit (see {@linkcode createRateLimiter}): the
- * tokens left and when they were counted. A record, not a closure, so a
+ * The state of a per-call frame rate limit: the tokens left and when they
+ * were counted. A record, not a closure, so a
  * call's guard can hold it as one small field.
  */
 export interface FrameBucket {
@@ -104,7 +83,11 @@ export interface FrameBucket {
 }
 
 /**
- * A frame rate limit's bucket, full: a burst of `perSecond` frames passes.
+ * A frame rate limit's bucket, full: a token bucket holding one second's
+ * worth of frames, refilled continuously (by {@linkcode takeFrame}), so a
+ * burst of up to `perSecond` frames passes and the sustained rate is
+ * `perSecond`. Read once per frame, the clock is the wall clock by default;
+ * a step back refills nothing and takes nothing.
  *
  * @param perSecond Frames allowed per second.
  * @param now The clock, in ms; the wall clock by default.
@@ -152,26 +135,8 @@ export function takeFrame(
 export type ReaderState = "reading" | "slow" | "stuck";
 
 /**
- * Watches a socket's send queue, one reading (`bufferedAmount`) before
- * each send.
- *
- * @param limits The threshold and how long the queue may stay over it.
- * @param now The clock, in ms.
- * @returns Takes the queue's size in bytes and says what it means.
- */
-export function createSlowReaderCheck(
-  limits: Pick<InputLimits, "slowReaderBytes" | "slowReaderMs">,
-  now: () => number = monotonicNow,
-): (bufferedBytes: number) => ReaderState {
-  const watch: SlowReaderWatch = { overSince: undefined };
-  return function checkReader(bufferedBytes) {
-    return readerStateOf(watch, bufferedBytes, limits, now);
-  };
-}
-
-/**
- * The state of a send queue's watch (see
- * {@linkcode createSlowReaderCheck}). A record, not a closure, so a call's
+ * The state of a send queue's watch, one reading (`bufferedAmount`) before
+ * each send. A record, not a closure, so a call's
  * sender can hold it as one small field.
  */
 export interface SlowReaderWatch {

@@ -1,14 +1,21 @@
 import assert from "node:assert/strict";
 import {
-  createRateLimiter,
-  createSlowReaderCheck,
+  fullFrameBucket,
   isFrameTooLarge,
   newestItems,
+  readerStateOf,
+  takeFrame,
 } from "../src/limits.ts";
 
-Deno.test("createRateLimiter() passes a burst of perSecond frames, then refills at that rate", () => {
+/** A frame rate limit of `perSecond` on the clock `now`, as a call's guard holds it. */
+function rateLimit(perSecond: number, now: () => number): () => boolean {
+  const bucket = fullFrameBucket(perSecond, now);
+  return () => takeFrame(bucket, perSecond, now);
+}
+
+Deno.test("takeFrame() passes a burst of perSecond frames, then refills at that rate", () => {
   let now = 0;
-  const allowFrame = createRateLimiter(4, () => now);
+  const allowFrame = rateLimit(4, () => now);
   assert.deepEqual(
     [1, 2, 3, 4, 5].map(() => allowFrame()),
     [true, true, true, true, false],
@@ -24,9 +31,9 @@ Deno.test("createRateLimiter() passes a burst of perSecond frames, then refills 
   assert.equal(burst.filter(Boolean).length, 4);
 });
 
-Deno.test("createRateLimiter() neither refills nor drains when the clock steps back", () => {
+Deno.test("takeFrame() neither refills nor drains when the clock steps back", () => {
   let now = 10_000;
-  const allowFrame = createRateLimiter(2, () => now);
+  const allowFrame = rateLimit(2, () => now);
   assert.deepEqual([allowFrame(), allowFrame()], [true, true]);
   now = 5_000;
   assert.equal(allowFrame(), false);
@@ -35,12 +42,12 @@ Deno.test("createRateLimiter() neither refills nor drains when the clock steps b
   assert.deepEqual([allowFrame(), allowFrame()], [true, false]);
 });
 
-Deno.test("createSlowReaderCheck() is stuck only after the queue stays over the threshold past the time", () => {
+Deno.test("readerStateOf() is stuck only after the queue stays over the threshold past the time", () => {
   let now = 0;
-  const check = createSlowReaderCheck(
-    { slowReaderBytes: 100, slowReaderMs: 50 },
-    () => now,
-  );
+  const watch = { overSince: undefined };
+  const limits = { slowReaderBytes: 100, slowReaderMs: 50 };
+  const check = (bytes: number) =>
+    readerStateOf(watch, bytes, limits, () => now);
   assert.equal(check(100), "reading");
   assert.equal(check(101), "slow");
   now = 50;
