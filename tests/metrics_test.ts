@@ -48,6 +48,9 @@ Deno.test("createMetricRegistry() renders a labelled counter with every declared
   });
   turns.inc({ kind: "reminder", outcome: "failed" });
   turns.inc({ kind: "response", outcome: "ok" }, 3);
+  // A value that is not a number, after the labels, is ignored like NaN.
+  turns.inc({ kind: "response", outcome: "ok" }, Number.NaN);
+  turns.inc({ kind: "response", outcome: "ok" }, "2" as unknown as number);
   assert.equal(
     registry.render(),
     lines(
